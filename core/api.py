@@ -1,0 +1,46 @@
+"""REST framework glue shared by every app."""
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django_fsm import TransitionNotAllowed
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.errors import DomainError
+
+
+def exception_handler(exc, context):
+    """Turn domain errors into JSON a person can act on: ``{"detail", "code", "fields"}``."""
+    if isinstance(exc, DomainError):
+        body = {"detail": exc.message, "code": exc.code}
+        if exc.fields:
+            body["fields"] = exc.fields
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, TransitionNotAllowed):
+        return Response(
+            {
+                "detail": f"This action is not allowed in the current state: {exc}",
+                "code": "conflict",
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DjangoValidationError):
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {}
+        return Response(
+            {"detail": "; ".join(exc.messages), "code": "invalid", "fields": fields},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, Http404 | PermissionDenied):
+        return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
+        # Serializer field errors: keep them, and add one sentence a person can read.
+        fields = response.data
+        response.data = {
+            "detail": "The request has invalid fields: " + ", ".join(sorted(fields)),
+            "code": "invalid",
+            "fields": fields,
+        }
+    return response

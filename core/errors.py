@@ -1,0 +1,37 @@
+"""Domain errors raised by services; every edge (API, page, WebSocket, Twilio) maps them alike."""
+
+
+class DomainError(Exception):
+    """A request the domain refuses. ``message`` is meant for the person who made it."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.fields = fields or {}
+
+
+class Invalid(DomainError):
+    status_code = 400
+    code = "invalid"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The state changed under the caller (someone else won a race) or forbids the action."""
+
+    status_code = 409
+    code = "conflict"

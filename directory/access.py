@@ -1,0 +1,36 @@
+"""Who may do what: answers computed from a user's active memberships."""
+
+from collections.abc import Iterable
+
+from directory.models import Membership, Role
+
+
+def memberships(user):
+    if not user or not user.is_authenticated:
+        return Membership.objects.none()
+    return Membership.objects.active().filter(user=user).select_related("organisation")
+
+
+def organisation_ids(user, roles: Iterable[str] | None = None) -> set[int]:
+    qs = memberships(user)
+    if roles is not None:
+        qs = qs.filter(role__in=list(roles))
+    return set(qs.values_list("organisation_id", flat=True))
+
+
+def roles_of(user) -> set[str]:
+    return set(memberships(user).values_list("role", flat=True))
+
+
+def has_role(user, *roles: str, organisation=None) -> bool:
+    qs = memberships(user).filter(role__in=roles)
+    if organisation is not None:
+        qs = qs.filter(organisation=organisation)
+    return qs.exists()
+
+
+def is_administrator(user) -> bool:
+    """Superusers and holders of the administrator role see the whole network."""
+    if not user or not user.is_authenticated:
+        return False
+    return user.is_superuser or has_role(user, Role.ADMINISTRATOR)

@@ -1,0 +1,121 @@
+"""Read-only REST API of the directory: regions and organisations, and who am I."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from core.errors import NotFound
+from directory.access import is_administrator, memberships
+from directory.models import Organisation, Region
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Region
+        fields = ["id", "code", "name", "level", "parent"]
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    region_code = serializers.CharField(source="region.code", read_only=True)
+
+    class Meta:
+        model = Organisation
+        fields = [
+            "id",
+            "code",
+            "name",
+            "kind",
+            "region",
+            "region_code",
+            "duty_phone",
+            "capabilities",
+            "address",
+        ]
+
+
+class RegionViewSet(viewsets.ReadOnlyModelViewSet):
+    """The region tree. Filter with ``?level=``, ``?parent=<code>`` or ``?within=<code>``."""
+
+    serializer_class = RegionSerializer
+    queryset = Region.objects.select_related("parent")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("level", str),
+            OpenApiParameter("parent", str, description="administrative code of the parent"),
+            OpenApiParameter("within", str, description="administrative code of an ancestor"),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        params = self.request.query_params
+        if level := params.get("level"):
+            qs = qs.filter(level=level)
+        if parent := params.get("parent"):
+            qs = qs.filter(parent__code=parent)
+        if within := params.get("within"):
+            root = Region.objects.filter(code=within).first()
+            if root is None:
+                raise NotFound(f"Unknown region code: {within}")
+            qs = qs.filter(path__startswith=root.path)
+        return qs
+
+
+class OrganisationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Organisations of the network. Filter with ``?kind=``, ``?region=<code>`` (and below)."""
+
+    serializer_class = OrganisationSerializer
+    queryset = Organisation.objects.filter(is_active=True).select_related("region")
+
+    @extend_schema(parameters=[OpenApiParameter("kind", str), OpenApiParameter("region", str)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        params = self.request.query_params
+        if kind := params.get("kind"):
+            qs = qs.filter(kind=kind)
+        if code := params.get("region"):
+            region = Region.objects.filter(code=code).first()
+            if region is None:
+                raise NotFound(f"Unknown region code: {code}")
+            qs = qs.filter(region__path__startswith=region.path)
+        return qs
+
+
+class MembershipSerializer(serializers.Serializer):
+    organisation = serializers.IntegerField(source="organisation_id")
+    organisation_name = serializers.CharField(source="organisation.name")
+    organisation_kind = serializers.CharField(source="organisation.kind")
+    role = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    is_administrator = serializers.BooleanField()
+    memberships = MembershipSerializer(many=True)
+
+
+@extend_schema(responses=MeSerializer)
+@api_view(["GET"])
+def me(request):
+    """The signed-in user and the roles they hold."""
+    user = request.user
+    return Response(
+        MeSerializer(
+            {
+                "id": user.pk,
+                "username": user.get_username(),
+                "display_name": str(user),
+                "is_administrator": is_administrator(user),
+                "memberships": list(memberships(user)),
+            }
+        ).data
+    )

@@ -1,0 +1,173 @@
+"""The Huzhou-shaped demo network (湖州). Codes below township level are illustrative."""
+
+CITY = ("330500", "湖州市")
+
+# district code, name, [(township code, name, [(village code, name)])]
+DISTRICTS = [
+    (
+        "330502",
+        "吴兴区",
+        [
+            ("330502001", "月河街道", [("330502001001", "月河社区"), ("330502001002", "南街社区")]),
+            (
+                "330502002",
+                "朝阳街道",
+                [("330502002001", "朝阳社区"), ("330502002002", "红门馆社区")],
+            ),
+            ("330502101", "织里镇", [("330502101001", "织里村"), ("330502101002", "轧村村")]),
+        ],
+    ),
+    (
+        "330503",
+        "南浔区",
+        [
+            ("330503001", "南浔镇", [("330503001001", "南西街社区"), ("330503001002", "适园社区")]),
+            ("330503101", "练市镇", [("330503101001", "练市村"), ("330503101002", "茹家甸村")]),
+        ],
+    ),
+    (
+        "330521",
+        "德清县",
+        [
+            ("330521001", "武康街道", [("330521001001", "城北社区"), ("330521001002", "春晖社区")]),
+            ("330521101", "新市镇", [("330521101001", "新市村"), ("330521101002", "宋市村")]),
+        ],
+    ),
+    (
+        "330522",
+        "长兴县",
+        [
+            ("330522001", "雉城街道", [("330522001001", "金陵社区"), ("330522001002", "画溪社区")]),
+            ("330522101", "泗安镇", [("330522101001", "泗安村"), ("330522101002", "五里渡村")]),
+        ],
+    ),
+    (
+        "330523",
+        "安吉县",
+        [
+            ("330523001", "递铺街道", [("330523001001", "胜利社区"), ("330523001002", "阳光社区")]),
+            ("330523101", "天荒坪镇", [("330523101001", "余村村"), ("330523101002", "大溪村")]),
+        ],
+    ),
+]
+
+# code, name, kind, region code, duty phone, capabilities, address
+CENTRES = [
+    (
+        "hotline-centre",
+        "南太湖心航热线中心",
+        "hotline_centre",
+        "330500",
+        "+865722251885",
+        ["hotline", "emergency_response"],
+        "湖州市吴兴区",
+    ),
+    (
+        "counselling-centre",
+        "南太湖心航线下咨询中心（225城市书吧）",
+        "counselling_centre",
+        "330500",
+        "+865722259885",
+        ["counselling", "appointment_line"],
+        "湖州市吴兴区",
+    ),
+    (
+        "third-hospital",
+        "湖州市第三人民医院（南太湖心航诊疗中心）",
+        "hospital",
+        "330502",
+        "+865722023300",
+        ["youth_ward", "self_harm_clinic", "outpatient", "follow_up", "psychiatric_expert"],
+        "湖州市吴兴区",
+    ),
+    (
+        "ambulance-120",
+        "湖州市急救指挥中心",
+        "ambulance",
+        "330500",
+        "+865722120120",
+        ["emergency_response"],
+        "湖州市",
+    ),
+    (
+        "expert-pool",
+        "“1+6”心理健康专家团队",
+        "expert_pool",
+        "330500",
+        "",
+        ["psychiatric_expert"],
+        "湖州市",
+    ),
+    (
+        "city-task-force",
+        "市社会（青少年）心理健康服务工作专班",
+        "guidance_centre",
+        "330500",
+        "",
+        [],
+        "湖州市",
+    ),
+]
+
+CONSORTIUM = {
+    "330503": "南浔区人民医院精神科（医联体）",
+    "330521": "德清县第三人民医院（医联体）",
+    "330522": "长兴县精神病院（医联体）",
+    "330523": "安吉县第三人民医院（医联体）",
+}
+
+# username, display name, organisation code, role, superuser
+USERS = [
+    ("operator1", "接线员一", "hotline-centre", "operator", False),
+    ("operator2", "接线员二", "hotline-centre", "operator", False),
+    ("counsellor1", "咨询师一", "counselling-centre", "counsellor", False),
+    ("counsellor2", "咨询师二", "counselling-centre", "counsellor", False),
+    ("nurse1", "护士一", "third-hospital", "hospital_staff", False),
+    ("coordinator1", "协调员一", "hotline-centre", "coordinator", False),
+    ("leader1", "决策领导", "city-task-force", "decision_maker", False),
+    ("admin", "系统管理员", "hotline-centre", "administrator", True),
+]
+
+# phone, name, anonymous, birth year, village code, stage to reach, risk, summary
+SAMPLE_CASES = [
+    (
+        "+8613800000001",
+        "小林",
+        False,
+        2008,
+        "330502001001",
+        "discovery",
+        "low",
+        "学业压力大，睡眠差，首次来电。",
+    ),
+    (
+        "+8613800000002",
+        "小周",
+        False,
+        2007,
+        "330521001002",
+        "intervention",
+        "moderate",
+        "与父母冲突后情绪低落，有消极念头，无计划。",
+    ),
+    (
+        "+8613800000003",
+        "小陈",
+        False,
+        2006,
+        "330522101001",
+        "treatment",
+        "high",
+        "近期有自伤行为，已转介诊疗中心。",
+    ),
+    (
+        "+8613800000004",
+        "",
+        True,
+        None,
+        "330523001001",
+        "follow_up",
+        "moderate",
+        "匿名来电者，出院后回访中。",
+    ),
+]

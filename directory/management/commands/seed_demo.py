@@ -1,0 +1,142 @@
+"""Load the Huzhou-shaped demo network, users named by role and sample cases. Idempotent."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from directory import demo
+from directory.models import Membership, Organisation, OrganisationKind, Region, RegionLevel, User
+
+DEFAULT_DEMO_PASSWORD = "huzhou-2251885"
+
+
+class Command(BaseCommand):
+    help = "Load the demo network (regions, organisations, users, sample cases). Safe to re-run."
+
+    def handle(self, *args, **options):
+        password = settings.DEMO_PASSWORD or DEFAULT_DEMO_PASSWORD
+        with transaction.atomic():
+            regions = self._regions()
+            orgs = self._organisations(regions)
+            users = self._users(orgs, password)
+            self._cases(users["admin"], orgs, regions)
+        self.stdout.write(self.style.SUCCESS("Demo network ready."))
+        self.stdout.write(f"Demo log-ins (password: {password}):")
+        for username, _name, org_code, role, _superuser in demo.USERS:
+            self.stdout.write(f"  {username:<13} {role:<15} {orgs[org_code].name}")
+
+    def _region(self, code, name, level, parent):
+        region, _ = Region.objects.get_or_create(
+            code=code, defaults={"name": name, "level": level, "parent": parent}
+        )
+        return region
+
+    def _regions(self) -> dict[str, Region]:
+        regions = {}
+        city = self._region(*demo.CITY, RegionLevel.CITY, None)
+        regions[city.code] = city
+        for code, name, townships in demo.DISTRICTS:
+            district = self._region(code, name, RegionLevel.DISTRICT, city)
+            regions[code] = district
+            for t_code, t_name, villages in townships:
+                township = self._region(t_code, t_name, RegionLevel.TOWNSHIP, district)
+                regions[t_code] = township
+                for v_code, v_name in villages:
+                    regions[v_code] = self._region(v_code, v_name, RegionLevel.VILLAGE, township)
+        return regions
+
+    def _org(self, code, name, kind, region, phone="", capabilities=(), address=""):
+        org, _ = Organisation.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "kind": kind,
+                "region": region,
+                "duty_phone": phone,
+                "capabilities": list(capabilities),
+                "address": address,
+            },
+        )
+        return org
+
+    def _organisations(self, regions) -> dict[str, Organisation]:
+        orgs = {}
+        for code, name, kind, region, phone, caps, address in demo.CENTRES:
+            orgs[code] = self._org(code, name, kind, regions[region], phone, caps, address)
+        for d_code, d_name, townships in demo.DISTRICTS:
+            district = regions[d_code]
+            orgs[f"police-{d_code}"] = self._org(
+                f"police-{d_code}",
+                f"{d_name}公安110指挥中心",
+                OrganisationKind.POLICE,
+                district,
+                capabilities=["emergency_response"],
+            )
+            orgs[f"guidance-{d_code}"] = self._org(
+                f"guidance-{d_code}",
+                f"{d_name}社会心理服务指导中心",
+                OrganisationKind.GUIDANCE_CENTRE,
+                district,
+            )
+            if d_code in demo.CONSORTIUM:
+                orgs[f"consortium-{d_code}"] = self._org(
+                    f"consortium-{d_code}",
+                    demo.CONSORTIUM[d_code],
+                    OrganisationKind.CONSORTIUM_HOSPITAL,
+                    district,
+                    capabilities=["outpatient", "follow_up"],
+                )
+            for t_code, t_name, villages in townships:
+                orgs[f"station-{t_code}"] = self._org(
+                    f"station-{t_code}",
+                    f"{t_name}社会心理服务站",
+                    OrganisationKind.TOWNSHIP_STATION,
+                    regions[t_code],
+                    capabilities=["follow_up"],
+                )
+                for v_code, v_name in villages:
+                    committee = "村民委员会" if v_name.endswith("村") else "居民委员会"
+                    orgs[f"community-{v_code}"] = self._org(
+                        f"community-{v_code}",
+                        f"{v_name}{committee}",
+                        OrganisationKind.COMMUNITY,
+                        regions[v_code],
+                        capabilities=["emergency_response", "follow_up"],
+                    )
+        return orgs
+
+    def _users(self, orgs, password) -> dict[str, User]:
+        users = {}
+        for username, name, org_code, role, superuser in demo.USERS:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={"display_name": name, "is_staff": superuser, "is_superuser": superuser},
+            )
+            if created:
+                user.set_password(password)
+                user.save()
+            Membership.objects.get_or_create(user=user, organisation=orgs[org_code], role=role)
+            users[username] = user
+        return users
+
+    def _cases(self, actor, orgs, regions) -> None:
+        from hotline import services
+        from hotline.models import Person
+
+        hotline = orgs["hotline-centre"]
+        for phone, name, anonymous, birth_year, village, stage, risk, summary in demo.SAMPLE_CASES:
+            if Person.objects.filter(phone=phone).exists():
+                continue
+            person = services.create_person(
+                actor,
+                name=name,
+                is_anonymous=anonymous,
+                phone=phone,
+                birth_year=birth_year,
+                home_region=regions[village],
+            )
+            case = services.open_case(
+                actor, person=person, owning_organisation=hotline, risk=risk, summary=summary
+            )
+            if stage != "discovery":
+                services.advance_case(actor, case, stage, reason="demo history")

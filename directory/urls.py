@@ -1,0 +1,14 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from directory import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("console/", include("hotline.urls")),
+    path("care/", include("clinics.urls")),
+    path("coordination/", include("escalation.urls")),
+    path("dashboard/", include("dashboard.urls")),
+]

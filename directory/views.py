@@ -1,0 +1,33 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from directory.access import is_administrator, roles_of
+from directory.models import Role
+
+
+def _links(user) -> list[dict]:
+    roles = roles_of(user)
+    admin = is_administrator(user)
+    links = []
+    if Role.OPERATOR in roles:
+        links.append({"url": reverse("hotline:console"), "label": _("Hotline console")})
+    if Role.COUNSELLOR in roles:
+        links.append({"url": reverse("clinics:counsellor"), "label": _("Counselling inbox")})
+    if Role.HOSPITAL_STAFF in roles:
+        links.append({"url": reverse("clinics:hospital"), "label": _("Hospital transfers")})
+    if Role.COORDINATOR in roles or admin:
+        links.append({"url": reverse("escalation:coordinator"), "label": _("Coordination")})
+    if roles & {Role.DECISION_MAKER, Role.COORDINATOR} or admin:
+        links.append({"url": reverse("dashboard:home"), "label": _("One-screen view")})
+    return links
+
+
+@login_required
+def home(request):
+    """One role goes straight to its page; several roles choose."""
+    links = _links(request.user)
+    if len(links) == 1:
+        return redirect(links[0]["url"])
+    return render(request, "home.html", {"links": links})

@@ -1,0 +1,24 @@
+"""All-in-one server for the embedded default: Daphne (HTTP + WebSocket)."""
+
+from daphne.cli import CommandLineInterface
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the app with Daphne (HTTP and WebSocket) on the given host and port."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--proxy-headers",
+            action="store_true",
+            help="Trust X-Forwarded-For/-Proto from a reverse proxy in front of Daphne.",
+        )
+
+    def handle(self, *args, host, port, proxy_headers, **options):
+        argv = ["-b", host, "-p", str(port)]
+        if proxy_headers:
+            argv.append("--proxy-headers")
+        self.stdout.write(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
+        CommandLineInterface().run([*argv, "config.asgi:application"])

@@ -1,0 +1,45 @@
+from django.contrib import admin
+
+from hotline.models import Case, CaseAccess, GuardianContact, Person, StageVisit
+
+
+class GuardianInline(admin.TabularInline):
+    model = GuardianContact
+    extra = 0
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    list_display = ["id", "__str__", "phone", "home_region", "created_at"]
+    search_fields = ["name", "phone"]
+    inlines = [GuardianInline]
+
+
+class StageVisitInline(admin.TabularInline):
+    model = StageVisit
+    extra = 0
+    readonly_fields = ["stage", "entered_at", "left_at"]
+    can_delete = False
+
+
+class CaseAccessInline(admin.TabularInline):
+    model = CaseAccess
+    extra = 0
+    readonly_fields = ["organisation", "reason", "granted_by", "granted_at", "revoked_at"]
+    can_delete = False
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    """Read-only here: stage and risk change only through the services, so they are logged."""
+
+    list_display = ["id", "person", "stage", "risk", "owning_organisation", "next_step_due"]
+    list_filter = ["stage", "risk", "owning_organisation"]
+    readonly_fields = [f.name for f in Case._meta.fields]
+    inlines = [StageVisitInline, CaseAccessInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,64 @@
+"""The event log (outbox): one append-only row per thing that happened.
+
+It is both the case timeline (全程留痕) and what consoles replay after a reconnect.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Event(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    type = models.CharField(max_length=64, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    case = models.ForeignKey(
+        "hotline.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["case", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.type}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Events are append-only; an event cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Events are append-only; an event cannot be deleted.")
+
+    def as_message(self) -> dict:
+        """The wire form every console receives: ``{"id", "type", "at", "case", "data"}``."""
+        return {
+            "id": self.id,
+            "type": self.type,
+            "at": self.at.isoformat(),
+            "case": self.case_id,
+            "data": self.data,
+        }
+
+
+class EventAudience(models.Model):
+    """Who may see an event: ``user:<id>``, ``org:<id>``, ``orgrole:<org>:<role>``, ``audit``.
+
+    A table rather than a JSON list so that replay is one indexed lookup on both databases.
+    """
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="audience_rows")
+    audience = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["audience", "event"], name="unique_event_audience")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} -> {self.audience}"

@@ -1,0 +1,180 @@
+"""Shared fixtures: a small network and one named user per role (and an outsider).
+
+With REQUIRE_SERVICES=1 (CI) a test that needs PostgreSQL or Redis fails when they are missing
+instead of skipping.
+"""
+
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import MembershipFactory, OrganisationFactory, RegionFactory, UserFactory
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Tests render pages without running collectstatic first.
+    settings.STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def using_postgres() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+def redis_available() -> bool:
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return False
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+def _missing(what: str):
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required here (REQUIRE_SERVICES=1) but is not configured/reachable")
+    pytest.skip(f"{what} not configured; runs in CI")
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres") and not using_postgres():
+        _missing("PostgreSQL (DATABASE_URL)")
+    if item.get_closest_marker("redis") and not redis_available():
+        _missing("Redis (REDIS_URL)")
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """Service messages in English for the assertions; pages still follow the request language."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def network(db):
+    """Two districts, a hotline centre, two counselling centres, a hospital, a police command."""
+    city = RegionFactory(code="330500", name="湖州市", level="city")
+    wuxing = RegionFactory(code="330502", name="吴兴区", level="district", parent=city)
+    deqing = RegionFactory(code="330521", name="德清县", level="district", parent=city)
+    village = RegionFactory(
+        code="330502001001",
+        name="月河社区",
+        level="village",
+        parent=RegionFactory(code="330502001", name="月河街道", level="township", parent=wuxing),
+    )
+    orgs = {
+        "hotline": OrganisationFactory(code="hotline", kind="hotline_centre", region=city),
+        "centre_a": OrganisationFactory(code="centre-a", kind="counselling_centre", region=city),
+        "centre_b": OrganisationFactory(code="centre-b", kind="counselling_centre", region=deqing),
+        "hospital": OrganisationFactory(
+            code="hospital", kind="hospital", region=wuxing, capabilities=["youth_ward"]
+        ),
+        "police": OrganisationFactory(code="police-wx", kind="police", region=wuxing),
+        "taskforce": OrganisationFactory(code="taskforce", kind="guidance_centre", region=city),
+    }
+    return {"city": city, "wuxing": wuxing, "deqing": deqing, "village": village, **orgs}
+
+
+def _member(username, org, role, **extra):
+    user = UserFactory(username=username, **extra)
+    MembershipFactory(user=user, organisation=org, role=role)
+    return user
+
+
+@pytest.fixture
+def operator(network):
+    return _member("operator", network["hotline"], "operator")
+
+
+@pytest.fixture
+def operator2(network):
+    return _member("operator2", network["hotline"], "operator")
+
+
+@pytest.fixture
+def counsellor_a(network):
+    return _member("counsellor_a", network["centre_a"], "counsellor")
+
+
+@pytest.fixture
+def counsellor_b(network):
+    return _member("counsellor_b", network["centre_b"], "counsellor")
+
+
+@pytest.fixture
+def nurse(network):
+    return _member("nurse", network["hospital"], "hospital_staff")
+
+
+@pytest.fixture
+def coordinator(network):
+    return _member("coordinator", network["hotline"], "coordinator")
+
+
+@pytest.fixture
+def decision_maker(network):
+    return _member("leader", network["taskforce"], "decision_maker")
+
+
+@pytest.fixture
+def responder(network):
+    return _member("responder", network["police"], "responder")
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in, but a member of nothing."""
+    return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def administrator(network):
+    return _member("admin", network["hotline"], "administrator", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def anonymous_api():
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    """``client_for(user)``: a fresh API client signed in with the user's token."""
+    from rest_framework.authtoken.models import Token
+
+    def make(user):
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT_LANGUAGE="en")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def hotline_case(network, operator):
+    """An open, moderate-risk case owned by the hotline centre, opened through the service."""
+    from hotline import services
+
+    person = services.create_person(
+        operator, name="小周", phone="+8613800000002", home_region=network["village"]
+    )
+    return services.open_case(
+        operator, person=person, owning_organisation=network["hotline"], risk="moderate"
+    )

@@ -1,0 +1,53 @@
+from django.core.management import call_command
+
+from directory.models import Membership, Organisation, Region, User
+from hotline.models import Case, Person
+from realtime.models import Event
+
+
+def _counts():
+    return [
+        m.objects.count() for m in (Region, Organisation, User, Membership, Person, Case, Event)
+    ]
+
+
+def test_seed_demo_builds_the_huzhou_network_and_running_it_twice_changes_nothing(db, settings):
+    settings.DEMO_PASSWORD = "demo-pass-123"
+    call_command("seed_demo")
+    first = _counts()
+    call_command("seed_demo")
+    assert _counts() == first
+
+    city = Region.objects.get(code="330500")
+    assert {r.code for r in city.children.all()} == {
+        "330502",
+        "330503",
+        "330521",
+        "330522",
+        "330523",
+    }
+    assert Organisation.objects.filter(kind="police").count() == 5
+    assert (
+        Organisation.objects.filter(kind="guidance_centre", region__level="district").count() == 5
+    )
+    assert Organisation.objects.filter(kind="ambulance").count() == 1
+    hospital = Organisation.objects.get(kind="hospital")
+    assert {"youth_ward", "self_harm_clinic"} <= set(hospital.capabilities)
+    for username in (
+        "operator1",
+        "operator2",
+        "counsellor1",
+        "counsellor2",
+        "nurse1",
+        "coordinator1",
+        "leader1",
+        "admin",
+    ):
+        assert User.objects.get(username=username).check_password("demo-pass-123")
+    assert Case.objects.open().count() == 4
+    assert set(Case.objects.values_list("stage", flat=True)) == {
+        "discovery",
+        "intervention",
+        "treatment",
+        "follow_up",
+    }

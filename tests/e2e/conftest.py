@@ -1,0 +1,80 @@
+"""Browser tests: Debian's Chromium driven by Playwright (sync API) against a real Daphne."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import _missing
+from tests.e2e import servers
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def daphne_server(tmp_path_factory, artifacts):
+    """One seeded demo network served by Daphne for the whole browser session."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = servers.server_env(servers.fresh_database_url(tmp, "e2e"), tmp / "static")
+    servers.prepare(env)
+    server = servers.Server(env, artifacts / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        _missing("Chromium (/usr/bin/chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser, daphne_server):
+    """``new_page(username)``: a fresh browser context at 1366x768, logged in as that demo user."""
+    contexts = []
+
+    def make(username: str | None = None, locale: str = "zh-CN"):
+        context = browser.new_context(viewport={"width": 1366, "height": 768}, locale=locale)
+        contexts.append(context)
+        page = context.new_page()
+        if username:
+            page.goto(daphne_server.url + "/login/")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", servers.DEMO_PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
