@@ -9,6 +9,14 @@ api_v1 = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("directory.api_urls")),
     path("", include("hotline.api_urls")),
+    path("", include("referrals.api_urls")),
+    path("", include("clinics.api_urls")),
+    path("", include("escalation.api_urls")),
+]
+
+twilio = [
+    path("", include("hotline.twilio_urls")),
+    path("", include("escalation.twilio_urls")),
 ]
 
 urlpatterns = [
@@ -17,6 +25,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
+    path("twilio/", include(twilio)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("directory.urls")),

@@ -178,3 +178,37 @@ def hotline_case(network, operator):
     return services.open_case(
         operator, person=person, owning_organisation=network["hotline"], risk="moderate"
     )
+
+
+TWILIO_TEST_TOKEN = "test-auth-token-0123456789abcdef"
+
+
+@pytest.fixture
+def twilio(settings):
+    """A configured Twilio account whose SDK requests are recorded instead of sent.
+
+    ``twilio.http.requests`` are the requests the SDK built; ``twilio.post(client, path, params)``
+    sends a correctly signed webhook.
+    """
+    from core import telephony
+    from tests.twilio_recorder import RecordingHttpClient, sign
+
+    settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+    settings.TWILIO_AUTH_TOKEN = TWILIO_TEST_TOKEN
+    settings.TWILIO_FROM_NUMBER = "+865722251885"
+    settings.TWILIO_WEBHOOK_BASE_URL = ""
+    http = RecordingHttpClient()
+    telephony.use_http_client(http)
+
+    class Twilio:
+        def __init__(self):
+            self.http = http
+            self.token = TWILIO_TEST_TOKEN
+
+        def post(self, client, path, params, *, signature=None):
+            url = "http://testserver" + path
+            sig = signature if signature is not None else sign(url, params, TWILIO_TEST_TOKEN)
+            return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=sig)
+
+    yield Twilio()
+    telephony.use_http_client(None)

@@ -1,0 +1,3 @@
+"""Twilio webhooks answered by escalation (responders acknowledge by SMS or key press)."""
+
+urlpatterns: list = []

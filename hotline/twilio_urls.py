@@ -1,0 +1,3 @@
+"""Twilio webhooks answered by the hotline (inbound voice)."""
+
+urlpatterns: list = []
