@@ -178,3 +178,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- hotline (calls, queue, triage) ---------------------------------------------------------
+
+# --- realtime (console WebSocket) -----------------------------------------------------------
+
+# --- referrals and clinics ------------------------------------------------------------------
+
+# --- escalation (dispatch, alerts, timers, notifications) -----------------------------------
+
+# --- dashboard ------------------------------------------------------------------------------

@@ -7,5 +7,12 @@ the same transaction as the disposition, or neither is.
 
 from django.dispatch import Signal
 
-# kwargs: actor, call, case, triage, disposition ("resolved" | "refer" | "emergency")
+# kwargs:
+#   actor        the operator (User)
+#   case         the person's hotline.Case (locked in the current transaction)
+#   disposition  "resolved" | "refer" | "emergency"
+#   call         the hotline Call, or None when the disposition was made without a call
+#   summary      a JSON-able snapshot for the receiver: {"risk", "derived_risk", "screen": {...},
+#                "protective_factors": [...], "notes", "caller_relation", "consent": bool,
+#                "consent_override_reason", "contact_phone", "location", "override_reason"}
 disposition_made = Signal()
