@@ -180,6 +180,26 @@ LOGGING = {
 }
 
 # --- hotline (calls, queue, triage) ---------------------------------------------------------
+HOTLINE_ORGANISATION_CODE = env.str("HOTLINE_ORGANISATION_CODE", default="")  # "" = the first
+HOTLINE_SURGE_QUEUE_LENGTH = env.int("HOTLINE_SURGE_QUEUE_LENGTH", default=5)
+HOTLINE_QUEUE_AGING_SECONDS = env.int("HOTLINE_QUEUE_AGING_SECONDS", default=30)
+HOTLINE_OFFER_TIMEOUT_SECONDS = env.int("HOTLINE_OFFER_TIMEOUT_SECONDS", default=20)
+HOTLINE_FOLLOW_UP_HOURS = env.int("HOTLINE_FOLLOW_UP_HOURS", default=72)
+HOTLINE_REFERRAL_DUE_HOURS = env.int("HOTLINE_REFERRAL_DUE_HOURS", default=24)
+TWILIO_API_KEY_SID = env.str("TWILIO_API_KEY_SID", default="")
+TWILIO_API_KEY_SECRET = env.str("TWILIO_API_KEY_SECRET", default="")
+TWILIO_TWIML_APP_SID = env.str("TWILIO_TWIML_APP_SID", default="")
+HOTLINE_VOICE_TOKEN_TTL = env.int("HOTLINE_VOICE_TOKEN_TTL", default=600)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "RiskEnum": "hotline.models.Risk",
+        "CallStatusEnum": "hotline.models.CallStatus",
+        "CallChannelEnum": "hotline.models.CallChannel",
+        "ManualCallChannelEnum": "hotline.models.MANUAL_CHANNEL_CHOICES",
+        "PresenceStatusEnum": "hotline.models.PresenceStatus",
+        "SettablePresenceEnum": "hotline.models.SETTABLE_PRESENCE_CHOICES",
+    }
+)
 
 # --- realtime (console WebSocket) -----------------------------------------------------------
 

@@ -1,16 +1,37 @@
 """REST API of the case file: people and cases, with the loop's stage actions and the timeline."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from core.errors import Forbidden, Invalid
 from directory.models import Organisation, Region, User
-from hotline import selectors, services
-from hotline.models import LOOP, Case, GuardianContact, Person, Risk, Stage
+from hotline import selectors, services, voice
+from hotline import triage as triage_rule
+from hotline.models import (
+    LOOP,
+    MANUAL_CHANNEL_CHOICES,
+    SETTABLE_PRESENCE_CHOICES,
+    WAITING_STATUSES,
+    Call,
+    CallerRelation,
+    Case,
+    Device,
+    Disposition,
+    GuardianContact,
+    OperatorPresence,
+    Person,
+    Risk,
+    Stage,
+    Triage,
+)
+from hotline.queue import effective_priority
 from realtime.selectors import case_timeline
 
 
@@ -301,3 +322,379 @@ def _single_case_organisation(user) -> Organisation:
             raise Forbidden("You are not a case worker of any organisation.")
         raise Invalid("You work for several organisations: say which one owns the case.")
     return get_object_or_404(Organisation, pk=orgs.pop())
+
+
+# --- calls, operators, roster (热线接线台 API) -------------------------------------------------
+
+
+class IsHotlineStaff(BasePermission):
+    """Operators (to act), coordinators and administrators (to read) of a hotline centre."""
+
+    message = "Only hotline operators, coordinators and administrators may use the hotline API."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(selectors.reader_hotline_ids(request.user))
+
+
+class TriageSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Triage
+        fields = ["id", "derived_risk", "risk", "disposition", "lowered_reason", "created_at"]
+        read_only_fields = fields
+
+
+class CallSerializer(serializers.ModelSerializer):
+    from_number = serializers.SerializerMethodField()
+    person_name = serializers.SerializerMethodField()
+    operator_name = serializers.SerializerMethodField()
+    effective_priority = serializers.SerializerMethodField()
+    risk = serializers.SerializerMethodField()
+    triage = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Call
+        fields = [
+            "id",
+            "call_sid",
+            "channel",
+            "status",
+            "from_number",
+            "caller_name",
+            "caller_relation",
+            "person",
+            "person_name",
+            "case",
+            "risk",
+            "priority",
+            "priority_reasons",
+            "effective_priority",
+            "operator",
+            "operator_name",
+            "offered_to",
+            "offer_expires_at",
+            "callback_of",
+            "connected_via",
+            "connect_target",
+            "queued_at",
+            "offered_at",
+            "answered_at",
+            "ended_at",
+            "wrap_up_started_at",
+            "wrap_up_ended_at",
+            "wrap_up_seconds",
+            "notes",
+            "triage",
+        ]
+        read_only_fields = fields
+
+    def get_from_number(self, call) -> str:
+        return str(call.from_number) if call.from_number else call.from_raw
+
+    def get_person_name(self, call) -> str:
+        return str(call.person) if call.person_id else ""
+
+    def get_operator_name(self, call) -> str:
+        return str(call.operator) if call.operator_id else ""
+
+    def get_effective_priority(self, call) -> float:
+        return effective_priority(call)
+
+    def get_risk(self, call) -> str | None:
+        return call.case.risk if call.case_id else None
+
+    @extend_schema_field(TriageSummarySerializer(allow_null=True))
+    def get_triage(self, call):
+        triage = getattr(call, "triage", None) if call.status not in WAITING_STATUSES else None
+        return TriageSummarySerializer(triage).data if triage else None
+
+
+class CallHistorySerializer(serializers.Serializer):
+    case = CaseSerializer(allow_null=True)
+    previous_calls = CallSerializer(many=True)
+
+
+class CallDetailSerializer(CallSerializer):
+    history = serializers.SerializerMethodField()
+
+    class Meta(CallSerializer.Meta):
+        fields = [*CallSerializer.Meta.fields, "history"]
+        read_only_fields = fields
+
+    @extend_schema_field(CallHistorySerializer)
+    def get_history(self, call):
+        """What the operator sees before speaking: the case, its stage and risk, earlier calls."""
+        return {
+            "case": CaseSerializer(call.case).data if call.case_id else None,
+            "previous_calls": CallSerializer(selectors.previous_calls(call), many=True).data,
+        }
+
+
+class ManualCallSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=MANUAL_CHANNEL_CHOICES)
+    from_number = serializers.CharField(required=False, allow_blank=True, default="")
+    caller_name = serializers.CharField(required=False, allow_blank=True, default="")
+    caller_relation = serializers.ChoiceField(
+        choices=CallerRelation.choices, default=CallerRelation.UNKNOWN
+    )
+    person = serializers.PrimaryKeyRelatedField(
+        queryset=Person.objects.all(), required=False, allow_null=True, default=None
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class IdentifySerializer(serializers.Serializer):
+    caller_relation = serializers.ChoiceField(choices=CallerRelation.choices)
+    caller_name = serializers.CharField(required=False, allow_blank=True)
+    person = serializers.PrimaryKeyRelatedField(
+        queryset=Person.objects.all(), required=False, allow_null=True, default=None
+    )
+
+
+class TriageSerializer(serializers.Serializer):
+    """The screen items may be null/absent here: the service names every missing one (400)."""
+
+    wish_to_be_dead = serializers.BooleanField(required=False, allow_null=True, default=None)
+    active_thoughts = serializers.BooleanField(required=False, allow_null=True, default=None)
+    method_thoughts = serializers.BooleanField(required=False, allow_null=True, default=None)
+    intent = serializers.BooleanField(required=False, allow_null=True, default=None)
+    plan = serializers.BooleanField(required=False, allow_null=True, default=None)
+    behaviour_3_months = serializers.BooleanField(required=False, allow_null=True, default=None)
+    behaviour_ever = serializers.BooleanField(required=False, allow_null=True, default=None)
+    harm_to_others = serializers.BooleanField(required=False, allow_null=True, default=None)
+    in_danger_now = serializers.BooleanField(required=False, allow_null=True, default=None)
+    protective_factors = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, default=list
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    risk = serializers.ChoiceField(choices=Risk.choices, required=False, allow_null=True)
+    lowered_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    disposition = serializers.ChoiceField(choices=Disposition.choices)
+    override_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    consent = serializers.BooleanField(required=False, default=True)
+    consent_override_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    contact_phone = serializers.CharField(required=False, allow_blank=True, default="")
+    location = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TriageResultSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Triage
+        exclude = ["operator"]
+        read_only_fields = [f.name for f in Triage._meta.fields]
+
+
+class WrapUpSerializer(serializers.Serializer):
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Hotline calls: the queue, my calls, today's calls; accept, triage, wrap-up."""
+
+    permission_classes = [IsAuthenticated, IsHotlineStaff]
+    serializer_class = CallSerializer
+
+    def get_queryset(self):
+        user = self.request.user
+        qs = selectors.visible_calls(user).select_related("person", "case", "operator", "triage")
+        view = self.request.query_params.get("view", "")
+        if view == "queue":
+            for hotline_id in selectors.operator_hotline_ids(user):
+                services.expire_offers(hotline_id, user)
+            return qs.filter(status__in=WAITING_STATUSES).order_by("rank_at", "id")
+        if view == "mine":
+            qs = qs.filter(operator=user)
+        elif view == "today":
+            start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+            qs = qs.filter(queued_at__gte=start)
+        elif view:
+            raise Invalid("view is one of queue, mine, today.", fields={"view": ["Unknown."]})
+        return qs.order_by("-queued_at", "-id")
+
+    def get_serializer_class(self):
+        return CallDetailSerializer if self.action == "retrieve" else CallSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("view", str, enum=["queue", "mine", "today"])])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        call = self.get_object()
+        if call.case_id:
+            services.record_case_read(request.user, call.case, what="call")
+        return Response(CallDetailSerializer(call).data)
+
+    @extend_schema(request=ManualCallSerializer, responses={201: CallDetailSerializer})
+    def create(self, request):
+        """Enter a walk-in, a transfer from 110 or an appointment-line call (same flow after)."""
+        body = ManualCallSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        call = services.enter_manual_call(request.user, **body.validated_data)
+        return Response(CallDetailSerializer(call).data, status=status.HTTP_201_CREATED)
+
+    def _reload(self, call) -> Response:
+        call = (
+            self.get_queryset()
+            .model.objects.select_related("person", "case", "operator")
+            .get(pk=call.pk)
+        )
+        return Response(CallDetailSerializer(call).data)
+
+    @extend_schema(request=None, responses=CallDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        """Take this call (409 if another operator got it first)."""
+        return self._reload(services.accept_call(request.user, self.get_object()))
+
+    @extend_schema(request=None, responses=CallDetailSerializer)
+    @action(detail=False, methods=["post"], url_path="next/accept")
+    def accept_next(self, request):
+        """Take the first call in queue order (or the one offered to me)."""
+        return self._reload(services.accept_call(request.user))
+
+    @extend_schema(request=IdentifySerializer, responses=CallDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def identify(self, request, pk=None):
+        """Who is calling, and about whom."""
+        call = self.get_object()
+        body = IdentifySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._reload(services.identify_caller(request.user, call, **body.validated_data))
+
+    @extend_schema(request=TriageSerializer, responses=TriageResultSerializer)
+    @action(detail=True, methods=["post"])
+    def triage(self, request, pk=None):
+        """The risk screen and one disposition: resolved, refer or emergency."""
+        call = self.get_object()
+        body = TriageSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        screen = {item: data.pop(item) for item in triage_rule.ITEMS}
+        triage = services.triage_call(request.user, call, screen=screen, **data)
+        return Response(TriageResultSerializer(triage).data)
+
+    @extend_schema(request=WrapUpSerializer, responses=CallDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="wrap-up")
+    def wrap_up(self, request, pk=None):
+        """End the wrap-up: the call is completed and the operator is available again."""
+        call = self.get_object()
+        body = WrapUpSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._reload(services.wrap_up_call(request.user, call, **body.validated_data))
+
+
+class PresenceSerializer(serializers.ModelSerializer):
+    operator = serializers.IntegerField(source="user_id", read_only=True)
+    operator_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OperatorPresence
+        fields = [
+            "operator",
+            "operator_name",
+            "hotline",
+            "status",
+            "device",
+            "since",
+            "last_idle_at",
+        ]
+        read_only_fields = fields
+
+    def get_operator_name(self, p) -> str:
+        return str(p.user)
+
+
+class PresenceUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=SETTABLE_PRESENCE_CHOICES, required=False, allow_null=True, default=None
+    )
+    device = serializers.ChoiceField(
+        choices=Device.choices, required=False, allow_null=True, default=None
+    )
+
+
+class MyPresenceView(APIView):
+    """My presence on the line: available, on a call, wrap-up, on a break, offline."""
+
+    permission_classes = [IsAuthenticated, IsHotlineStaff]
+
+    @extend_schema(responses=PresenceSerializer)
+    def get(self, request):
+        hotlines = selectors.operator_hotline_ids(request.user)
+        if not hotlines:
+            raise Forbidden("Only hotline operators have a presence on the line.")
+        presence = OperatorPresence.objects.filter(user=request.user).first()
+        if presence is None:
+            presence = OperatorPresence(user=request.user, hotline_id=min(hotlines))
+        return Response(PresenceSerializer(presence).data)
+
+    @extend_schema(request=PresenceUpdateSerializer, responses=PresenceSerializer)
+    def put(self, request):
+        body = PresenceUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        presence = services.set_presence(request.user, **body.validated_data)
+        return Response(PresenceSerializer(presence).data)
+
+
+class VoiceTokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    identity = serializers.CharField()
+    ttl = serializers.IntegerField()
+
+
+class VoiceTokenView(APIView):
+    """A short-lived Twilio Voice access token for the browser console."""
+
+    permission_classes = [IsAuthenticated, IsHotlineStaff]
+
+    @extend_schema(request=None, responses=VoiceTokenSerializer)
+    def post(self, request):
+        if not selectors.operator_hotline_ids(request.user):
+            raise Forbidden("Only hotline operators take calls in the browser.")
+        token, identity, ttl = voice.voice_token(request.user)
+        return Response({"token": token, "identity": identity, "ttl": ttl})
+
+
+class OnDutySerializer(serializers.Serializer):
+    operator = serializers.IntegerField(source="user_id")
+    operator_name = serializers.CharField(source="user.__str__")
+    duty_role = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    presence = serializers.SerializerMethodField()
+
+    def get_presence(self, shift) -> str:
+        presence = getattr(shift.user, "hotline_presence", None)
+        return presence.status if presence else "offline"
+
+
+class RosterSerializer(serializers.Serializer):
+    hotline = serializers.IntegerField()
+    hotline_name = serializers.CharField()
+    covered = serializers.BooleanField()
+    on_duty = OnDutySerializer(many=True)
+
+
+class RosterView(APIView):
+    """Who is on duty now (值班表) on each hotline the user works for; ``covered`` is false when
+    nobody is rostered, which the 24-hour line must show."""
+
+    permission_classes = [IsAuthenticated, IsHotlineStaff]
+
+    @extend_schema(responses=RosterSerializer(many=True))
+    def get(self, request):
+        now = timezone.now()
+        out = []
+        hotlines = Organisation.objects.filter(
+            pk__in=selectors.reader_hotline_ids(request.user)
+        ).order_by("pk")
+        for hotline in hotlines:
+            shifts = list(selectors.on_duty_now(hotline.pk, now))
+            out.append(
+                {
+                    "hotline": hotline.pk,
+                    "hotline_name": hotline.name,
+                    "covered": bool(shifts),
+                    "on_duty": shifts,
+                }
+            )
+        return Response(RosterSerializer(out, many=True).data)

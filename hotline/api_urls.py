@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from hotline import api
@@ -5,5 +6,11 @@ from hotline import api
 router = SimpleRouter()
 router.register("people", api.PersonViewSet, basename="person")
 router.register("cases", api.CaseViewSet, basename="case")
+router.register("calls", api.CallViewSet, basename="call")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("operators/me/presence/", api.MyPresenceView.as_view(), name="operator-presence"),
+    path("operators/me/voice-token/", api.VoiceTokenView.as_view(), name="operator-voice-token"),
+    path("operators/on-duty/", api.RosterView.as_view(), name="operator-roster"),
+    *router.urls,
+]

@@ -248,3 +248,308 @@ class CaseAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} -> case {self.case_id} ({self.reason})"
+
+
+# --- calls, operators and triage (热线来电、接线员与分级研判) ----------------------------------
+
+
+class CallStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    OFFERED = "offered", _("Offered")
+    IN_PROGRESS = "in_progress", _("In progress")
+    WRAP_UP = "wrap_up", _("Wrap-up")
+    COMPLETED = "completed", _("Completed")
+    ABANDONED = "abandoned", _("Abandoned")
+
+
+WAITING_STATUSES = [CallStatus.QUEUED.value, CallStatus.OFFERED.value]
+
+
+class CallChannel(models.TextChoices):
+    TWILIO_VOICE = "twilio_voice", _("Hotline call (2251885)")
+    WALK_IN = "walk_in", _("Walk-in")
+    TRANSFER_110 = "transfer_110", _("Transfer from police 110")
+    APPOINTMENT_LINE = "appointment_line", _("Appointment line (2259885)")
+    CALLBACK = "callback", _("Call-back of an abandoned call")
+
+
+MANUAL_CHANNELS = [CallChannel.WALK_IN, CallChannel.TRANSFER_110, CallChannel.APPOINTMENT_LINE]
+MANUAL_CHANNEL_CHOICES = [(c.value, c.label) for c in MANUAL_CHANNELS]
+
+
+class CallerRelation(models.TextChoices):
+    SELF = "self", _("The person themself")
+    PARENT = "parent", _("Parent or guardian")
+    RELATIVE = "relative", _("Other relative")
+    PARTNER = "partner", _("Partner or spouse")
+    TEACHER = "teacher", _("Teacher or school staff")
+    FRIEND = "friend", _("Friend or classmate")
+    COLLEAGUE = "colleague", _("Colleague")
+    PROFESSIONAL = "professional", _("Professional (police, doctor, social worker)")
+    OTHER = "other", _("Someone else")
+    UNKNOWN = "unknown", _("Not yet known")
+
+
+class Call(FSMModelMixin, models.Model):
+    """One telephone contact (来电), keyed by Twilio ``CallSid`` (manual entries: ``MANUAL-...``).
+
+    Queue order is by ``rank_at``, a virtual arrival time ``queued_at - priority x aging``; see
+    ``hotline.queue``.
+    """
+
+    call_sid = models.CharField(_("call SID"), max_length=64, unique=True)
+    hotline = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="calls")
+    channel = models.CharField(
+        _("channel"), max_length=20, choices=CallChannel.choices, default=CallChannel.TWILIO_VOICE
+    )
+    status = FSMField(
+        _("status"), default=CallStatus.QUEUED, choices=CallStatus.choices, protected=True
+    )
+    from_number = PhoneNumberField(_("from"), blank=True)
+    from_raw = models.CharField(_("from (as received)"), max_length=64, blank=True)
+    to_number = PhoneNumberField(_("to"), blank=True)
+    caller_name = models.CharField(_("caller name"), max_length=100, blank=True)
+    caller_relation = models.CharField(
+        _("caller relation"),
+        max_length=20,
+        choices=CallerRelation.choices,
+        default=CallerRelation.UNKNOWN,
+    )
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="calls"
+    )
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="calls"
+    )
+    priority = models.IntegerField(_("priority"), default=0)
+    priority_reasons = models.JSONField(_("priority reasons"), default=list, blank=True)
+    rank_at = models.DateTimeField(default=timezone.now, db_index=True)
+    callback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="callbacks"
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="hotline_calls",
+    )
+    offered_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+    connected_via = models.CharField(max_length=20, blank=True)  # "twilio" | "console" | ""
+    connect_target = models.CharField(max_length=200, blank=True)
+    twilio_status = models.CharField(max_length=20, blank=True)
+    queued_at = models.DateTimeField(_("queued at"), default=timezone.now)
+    offered_at = models.DateTimeField(_("offered at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    wrap_up_started_at = models.DateTimeField(null=True, blank=True)
+    wrap_up_ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        indexes = [
+            models.Index(fields=["hotline", "status", "rank_at"]),
+            models.Index(fields=["operator", "status"]),
+            models.Index(fields=["from_number", "queued_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_sid} {self.status}"
+
+    @property
+    def wrap_up_seconds(self) -> int | None:
+        if self.wrap_up_started_at and self.wrap_up_ended_at:
+            return int((self.wrap_up_ended_at - self.wrap_up_started_at).total_seconds())
+        return None
+
+    @transition(field=status, source=CallStatus.QUEUED, target=CallStatus.OFFERED)
+    def offer(self):
+        pass
+
+    @transition(field=status, source=CallStatus.OFFERED, target=CallStatus.QUEUED)
+    def withdraw_offer(self):
+        pass
+
+    @transition(field=status, source=WAITING_STATUSES, target=CallStatus.IN_PROGRESS)
+    def accept(self):
+        pass
+
+    @transition(field=status, source=WAITING_STATUSES, target=CallStatus.ABANDONED)
+    def abandon(self):
+        pass
+
+    @transition(field=status, source=CallStatus.IN_PROGRESS, target=CallStatus.WRAP_UP)
+    def start_wrap_up(self):
+        pass
+
+    @transition(field=status, source=CallStatus.WRAP_UP, target=CallStatus.COMPLETED)
+    def complete(self):
+        pass
+
+
+class PresenceStatus(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    ON_CALL = "on_call", _("On a call")
+    WRAP_UP = "wrap_up", _("Wrap-up")
+    BREAK = "break", _("On a break")
+    OFFLINE = "offline", _("Offline")
+
+
+SETTABLE_PRESENCE = [PresenceStatus.AVAILABLE, PresenceStatus.BREAK, PresenceStatus.OFFLINE]
+SETTABLE_PRESENCE_CHOICES = [(c.value, c.label) for c in SETTABLE_PRESENCE]
+
+
+class Device(models.TextChoices):
+    BROWSER = "browser", _("Browser (console)")
+    DESK_PHONE = "desk_phone", _("Desk phone")
+    SIP = "sip", _("SIP phone")
+
+
+class OperatorPresence(models.Model):
+    """Where an operator is (接线员状态). ``last_idle_at``: when they last became free, so the
+    longest-idle available operator is offered the next call."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hotline_presence"
+    )
+    hotline = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="presences")
+    status = models.CharField(
+        max_length=20, choices=PresenceStatus.choices, default=PresenceStatus.OFFLINE
+    )
+    device = models.CharField(max_length=20, choices=Device.choices, default=Device.BROWSER)
+    since = models.DateTimeField(default=timezone.now)
+    last_idle_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("operator presence")
+        verbose_name_plural = _("operator presences")
+        indexes = [models.Index(fields=["hotline", "status", "last_idle_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.status}"
+
+
+class Shift(models.Model):
+    """A rostered shift (排班): the 24-hour line shows who is on duty now."""
+
+    class DutyRole(models.TextChoices):
+        DOCTOR = "doctor", _("Hospital doctor")
+        VOLUNTEER = "volunteer", _("Trained volunteer")
+        LEAD = "lead", _("Shift lead")
+
+    hotline = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="shifts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hotline_shifts"
+    )
+    duty_role = models.CharField(max_length=20, choices=DutyRole.choices, default="volunteer")
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+
+    class Meta:
+        verbose_name = _("shift")
+        verbose_name_plural = _("shifts")
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["hotline", "starts_at", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class CallbackTask(models.Model):
+    """回拨: an abandoned call from a high-risk person, put at the top of the queue."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+
+    abandoned_call = models.OneToOneField(
+        Call, on_delete=models.PROTECT, related_name="callback_task"
+    )
+    queue_call = models.OneToOneField(
+        Call, on_delete=models.PROTECT, related_name="callback_for_task"
+    )
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="callback_tasks")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("call-back task")
+        verbose_name_plural = _("call-back tasks")
+
+    def __str__(self) -> str:
+        return f"call-back {self.abandoned_call_id} ({self.status})"
+
+
+class QueueSurge(models.Model):
+    """A period when the queue is longer than ``HOTLINE_SURGE_QUEUE_LENGTH`` (one alert each)."""
+
+    hotline = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="surges")
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    peak_length = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Two calls enqueued at once cannot both start a surge.
+            models.UniqueConstraint(
+                fields=["hotline"], condition=Q(ended_at__isnull=True), name="one_open_surge"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"surge {self.hotline_id} {self.started_at:%H:%M}"
+
+
+class Disposition(models.TextChoices):
+    RESOLVED = "resolved", _("Resolved on the call")
+    REFER = "refer", _("Refer to the counselling centre")
+    EMERGENCY = "emergency", _("Emergency (one-key dispatch)")
+
+
+class Triage(models.Model):
+    """The structured screen of a call (分级研判); the rule is in ``hotline.triage``."""
+
+    call = models.OneToOneField(Call, on_delete=models.PROTECT, related_name="triage")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="triages")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    wish_to_be_dead = models.BooleanField()
+    active_thoughts = models.BooleanField()
+    method_thoughts = models.BooleanField(null=True)
+    intent = models.BooleanField(null=True)
+    plan = models.BooleanField(null=True)
+    behaviour_3_months = models.BooleanField()
+    behaviour_ever = models.BooleanField()
+    harm_to_others = models.BooleanField()
+    in_danger_now = models.BooleanField()
+    protective_factors = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True)
+    derived_risk = models.CharField(max_length=10, choices=Risk.choices)
+    risk = models.CharField(max_length=10, choices=Risk.choices)
+    lowered_reason = models.TextField(blank=True)
+    disposition = models.CharField(max_length=20, choices=Disposition.choices)
+    override_reason = models.TextField(blank=True)
+    consent = models.BooleanField(default=True)
+    consent_override_reason = models.TextField(blank=True)
+    contact_phone = PhoneNumberField(blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("triage")
+        verbose_name_plural = _("triages")
+
+    def __str__(self) -> str:
+        return f"triage {self.call_id} {self.risk}/{self.disposition}"

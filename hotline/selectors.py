@@ -1,10 +1,11 @@
 """Who may see which cases and people."""
 
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
-from directory.access import is_administrator, organisation_ids
-from directory.models import Role
-from hotline.models import Case, CaseAccess, Person
+from directory.access import is_administrator, memberships, organisation_ids
+from directory.models import Organisation, OrganisationKind, Role
+from hotline.models import WAITING_STATUSES, Call, Case, CaseAccess, Person, Shift
 
 # Roles whose members work on case files. Responders see only their dispatch leg and decision
 # makers only counts, so neither reads a case.
@@ -48,3 +49,74 @@ def visible_people(user):
     if is_administrator(user):
         return Person.objects.all()
     return Person.objects.filter(Exists(visible_cases(user).filter(person=OuterRef("pk"))))
+
+
+# --- calls (热线来电) -------------------------------------------------------------------------
+
+
+def operator_hotline_ids(user) -> set[int]:
+    """Hotline centres where the user answers calls."""
+    if not user or not user.is_authenticated:
+        return set()
+    return set(
+        memberships(user)
+        .filter(role=Role.OPERATOR, organisation__kind=OrganisationKind.HOTLINE_CENTRE)
+        .values_list("organisation_id", flat=True)
+    )
+
+
+def reader_hotline_ids(user) -> set[int]:
+    """Hotline centres whose calls the user may read: operators, coordinators, administrators."""
+    if is_administrator(user):
+        return set(
+            Organisation.objects.filter(kind=OrganisationKind.HOTLINE_CENTRE).values_list(
+                "pk", flat=True
+            )
+        )
+    return set(
+        memberships(user)
+        .filter(
+            role__in=[Role.OPERATOR, Role.COORDINATOR],
+            organisation__kind=OrganisationKind.HOTLINE_CENTRE,
+        )
+        .values_list("organisation_id", flat=True)
+    )
+
+
+def visible_calls(user):
+    return Call.objects.filter(hotline__in=reader_hotline_ids(user))
+
+
+def waiting_calls(hotline_id: int):
+    """The queue, first to answer first: by virtual arrival time (see ``hotline.queue``)."""
+    return Call.objects.filter(hotline_id=hotline_id, status__in=WAITING_STATUSES).order_by(
+        "rank_at", "id"
+    )
+
+
+def queue_length(hotline_id: int) -> int:
+    return Call.objects.filter(hotline_id=hotline_id, status__in=WAITING_STATUSES).count()
+
+
+def on_duty_now(hotline_id: int, now=None):
+    now = now or timezone.now()
+    return (
+        Shift.objects.filter(hotline_id=hotline_id, starts_at__lte=now, ends_at__gt=now)
+        .select_related("user", "user__hotline_presence")
+        .order_by("starts_at", "user__username")
+    )
+
+
+def previous_calls(call: Call, limit: int = 20):
+    """Earlier calls of the same person (or, unidentified, from the same number), newest first."""
+    if call.person_id:
+        qs = Call.objects.filter(person_id=call.person_id)
+    elif call.from_number:
+        qs = Call.objects.filter(from_number=call.from_number)
+    else:
+        return Call.objects.none()
+    return (
+        qs.exclude(pk=call.pk)
+        .select_related("triage", "operator")
+        .order_by("-queued_at", "-id")[:limit]
+    )

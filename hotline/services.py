@@ -1,34 +1,68 @@
 """Writes to the case file. Every function checks the actor, changes state atomically, publishes."""
 
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
+from phonenumber_field.phonenumber import to_python
+from twilio.base.exceptions import TwilioException
 
-from core.errors import Conflict, Forbidden, Invalid
+from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.telephony import twilio_client, twilio_configured
 from directory.access import has_role, is_administrator
-from directory.models import Organisation, Region, Role
+from directory.models import Organisation, OrganisationKind, Region, Role
+from hotline import queue, voice
 from hotline.closing import reasons_case_cannot_close
 from hotline.models import (
     ADVANCE_TRANSITIONS,
+    MANUAL_CHANNELS,
     RISK_ORDER,
+    WAITING_STATUSES,
+    Call,
+    CallbackTask,
+    CallChannel,
+    CallerRelation,
+    CallStatus,
     Case,
     CaseAccess,
+    Device,
+    Disposition,
     GuardianContact,
+    OperatorPresence,
     Person,
+    PresenceStatus,
+    QueueSurge,
     Risk,
     Stage,
     StageVisit,
+    Triage,
+    risk_at_least,
 )
 from hotline.selectors import (
     CASE_ROLES,
     can_work_on_case,
     case_organisation_ids,
     is_inside_owner,
+    operator_hotline_ids,
+    queue_length,
     visible_people,
+    waiting_calls,
 )
+from hotline.signals import disposition_made
+from hotline.triage import ITEMS, check_disposition, derive_risk, is_lower, missing_items
 from realtime import audiences as aud
 from realtime.publish import publish
+
+# The actor of a system action: a verified Twilio webhook has no person behind it. Services that
+# accept it skip the permission check (the edge has already authenticated the request by its
+# signature) and publish with no actor. Never pass it from an edge with a signed-in user.
+SYSTEM = None
 
 PERSON_FIELDS = (
     "name",
@@ -43,7 +77,7 @@ PERSON_FIELDS = (
 
 
 def _require_case_role(actor, organisation: Organisation | None = None) -> None:
-    if is_administrator(actor):
+    if actor is SYSTEM or is_administrator(actor):
         return
     orgs = case_organisation_ids(actor)
     if not orgs or (organisation is not None and organisation.pk not in orgs):
@@ -125,7 +159,11 @@ def open_case(
             % {"id": existing.pk},
             code="open_case_exists",
         )
-    if person.cases.exists() and not visible_people(actor).filter(pk=person.pk).exists():
+    if (
+        actor is not SYSTEM
+        and person.cases.exists()
+        and not visible_people(actor).filter(pk=person.pk).exists()
+    ):
         raise Forbidden(_("You may not open a case for this person."))
     try:
         with transaction.atomic():
@@ -351,4 +389,761 @@ __all__ = [
     "set_next_step",
     "set_risk",
     "update_person",
+]
+
+
+# --- calls, the queue, operators and triage (热线来电、排队、接线与分级研判) ------------------
+
+log = logging.getLogger(__name__)
+
+TERMINAL_TWILIO_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+USER_PRESENCE = {PresenceStatus.AVAILABLE, PresenceStatus.BREAK, PresenceStatus.OFFLINE}
+
+
+def hotline_for_webhook() -> Organisation:
+    """The hotline centre that answers 2251885 (``HOTLINE_ORGANISATION_CODE``, else the first)."""
+    qs = Organisation.objects.filter(kind=OrganisationKind.HOTLINE_CENTRE, is_active=True)
+    code = settings.HOTLINE_ORGANISATION_CODE
+    org = (qs.filter(code=code) if code else qs.order_by("pk")).first()
+    if org is None:
+        raise NotFound(_("No hotline centre is configured."), code="no_hotline")
+    return org
+
+
+def normalise_number(raw: str):
+    """E.164 for a real number (China by default); None for withheld/"anonymous"/client ids."""
+    raw = (raw or "").strip()
+    if not raw or raw.startswith("client:"):
+        return None
+    number = to_python(raw, region="CN")
+    if number is None or not getattr(number, "is_valid", lambda: False)():
+        return None
+    return number
+
+
+def call_data(call: Call) -> dict:
+    """The stable ``data`` of every ``call.*`` event (the console renders from it alone)."""
+    case = call.case
+    return {
+        "call": call.pk,
+        "call_sid": call.call_sid,
+        "status": call.status,
+        "channel": call.channel,
+        "priority": call.priority,
+        "priority_reasons": list(call.priority_reasons),
+        "waiting_since": call.queued_at.isoformat(),
+        "from_number": str(call.from_number) if call.from_number else call.from_raw,
+        "caller_name": call.caller_name,
+        "caller_relation": call.caller_relation,
+        "person": call.person_id,
+        "person_name": str(call.person) if call.person_id else "",
+        "case": call.case_id,
+        "stage": case.stage if case else None,
+        "risk": case.risk if case else None,
+        "operator": call.operator_id,
+        "operator_name": str(call.operator) if call.operator_id else "",
+        "offered_to": call.offered_to_id,
+        "callback_of": call.callback_of_id,
+    }
+
+
+def _publish_call(type_: str, call: Call, actor, **extra) -> None:
+    audiences = [aud.org(call.hotline_id)]
+    if call.offered_to_id:
+        audiences.append(aud.user(call.offered_to_id))
+    publish(
+        type_, case=call.case, actor=actor, data={**call_data(call), **extra}, audiences=audiences
+    )
+
+
+def _presence_data(p: OperatorPresence) -> dict:
+    return {
+        "operator": p.user_id,
+        "operator_name": str(p.user),
+        "status": p.status,
+        "device": p.device,
+        "since": p.since.isoformat(),
+        "last_idle_at": p.last_idle_at.isoformat(),
+    }
+
+
+def _set_presence_status(p: OperatorPresence, status: str, actor, now=None) -> None:
+    now = now or timezone.now()
+    if p.status == status:
+        return
+    p.status = status
+    p.since = now
+    if status == PresenceStatus.AVAILABLE:
+        p.last_idle_at = now
+    p.save()
+    publish(
+        "operator.presence_changed",
+        actor=actor,
+        data=_presence_data(p),
+        audiences=[aud.org(p.hotline_id), aud.user(p.user_id)],
+    )
+
+
+def _identify(actor, hotline: Organisation, number) -> tuple[Person, Case]:
+    """来电识别: the person this number belongs to and their open case; a new person gets a case
+    in discovery owned by the hotline centre."""
+    person = (
+        Person.objects.filter(phone=number).order_by("-id").first() if number is not None else None
+    )
+    if person is None:
+        person = create_person(actor, phone=number or "", is_anonymous=number is None)
+    case = person.cases.open().first()
+    if case is None:
+        case = open_case(actor, person=person, owning_organisation=hotline)
+    return person, case
+
+
+def _priority(channel: str, case: Case | None) -> tuple[int, list[str]]:
+    priority, reasons = 0, []
+    if channel == CallChannel.CALLBACK:
+        priority += queue.PRIORITY_CALLBACK
+        reasons.append("callback")
+    if case is not None and risk_at_least(case.risk, Risk.HIGH):
+        priority += queue.PRIORITY_KNOWN_HIGH_RISK
+        reasons.append("known_high_risk")
+    if channel == CallChannel.TRANSFER_110:
+        priority += queue.PRIORITY_TRANSFER_110
+        reasons.append("transfer_110")
+    return priority, reasons
+
+
+def _enqueue(
+    actor,
+    *,
+    hotline: Organisation,
+    call_sid: str,
+    channel: str,
+    from_raw: str,
+    to_raw: str = "",
+    caller_name: str = "",
+    caller_relation: str = CallerRelation.UNKNOWN,
+    person: Person | None = None,
+    notes: str = "",
+    callback_of: Call | None = None,
+) -> Call:
+    now = timezone.now()
+    number = normalise_number(from_raw)
+    if person is None:
+        person, case = _identify(actor, hotline, number)
+    else:
+        case = person.cases.open().first() or open_case(
+            actor, person=person, owning_organisation=hotline
+        )
+    priority, reasons = _priority(channel, case)
+    call = Call(
+        call_sid=call_sid,
+        hotline=hotline,
+        channel=channel,
+        from_number=number or "",
+        from_raw=(from_raw or "")[:64],
+        to_number=normalise_number(to_raw) or "",
+        caller_name=caller_name,
+        caller_relation=caller_relation,
+        person=person,
+        case=case,
+        priority=priority,
+        priority_reasons=reasons,
+        rank_at=queue.rank_at(now, priority),
+        queued_at=now,
+        notes=notes,
+        callback_of=callback_of,
+    )
+    call.save(force_insert=True)
+    _publish_call("call.queued", call, actor)
+    _offer_waiting(hotline.pk, actor)
+    _check_surge(hotline, actor)
+    return call
+
+
+def receive_call(actor, *, hotline: Organisation, call_sid: str, **fields) -> tuple[Call, bool]:
+    """Put a call in the queue, once per ``call_sid``: (call, created).
+
+    A repeated Twilio delivery finds the existing row; two deliveries racing both try the insert,
+    the unique ``call_sid`` makes the second fail, and its whole transaction (person, case,
+    events) rolls back, so nothing is written twice.
+    """
+    existing = Call.objects.filter(call_sid=call_sid).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            call = _enqueue(actor, hotline=hotline, call_sid=call_sid, **fields)
+    except IntegrityError:
+        existing = Call.objects.filter(call_sid=call_sid).first()
+        if existing is None:
+            raise
+        return existing, False
+    return call, True
+
+
+def _require_operator(actor, hotline_id: int | None = None) -> set[int]:
+    hotlines = operator_hotline_ids(actor)
+    if not hotlines or (hotline_id is not None and hotline_id not in hotlines):
+        raise Forbidden(_("Only operators of this hotline centre may do this."))
+    return hotlines
+
+
+def enter_manual_call(
+    actor,
+    *,
+    channel: str,
+    from_number: str = "",
+    caller_name: str = "",
+    caller_relation: str = CallerRelation.UNKNOWN,
+    person: Person | None = None,
+    notes: str = "",
+    hotline: Organisation | None = None,
+) -> Call:
+    """登记来访/转接: a walk-in, a transfer from 110 or an appointment-line call, entered by an
+    operator; it then follows the same queue, accept, triage and wrap-up as a Twilio call."""
+    hotlines = _require_operator(actor, hotline.pk if hotline else None)
+    if channel not in MANUAL_CHANNELS:
+        raise Invalid(
+            _("A manual call is a walk-in, a transfer from 110 or the appointment line."),
+            fields={"channel": [_("Not a manual channel.")]},
+        )
+    if from_number and normalise_number(from_number) is None:
+        raise Invalid(
+            _("The caller's number is not a valid phone number."),
+            fields={"from_number": [_("Not a valid phone number.")]},
+        )
+    if person is not None and not visible_people(actor).filter(pk=person.pk).exists():
+        raise Forbidden(_("You may not see this person's record."))
+    hotline = hotline or Organisation.objects.get(pk=min(hotlines))
+    call, _created = receive_call(
+        actor,
+        hotline=hotline,
+        call_sid=f"MANUAL-{uuid.uuid4().hex}",
+        channel=channel,
+        from_raw=from_number,
+        caller_name=caller_name,
+        caller_relation=caller_relation,
+        person=person,
+        notes=notes,
+    )
+    return call
+
+
+def expire_offers(hotline_id: int, actor=None) -> int:
+    """Offers not taken within ``HOTLINE_OFFER_TIMEOUT_SECONDS`` go back to the queue; the
+    operator who let one lapse is put on a break (like a missed reservation), so the next
+    offer goes to someone who is there."""
+    now = timezone.now()
+    n = 0
+    with transaction.atomic():
+        lapsed = Call.objects.select_for_update(skip_locked=True).filter(
+            hotline_id=hotline_id, status=CallStatus.OFFERED, offer_expires_at__lte=now
+        )
+        for call in lapsed:
+            missed_by = call.offered_to_id
+            call.withdraw_offer()
+            call.offered_to = None
+            call.offer_expires_at = None
+            call.save()
+            _publish_call("call.offer_expired", call, actor, missed_by=missed_by)
+            presence = (
+                OperatorPresence.objects.select_for_update().filter(user_id=missed_by).first()
+            )
+            if presence and presence.status == PresenceStatus.AVAILABLE:
+                _set_presence_status(presence, PresenceStatus.BREAK, actor, now)
+            n += 1
+        if n:
+            _offer_waiting(hotline_id, actor)
+    return n
+
+
+def _offer_waiting(hotline_id: int, actor) -> None:
+    """Offer queued calls to available operators, longest idle first (one offer each)."""
+    now = timezone.now()
+    busy = Call.objects.filter(hotline_id=hotline_id, status=CallStatus.OFFERED).values(
+        "offered_to"
+    )
+    free = (
+        OperatorPresence.objects.select_for_update(skip_locked=True)
+        .filter(hotline_id=hotline_id, status=PresenceStatus.AVAILABLE)
+        .exclude(user__in=busy)
+        .order_by("last_idle_at", "pk")
+    )
+    for presence in free:
+        call = (
+            waiting_calls(hotline_id)
+            .filter(status=CallStatus.QUEUED)
+            .select_for_update(skip_locked=True)
+            .first()
+        )
+        if call is None:
+            return
+        call.offer()
+        call.offered_to_id = presence.user_id
+        call.offered_at = now
+        call.offer_expires_at = now + timedelta(seconds=settings.HOTLINE_OFFER_TIMEOUT_SECONDS)
+        call.save()
+        _publish_call(
+            "call.offered", call, actor, offer_expires_at=call.offer_expires_at.isoformat()
+        )
+
+
+def _check_surge(hotline: Organisation, actor) -> None:
+    length = queue_length(hotline.pk)
+    if length <= settings.HOTLINE_SURGE_QUEUE_LENGTH:
+        return
+    open_surge = QueueSurge.objects.filter(hotline=hotline, ended_at__isnull=True).first()
+    if open_surge is not None:
+        if length > open_surge.peak_length:
+            QueueSurge.objects.filter(pk=open_surge.pk).update(peak_length=length)
+        return
+    try:
+        with transaction.atomic():
+            surge = QueueSurge.objects.create(hotline=hotline, peak_length=length)
+    except IntegrityError:
+        return  # another call started this surge a moment ago
+    _on_surge(hotline, surge, length)
+
+
+def _on_surge(hotline: Organisation, surge: QueueSurge, length: int) -> None:
+    """话务高峰: announced once per surge to the centre's coordinators. The hook the escalation
+    app's alerts attach to (replace or extend this one function)."""
+    publish(
+        "queue.surge",
+        data={
+            "hotline": hotline.pk,
+            "surge": surge.pk,
+            "queue_length": length,
+            "threshold": settings.HOTLINE_SURGE_QUEUE_LENGTH,
+            "started_at": surge.started_at.isoformat(),
+        },
+        audiences=[aud.org_role(hotline.pk, Role.COORDINATOR), aud.org(hotline.pk)],
+    )
+
+
+def _end_surge_if_over(hotline_id: int, actor) -> None:
+    if queue_length(hotline_id) > settings.HOTLINE_SURGE_QUEUE_LENGTH:
+        return
+    now = timezone.now()
+    for surge in QueueSurge.objects.filter(hotline_id=hotline_id, ended_at__isnull=True):
+        surge.ended_at = now
+        surge.save(update_fields=["ended_at"])
+        publish(
+            "queue.surge_ended",
+            actor=actor,
+            data={"hotline": hotline_id, "surge": surge.pk, "peak_length": surge.peak_length},
+            audiences=[aud.org_role(hotline_id, Role.COORDINATOR), aud.org(hotline_id)],
+        )
+
+
+def _presence_for(actor, hotline_id: int) -> OperatorPresence:
+    OperatorPresence.objects.get_or_create(user=actor, defaults={"hotline_id": hotline_id})
+    return OperatorPresence.objects.select_for_update().get(user=actor)
+
+
+def accept_call(actor, call: Call | None = None) -> Call:
+    """接听: take a waiting call (or, with ``call=None``, the first one in queue order).
+
+    Race-safe: the call row is locked and its status re-read, so of two operators accepting the
+    same call one wins and the other gets 409. "Accept the next" skips rows another operator
+    holds locked at this moment, so two such operators get two different calls.
+    """
+    hotlines = _require_operator(actor, call.hotline_id if call else None)
+    now = timezone.now()
+    with transaction.atomic():
+        # Lock order: the operator's presence, then the call.
+        presence = _presence_for(actor, call.hotline_id if call else min(hotlines))
+        if presence.status in (PresenceStatus.ON_CALL, PresenceStatus.WRAP_UP):
+            raise Conflict(
+                _("Finish your current call (and its wrap-up) before taking another."),
+                code="operator_busy",
+            )
+        if call is None:
+            call = (
+                Call.objects.select_for_update(skip_locked=True)
+                .filter(hotline__in=hotlines)
+                .filter(
+                    Q(status=CallStatus.QUEUED)
+                    | Q(status=CallStatus.OFFERED, offered_to=actor)
+                    | Q(status=CallStatus.OFFERED, offer_expires_at__lte=now)
+                )
+                .order_by("rank_at", "id")
+                .first()
+            )
+            if call is None:
+                raise NotFound(_("No call is waiting."), code="queue_empty")
+        else:
+            call = Call.objects.select_for_update().get(pk=call.pk)
+            if call.status not in WAITING_STATUSES:
+                taker = str(call.operator) if call.operator_id else _("nobody")
+                raise Conflict(
+                    _("This call is no longer waiting (%(status)s; answered by %(who)s).")
+                    % {"status": call.get_status_display(), "who": taker},
+                    code="call_taken",
+                )
+            if (
+                call.status == CallStatus.OFFERED
+                and call.offered_to_id != actor.pk
+                and call.offer_expires_at
+                and call.offer_expires_at > now
+            ):
+                raise Conflict(
+                    _("This call is being offered to %(who)s.") % {"who": str(call.offered_to)},
+                    code="call_offered_to_another",
+                )
+        call.accept()
+        call.operator = actor
+        call.offered_to = None
+        call.offer_expires_at = None
+        call.answered_at = now
+        call.save()
+        if presence.hotline_id != call.hotline_id:
+            presence.hotline_id = call.hotline_id
+        _set_presence_status(presence, PresenceStatus.ON_CALL, actor, now)
+        CallbackTask.objects.filter(queue_call=call, status=CallbackTask.Status.OPEN).update(
+            status=CallbackTask.Status.DONE, done_at=now
+        )
+        _publish_call(
+            "call.accepted",
+            call,
+            actor,
+            waited_seconds=int((now - call.queued_at).total_seconds()),
+        )
+        _end_surge_if_over(call.hotline_id, actor)
+    _connect(call, actor, presence.device)
+    return call
+
+
+def _connect(call: Call, operator, device: str) -> None:
+    """Bridge the caller to the operator through Twilio's REST API (outside the transaction:
+    a slow or failed request must not hold the locks). With no Twilio account the console
+    gateway just records the connection."""
+    if call.channel not in (CallChannel.TWILIO_VOICE, CallChannel.CALLBACK):
+        return
+    twiml, target = voice.dial_twiml(operator, device)
+    via = "console"
+    if twilio_configured():
+        try:
+            client = twilio_client()
+            if call.channel == CallChannel.CALLBACK:
+                client.calls.create(
+                    to=str(call.from_number), from_=settings.TWILIO_FROM_NUMBER, twiml=twiml
+                )
+            else:
+                client.calls(call.call_sid).update(twiml=twiml)
+            via = "twilio"
+        except TwilioException:
+            log.warning("connecting call %s to %s failed", call.call_sid, target, exc_info=True)
+            via = "failed"
+    Call.objects.filter(pk=call.pk).update(connected_via=via, connect_target=target)
+    call.connected_via, call.connect_target = via, target
+
+
+def call_status_changed(actor, *, call_sid: str, twilio_status: str) -> Call:
+    """Twilio's status callback. A caller who hangs up while waiting is *abandoned* (kept and
+    shown); if their open case is high or imminent risk a call-back goes to the top of the
+    queue. Repeated deliveries change nothing twice."""
+    now = timezone.now()
+    with transaction.atomic():
+        call = Call.objects.select_for_update().filter(call_sid=call_sid).first()
+        if call is None:
+            raise NotFound(_("Unknown call."), code="unknown_call")
+        if twilio_status == call.twilio_status:
+            return call
+        call.twilio_status = twilio_status[:20]
+        if twilio_status not in TERMINAL_TWILIO_STATUSES:
+            call.save(update_fields=["twilio_status"])
+            return call
+        if call.status in WAITING_STATUSES:
+            call.abandon()
+            call.offered_to = None
+            call.offer_expires_at = None
+            call.ended_at = now
+            call.save()
+            _publish_call(
+                "call.abandoned",
+                call,
+                actor,
+                waited_seconds=int((now - call.queued_at).total_seconds()),
+            )
+            _request_callback(call, actor)
+            _end_surge_if_over(call.hotline_id, actor)
+        elif call.ended_at is None:
+            call.ended_at = now
+            call.save()
+            _publish_call("call.ended", call, actor)
+        else:
+            call.save(update_fields=["twilio_status"])
+    return call
+
+
+def _request_callback(call: Call, actor) -> None:
+    if call.channel == CallChannel.CALLBACK or call.case is None:
+        return
+    if not call.case.is_open or not risk_at_least(call.case.risk, Risk.HIGH):
+        return
+    if not call.from_number:
+        return
+    queued = _enqueue(
+        actor,
+        hotline=call.hotline,
+        call_sid=f"CALLBACK-{call.pk}",
+        channel=CallChannel.CALLBACK,
+        from_raw=str(call.from_number),
+        caller_name=call.caller_name,
+        caller_relation=call.caller_relation,
+        person=call.person,
+        callback_of=call,
+    )
+    CallbackTask.objects.create(abandoned_call=call, queue_call=queued, case=call.case)
+    _publish_call("call.callback_requested", queued, actor, abandoned_call=call.pk)
+
+
+def identify_caller(
+    actor,
+    call: Call,
+    *,
+    caller_relation: str,
+    person: Person | None = None,
+    caller_name: str | None = None,
+) -> Call:
+    """Record who is calling and about whom (a parent may call about a child)."""
+    if caller_relation not in CallerRelation.values:
+        raise Invalid(
+            _("Unknown caller relation: %s") % caller_relation,
+            fields={"caller_relation": [_("Unknown value.")]},
+        )
+    if person is not None and not visible_people(actor).filter(pk=person.pk).exists():
+        raise Forbidden(_("You may not see this person's record."))
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call.pk)
+        _require_holder(actor, call, (CallStatus.IN_PROGRESS,))
+        call.caller_relation = caller_relation
+        if caller_name is not None:
+            call.caller_name = caller_name
+        if person is not None and person.pk != call.person_id:
+            call.person = person
+            call.case = person.cases.open().first() or open_case(
+                actor, person=person, owning_organisation=call.hotline
+            )
+        call.save()
+        _publish_call("call.identified", call, actor)
+    return call
+
+
+def _require_holder(actor, call: Call, statuses) -> None:
+    if call.operator_id != actor.pk:
+        raise Forbidden(_("You do not hold this call."), code="not_your_call")
+    if call.status not in statuses:
+        raise Conflict(
+            _("The call is %(status)s; this cannot be done now.")
+            % {"status": call.get_status_display()},
+            code="wrong_call_status",
+        )
+
+
+def triage_call(
+    actor,
+    call: Call,
+    *,
+    screen: dict,
+    disposition: str,
+    protective_factors: list[str] = (),
+    notes: str = "",
+    risk: str | None = None,
+    lowered_reason: str = "",
+    override_reason: str = "",
+    consent: bool = True,
+    consent_override_reason: str = "",
+    contact_phone: str = "",
+    location: str = "",
+) -> Triage:
+    """分级研判与处置: record the risk screen, fix the risk and make exactly one disposition
+    (resolved / refer / emergency), all in one transaction with the receivers of
+    ``disposition_made`` (the referral or the dispatch is created with it, or nothing is)."""
+    missing = missing_items(screen)
+    if missing:
+        raise Invalid(
+            _("The risk screen is incomplete; answer: %s") % ", ".join(missing),
+            code="screen_incomplete",
+            fields={item: [_("This item is required.")] for item in missing},
+        )
+    if disposition not in Disposition.values:
+        raise Invalid(
+            _("Choose one disposition: resolved, refer or emergency."),
+            fields={"disposition": [_("Unknown value.")]},
+        )
+    derived = derive_risk(screen)
+    final = risk or derived
+    if final not in RISK_ORDER:
+        raise Invalid(_("Unknown risk level: %s") % final, fields={"risk": [_("Unknown value.")]})
+    if is_lower(final, derived) and not lowered_reason.strip():
+        raise Invalid(
+            _("Lowering the risk below the screen's %(derived)s needs a written reason.")
+            % {"derived": derived},
+            code="lowering_needs_reason",
+            fields={"lowered_reason": [_("Required when lowering the risk.")]},
+        )
+    check_disposition(final, disposition, override_reason)
+    if not consent and not consent_override_reason.strip():
+        raise Invalid(
+            _("Without the caller's consent, say why the information is shared."),
+            fields={"consent_override_reason": [_("Required without consent.")]},
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call.pk)
+        _require_holder(actor, call, (CallStatus.IN_PROGRESS,))
+        case = call.case
+        if case is None or not case.is_open:
+            person = call.person or create_person(actor, is_anonymous=True)
+            case = person.cases.open().first() or open_case(
+                actor, person=person, owning_organisation=call.hotline
+            )
+            call.person, call.case = person, case
+        screen_values = {item: screen.get(item) for item in ITEMS}
+        triage = Triage.objects.create(
+            call=call,
+            case=case,
+            operator=actor,
+            **screen_values,
+            protective_factors=list(protective_factors),
+            notes=notes,
+            derived_risk=derived,
+            risk=final,
+            lowered_reason=lowered_reason,
+            disposition=disposition,
+            override_reason=override_reason,
+            consent=consent,
+            consent_override_reason=consent_override_reason,
+            contact_phone=contact_phone,
+            location=location,
+            created_at=now,
+        )
+        reason = lowered_reason or _("Hotline triage (call %(id)s)") % {"id": call.pk}
+        case = set_risk(actor, case, final, reason=reason)
+        case = advance_case_if_behind(
+            actor, case, Stage.INTERVENTION, reason=_("Triaged on a hotline call")
+        )
+        step = _next_step_for(disposition, final, now)
+        if step is not None:
+            case = set_next_step(actor, case, next_step=step[0], due=step[1])
+        case = _locked(case)
+        call.case = case
+        call.start_wrap_up()
+        call.wrap_up_started_at = now
+        call.save()
+        presence = _presence_for(actor, call.hotline_id)
+        _set_presence_status(presence, PresenceStatus.WRAP_UP, actor, now)
+        summary = {
+            "risk": final,
+            "derived_risk": derived,
+            "screen": screen_values,
+            "protective_factors": list(protective_factors),
+            "notes": notes,
+            "caller_relation": call.caller_relation,
+            "consent": consent,
+            "consent_override_reason": consent_override_reason,
+            "contact_phone": str(contact_phone or call.from_number or ""),
+            "location": location,
+            "override_reason": override_reason,
+        }
+        disposition_made.send(
+            sender=Triage,
+            actor=actor,
+            case=case,
+            disposition=disposition,
+            call=call,
+            summary=summary,
+        )
+        _publish_call(
+            "call.triaged",
+            call,
+            actor,
+            triage=triage.pk,
+            derived_risk=derived,
+            risk=final,
+            lowered_reason=lowered_reason,
+            disposition=disposition,
+            override_reason=override_reason,
+        )
+    return triage
+
+
+def _next_step_for(disposition: str, risk: str, now) -> tuple[str, object] | None:
+    if disposition == Disposition.EMERGENCY:
+        return _("Emergency dispatch (one-key) in progress"), now
+    if disposition == Disposition.REFER:
+        return _("Referral to the counselling centre"), now + timedelta(
+            hours=settings.HOTLINE_REFERRAL_DUE_HOURS
+        )
+    if risk_at_least(risk, Risk.MODERATE):
+        return _("Follow-up call (回访)"), now + timedelta(hours=settings.HOTLINE_FOLLOW_UP_HOURS)
+    return None
+
+
+def wrap_up_call(actor, call: Call, *, notes: str = "") -> Call:
+    """话后处理 done: the call is completed and the operator is available again."""
+    now = timezone.now()
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call.pk)
+        if call.operator_id == actor.pk and call.status == CallStatus.IN_PROGRESS:
+            raise Conflict(
+                _("Triage the call and choose a disposition before wrap-up."),
+                code="triage_first",
+            )
+        _require_holder(actor, call, (CallStatus.WRAP_UP,))
+        presence = _presence_for(actor, call.hotline_id)
+        call.complete()
+        call.wrap_up_ended_at = now
+        if notes:
+            call.notes = (call.notes + "\n" + notes).strip()
+        call.save()
+        _publish_call("call.completed", call, actor, wrap_up_seconds=call.wrap_up_seconds)
+        _set_presence_status(presence, PresenceStatus.AVAILABLE, actor, now)
+        _offer_waiting(call.hotline_id, actor)
+    return call
+
+
+def set_presence(
+    actor, *, status: str | None = None, device: str | None = None
+) -> OperatorPresence:
+    """An operator signs in, takes a break or signs off (on a call / wrap-up are set by calls)."""
+    hotlines = _require_operator(actor)
+    if status is not None and status not in USER_PRESENCE:
+        raise Invalid(
+            _("You can set yourself available, on a break or offline."),
+            fields={"status": [_("Not a status you can set.")]},
+        )
+    if device is not None and device not in Device.values:
+        raise Invalid(_("Unknown device."), fields={"device": [_("Unknown value.")]})
+    with transaction.atomic():
+        presence = _presence_for(actor, min(hotlines))
+        if device is not None and device != presence.device:
+            presence.device = device
+            presence.save(update_fields=["device"])
+        if status is not None and status != presence.status:
+            if presence.status in (PresenceStatus.ON_CALL, PresenceStatus.WRAP_UP):
+                raise Conflict(
+                    _("Finish your current call (and its wrap-up) first."), code="operator_busy"
+                )
+            _set_presence_status(presence, status, actor)
+            if status == PresenceStatus.AVAILABLE:
+                _offer_waiting(presence.hotline_id, actor)
+    return presence
+
+
+__all__ += [
+    "SYSTEM",
+    "accept_call",
+    "call_data",
+    "call_status_changed",
+    "enter_manual_call",
+    "expire_offers",
+    "hotline_for_webhook",
+    "identify_caller",
+    "receive_call",
+    "set_presence",
+    "triage_call",
+    "wrap_up_call",
 ]

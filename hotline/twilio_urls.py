@@ -1,3 +1,11 @@
 """Twilio webhooks answered by the hotline (inbound voice)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from hotline import twilio_views
+
+urlpatterns: list = [
+    path("voice/incoming/", twilio_views.incoming, name="hotline-twilio-incoming"),
+    path("voice/wait/", twilio_views.wait, name="hotline-twilio-wait"),
+    path("voice/status/", twilio_views.status, name="hotline-twilio-status"),
+]

@@ -1,0 +1,85 @@
+"""TwiML and Voice tokens for the hotline (official Twilio SDK)."""
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from twilio.jwt.access_token import AccessToken
+from twilio.jwt.access_token.grants import VoiceGrant
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+from core.errors import Conflict
+from hotline.models import Device
+
+QUEUE_NAME = "hotline"
+GREETING = "您好，这里是南太湖心航心理援助热线。您的来电对我们很重要，请稍候，接线员马上为您接听。"
+WAIT_MESSAGE = "接线员正在通话中，请不要挂机，我们会尽快接听您的来电。"
+
+
+def queue_twiml(wait_url: str) -> str:
+    """Greet in Chinese and put the caller into the hotline queue with a wait loop."""
+    response = VoiceResponse()
+    response.say(GREETING, language="zh-CN")
+    response.enqueue(QUEUE_NAME, wait_url=wait_url, wait_url_method="POST")
+    return str(response)
+
+
+def wait_twiml(position: str = "") -> str:
+    """Played in a loop while queued (Twilio fetches the wait URL again when it ends)."""
+    response = VoiceResponse()
+    if position.isdigit() and int(position) > 1:
+        response.say(f"您前面还有{int(position) - 1}位来电者。", language="zh-CN")
+    response.say(WAIT_MESSAGE, language="zh-CN")
+    response.pause(length=10)
+    return str(response)
+
+
+def client_identity(user) -> str:
+    return f"operator-{user.pk}"
+
+
+def dial_twiml(user, device: str) -> tuple[str, str]:
+    """TwiML that bridges the waiting caller to the operator; returns (twiml, target)."""
+    dial = Dial(answer_on_bridge=True)
+    if device == Device.SIP and user.sip_address:
+        address = (
+            user.sip_address if user.sip_address.startswith("sip:") else "sip:" + user.sip_address
+        )
+        dial.sip(address)
+        target = address
+    elif device == Device.DESK_PHONE and user.desk_phone:
+        dial.number(str(user.desk_phone))
+        target = str(user.desk_phone)
+    else:
+        dial.client(client_identity(user))
+        target = "client:" + client_identity(user)
+    response = VoiceResponse()
+    response.append(dial)
+    return str(response), target
+
+
+def voice_token(user) -> tuple[str, str, int]:
+    """A short-lived Voice access token for the browser console: (jwt, identity, ttl)."""
+    if not (
+        settings.TWILIO_ACCOUNT_SID
+        and settings.TWILIO_API_KEY_SID
+        and settings.TWILIO_API_KEY_SECRET
+    ):
+        raise Conflict(
+            _("Browser calling is not configured (TWILIO_API_KEY_SID/SECRET are not set)."),
+            code="telephony_not_configured",
+        )
+    identity = client_identity(user)
+    ttl = settings.HOTLINE_VOICE_TOKEN_TTL
+    token = AccessToken(
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_API_KEY_SID,
+        settings.TWILIO_API_KEY_SECRET,
+        identity=identity,
+        ttl=ttl,
+    )
+    token.add_grant(
+        VoiceGrant(
+            outgoing_application_sid=settings.TWILIO_TWIML_APP_SID or None, incoming_allow=True
+        )
+    )
+    jwt = token.to_jwt()
+    return (jwt.decode() if isinstance(jwt, bytes) else jwt), identity, ttl
