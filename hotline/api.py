@@ -698,3 +698,28 @@ class RosterView(APIView):
                 }
             )
         return Response(RosterSerializer(out, many=True).data)
+
+
+class TriagePreviewSerializer(serializers.Serializer):
+    derived_risk = serializers.CharField(allow_null=True)
+    missing = serializers.ListField(child=serializers.CharField())
+
+
+class TriagePreviewView(APIView):
+    """The risk the documented rule derives from the answers so far; writes nothing.
+
+    The console shows it while the operator asks, so the rule lives in one place (the server).
+    """
+
+    permission_classes = [IsAuthenticated, IsHotlineStaff]
+
+    @extend_schema(request=TriageSerializer, responses=TriagePreviewSerializer)
+    def post(self, request):
+        screen = {
+            item: request.data.get(item)
+            for item in triage_rule.ITEMS
+            if isinstance(request.data.get(item), bool)
+        }
+        missing = triage_rule.missing_items(screen)
+        derived = None if missing else triage_rule.derive_risk(screen)
+        return Response({"derived_risk": derived, "missing": missing})

@@ -12,5 +12,6 @@ urlpatterns = [
     path("operators/me/presence/", api.MyPresenceView.as_view(), name="operator-presence"),
     path("operators/me/voice-token/", api.VoiceTokenView.as_view(), name="operator-voice-token"),
     path("operators/on-duty/", api.RosterView.as_view(), name="operator-roster"),
+    path("triage/preview/", api.TriagePreviewView.as_view(), name="triage-preview"),
     *router.urls,
 ]

@@ -31,6 +31,7 @@ moderate and below -> any, but emergency below imminent needs an explicit overri
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from core.errors import Invalid
 from hotline.models import RISK_ORDER, Disposition, Risk
@@ -96,3 +97,26 @@ def check_disposition(risk: str, disposition: str, override_reason: str) -> None
 
 def is_lower(risk: str, than: str) -> bool:
     return RISK_ORDER[risk] < RISK_ORDER[than]
+
+
+# Common protective factors the console offers as ticks (free text is accepted too).
+PROTECTIVE_FACTORS = [
+    ("family_support", _lazy("Supportive family or guardian")),
+    ("reasons_for_living", _lazy("Reasons for living, future plans")),
+    ("engaged_in_care", _lazy("In contact with a counsellor or doctor")),
+    ("school_connected", _lazy("Connected to school, teacher or friends")),
+    ("no_means", _lazy("No access to means")),
+    ("help_seeking", _lazy("Willing to seek help, agrees to a safety plan")),
+]
+
+SCREEN_LABELS = {
+    "wish_to_be_dead": _lazy("Wished to be dead or not wake up (past month)"),
+    "active_thoughts": _lazy("Actually thought about killing themself (past month)"),
+    "method_thoughts": _lazy("Thought about how (a method)"),
+    "intent": _lazy("Had some intention of acting on it"),
+    "plan": _lazy("Worked out the details, intends to carry out the plan"),
+    "behaviour_3_months": _lazy("Did or prepared anything to end their life (past 3 months)"),
+    "behaviour_ever": _lazy("Ever did or prepared anything to end their life"),
+    "harm_to_others": _lazy("Thoughts or threats of harming someone else"),
+    "in_danger_now": _lazy("In danger right now (means at hand, alone, acting now)"),
+}

@@ -1,6 +1,80 @@
-from django.utils.translation import gettext_lazy as _
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import ensure_csrf_cookie
 
-from core.pages import role_page
+from directory.access import has_role
 from directory.models import Role
+from hotline import triage
+from hotline.models import (
+    MANUAL_CHANNEL_CHOICES,
+    SETTABLE_PRESENCE_CHOICES,
+    CallerRelation,
+    Risk,
+)
 
-console = role_page((Role.OPERATOR,), _("Hotline console"))
+
+@login_required
+@ensure_csrf_cookie
+def console(request):
+    """热线接线台: the live queue, the current call with its history, the risk screen."""
+    if not has_role(request.user, Role.OPERATOR):
+        raise PermissionDenied("The hotline console is for hotline operators.")
+    screen = [
+        (name, triage.SCREEN_LABELS[name], name in triage.IF_ACTIVE_THOUGHTS)
+        for name in (
+            "wish_to_be_dead",
+            "active_thoughts",
+            *triage.IF_ACTIVE_THOUGHTS,
+            "behaviour_3_months",
+            "behaviour_ever",
+            "harm_to_others",
+            "in_danger_now",
+        )
+    ]
+    return render(
+        request,
+        "hotline/console.html",
+        {
+            "presence_choices": SETTABLE_PRESENCE_CHOICES,
+            "manual_channels": MANUAL_CHANNEL_CHOICES,
+            "caller_relations": CallerRelation.choices,
+            "screen_items": screen,
+            "protective_factors": triage.PROTECTIVE_FACTORS,
+            "risks": Risk.choices,
+            "messages_js": _console_messages(),
+        },
+    )
+
+
+def _console_messages() -> dict:
+    """Strings the console script shows, in the request's language."""
+    return {
+        "waiting": _("waiting"),
+        "offered_to_you": _("Offered to you"),
+        "accept": _("Accept"),
+        "accepted_elsewhere": _("Another operator has taken this call."),
+        "unsaved": _("The risk screen has unsaved answers. Leave anyway?"),
+        "confirm_emergency": _(
+            "Start the one-key emergency now? Police 110, ambulance 120, the community and the "
+            "expert on duty are alerted at once."
+        ),
+        "triaged": _("Triage recorded"),
+        "risk": _("risk"),
+        "none": _("none"),
+        "anonymous": _("unknown caller"),
+        "no_previous": _("No earlier calls."),
+        "on_duty": _("On duty now"),
+        "nobody_on_duty": _("Nobody is rostered now!"),
+        "network_error": _("The server could not be reached; try again."),
+        "risks": dict(Risk.choices),
+        "statuses": {
+            "queued": _("Waiting"),
+            "offered": _("Offered"),
+            "in_progress": _("In progress"),
+            "wrap_up": _("Wrap-up"),
+            "completed": _("Completed"),
+            "abandoned": _("Abandoned"),
+        },
+    }

@@ -1,0 +1,405 @@
+/* The operator console (热线接线台): live queue, current call, risk screen, dispositions.
+ *
+ * Everything it changes goes through the REST API (/api/v1/); the live stream (window.Live, see
+ * live.js) only tells it when to refresh. The server decides risk and permissions.
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("console");
+  if (!root) return;
+  var API = root.dataset.api;
+  var ME = parseInt(root.dataset.user, 10);
+  var T = JSON.parse(document.getElementById("console-messages").textContent);
+  var WAITING = ["queued", "offered"];
+  var MINE_ACTIVE = ["offered", "in_progress", "wrap_up"];
+
+  var state = { queue: [], call: null, dirty: false, previewTimer: null, refreshTimer: null };
+  var $ = function (id) { return document.getElementById(id); };
+
+  function csrf() {
+    var m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  function api(method, path, body) {
+    var opts = {
+      method: method,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": csrf() },
+    };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    return fetch(API + path, opts).then(function (r) {
+      return r.text().then(function (text) {
+        var data = text ? JSON.parse(text) : null;
+        if (!r.ok) {
+          var err = new Error((data && data.detail) || r.statusText);
+          err.status = r.status;
+          err.data = data || {};
+          throw err;
+        }
+        return data;
+      });
+    });
+  }
+
+  function results(data) { return Array.isArray(data) ? data : data.results; }
+
+  function text(el, value) { el.textContent = value == null ? "" : String(value); }
+
+  function riskBadge(el, risk) {
+    el.className = "badge risk-" + (risk || "none");
+    text(el, risk ? (T.risks[risk] || risk) + " " + T.risk : T.none);
+  }
+
+  function since(iso) {
+    var s = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
+    var m = Math.floor(s / 60);
+    return m + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  function localTime(iso) {
+    return iso ? new Date(iso).toLocaleTimeString() : "";
+  }
+
+  /* --- the queue --------------------------------------------------------------------- */
+
+  function renderQueue() {
+    var list = $("queue");
+    list.innerHTML = "";
+    state.queue.forEach(function (call) {
+      var li = document.createElement("li");
+      li.className = "queue-item risk-" + (call.risk || "none");
+      li.dataset.call = call.id;
+      if (call.offered_to === ME) li.classList.add("offered-to-me");
+      var who = document.createElement("div");
+      who.className = "who";
+      var name = document.createElement("strong");
+      text(name, call.person_name || call.caller_name || call.from_number || T.anonymous);
+      var num = document.createElement("span");
+      num.className = "muted small";
+      text(num, " " + (call.from_number || ""));
+      who.append(name, num);
+      var meta = document.createElement("div");
+      meta.className = "meta small";
+      var badge = document.createElement("span");
+      riskBadge(badge, call.risk);
+      var wait = document.createElement("span");
+      wait.className = "wait";
+      wait.dataset.since = call.queued_at;
+      text(wait, T.waiting + " " + since(call.queued_at));
+      meta.append(badge, " ", wait);
+      (call.priority_reasons || []).forEach(function (reason) {
+        var tag = document.createElement("span");
+        tag.className = "tag";
+        text(tag, reason);
+        meta.append(" ", tag);
+      });
+      if (call.offered_to === ME) {
+        var offered = document.createElement("span");
+        offered.className = "tag offered";
+        text(offered, T.offered_to_you);
+        meta.append(" ", offered);
+      }
+      var accept = document.createElement("button");
+      accept.type = "button";
+      accept.className = "accept";
+      text(accept, T.accept);
+      accept.addEventListener("click", function () { acceptCall(call.id); });
+      li.append(who, meta, accept);
+      list.append(li);
+    });
+    text($("queue-count"), state.queue.length);
+    $("queue-empty").hidden = state.queue.length > 0;
+    $("accept-next").disabled = state.queue.length === 0 || !!state.call;
+  }
+
+  function tickWaits() {
+    document.querySelectorAll("#queue .wait").forEach(function (el) {
+      text(el, T.waiting + " " + since(el.dataset.since));
+    });
+  }
+
+  function loadQueue() {
+    return api("GET", "calls/?view=queue&limit=200").then(function (data) {
+      state.queue = results(data);
+      renderQueue();
+    });
+  }
+
+  function refreshSoon() {
+    clearTimeout(state.refreshTimer);
+    state.refreshTimer = setTimeout(function () {
+      loadQueue();
+      if (!state.call) loadMine();
+    }, 150);
+  }
+
+  /* --- the current call -------------------------------------------------------------- */
+
+  function showCall(call) {
+    state.call = call;
+    $("no-call").hidden = !!call;
+    $("call").hidden = !call;
+    $("no-triage").hidden = !!call;
+    if (!call) {
+      $("triage").hidden = true;
+      $("triaged").hidden = true;
+      renderQueue();
+      return;
+    }
+    text($("call-from"), call.from_number || call.caller_name || T.anonymous);
+    text($("call-channel"), call.channel);
+    text($("call-status"), T.statuses[call.status] || call.status);
+    text($("call-answered"), localTime(call.answered_at));
+    riskBadge($("call-risk"), call.risk);
+    var history = call.history || {};
+    var c = history.case;
+    text($("call-person"), call.person_name || T.anonymous);
+    text($("call-case"), c ? "#" + c.id + " · " + c.owning_organisation_name : "—");
+    text($("call-stage"), c ? c.stage_display : "—");
+    $("caller-relation").value = call.caller_relation || "unknown";
+    var prev = $("previous-calls");
+    prev.innerHTML = "";
+    (history.previous_calls || []).forEach(function (p) {
+      var li = document.createElement("li");
+      var outcome = p.triage ? (T.risks[p.triage.risk] || p.triage.risk) + " · " + p.triage.disposition : p.status;
+      text(li, new Date(p.queued_at).toLocaleString() + " — " + outcome);
+      prev.append(li);
+    });
+    if (!prev.children.length) {
+      var none = document.createElement("li");
+      none.className = "muted";
+      text(none, T.no_previous);
+      prev.append(none);
+    }
+    var triaged = call.status === "wrap_up" || !!call.triage;
+    $("triage").hidden = triaged || call.status !== "in_progress";
+    $("triaged").hidden = !triaged;
+    if (call.triage) {
+      text($("triage-result"), T.triaged + ": " + (T.risks[call.triage.risk] || call.triage.risk) + " · " + call.triage.disposition);
+    }
+    renderQueue();
+    if (c) loadTimeline(c.id);
+  }
+
+  function loadTimeline(caseId) {
+    api("GET", "cases/" + caseId + "/timeline/").then(function (events) {
+      var ol = $("timeline");
+      ol.innerHTML = "";
+      events.slice(-15).reverse().forEach(function (e) {
+        var li = document.createElement("li");
+        text(li, localTime(e.at) + " " + e.type + (e.actor ? " · " + e.actor : ""));
+        ol.append(li);
+      });
+    }).catch(function () { /* the call panel still works without the timeline */ });
+  }
+
+  function loadCall(id) {
+    return api("GET", "calls/" + id + "/").then(showCall);
+  }
+
+  function loadMine() {
+    return api("GET", "calls/?view=mine&limit=20").then(function (data) {
+      var active = results(data).filter(function (c) {
+        return MINE_ACTIVE.indexOf(c.status) >= 0 && c.operator === ME;
+      })[0];
+      if (active) return loadCall(active.id);
+      showCall(null);
+    });
+  }
+
+  function acceptCall(id) {
+    var path = id ? "calls/" + id + "/accept/" : "calls/next/accept/";
+    return api("POST", path, {}).then(function (call) {
+      resetTriage();
+      return loadCall(call.id);
+    }).catch(function (err) {
+      flash(err.status === 409 ? (err.message || T.accepted_elsewhere) : err.message);
+      loadQueue();
+    });
+  }
+
+  function flash(message) {
+    var el = $("triage-error");
+    text(el, message);
+    if (!state.call) alert(message);
+  }
+
+  /* --- the risk screen --------------------------------------------------------------- */
+
+  function screenValues() {
+    var form = $("triage");
+    var body = {};
+    form.querySelectorAll(".screen .item").forEach(function (item) {
+      var name = item.dataset.item;
+      var checked = form.querySelector("input[name='" + name + "']:checked");
+      body[name] = checked ? checked.value === "yes" : null;
+    });
+    return body;
+  }
+
+  function updateFollowUps() {
+    var active = screenValues().active_thoughts === true;
+    document.querySelectorAll(".screen .follow-up").forEach(function (el) { el.hidden = !active; });
+  }
+
+  function previewRisk() {
+    clearTimeout(state.previewTimer);
+    state.previewTimer = setTimeout(function () {
+      api("POST", "triage/preview/", screenValues()).then(function (r) {
+        state.derived = r.derived_risk;
+        text($("derived-risk"), r.derived_risk ? T.risks[r.derived_risk] : "—");
+        $("derived-risk").className = "badge risk-" + (r.derived_risk || "none");
+        updateLowered();
+      });
+    }, 120);
+  }
+
+  var ORDER = ["none", "low", "moderate", "high", "imminent"];
+  function updateLowered() {
+    var chosen = $("triage").elements.risk.value;
+    var lower = chosen && state.derived && ORDER.indexOf(chosen) < ORDER.indexOf(state.derived);
+    $("lowered-reason").hidden = !lower;
+  }
+
+  function resetTriage() {
+    $("triage").reset();
+    text($("triage-error"), "");
+    text($("derived-risk"), "—");
+    state.derived = null;
+    state.dirty = false;
+    updateFollowUps();
+    updateLowered();
+  }
+
+  function submitTriage(event) {
+    event.preventDefault();
+    var disposition = event.submitter ? event.submitter.value : "resolved";
+    if (disposition === "emergency" && !window.confirm(T.confirm_emergency)) return;
+    var form = $("triage");
+    var body = screenValues();
+    Object.keys(body).forEach(function (k) { if (body[k] === null) delete body[k]; });
+    body.disposition = disposition;
+    body.protective_factors = Array.prototype.map.call(
+      form.querySelectorAll("input[name=protective_factors]:checked"), function (el) { return el.value; });
+    ["notes", "lowered_reason", "override_reason", "consent_override_reason", "contact_phone", "location"].forEach(function (k) {
+      body[k] = form.elements[k].value;
+    });
+    if (form.elements.risk.value) body.risk = form.elements.risk.value;
+    body.consent = form.elements.consent.checked;
+    text($("triage-error"), "");
+    api("POST", "calls/" + state.call.id + "/triage/", body).then(function () {
+      state.dirty = false;
+      return loadCall(state.call.id);
+    }).catch(function (err) {
+      var fields = err.data.fields ? " (" + Object.keys(err.data.fields).join(", ") + ")" : "";
+      text($("triage-error"), (err.message || T.network_error) + fields);
+    });
+  }
+
+  function submitWrapUp(event) {
+    event.preventDefault();
+    api("POST", "calls/" + state.call.id + "/wrap-up/", { notes: $("wrap-up").elements.notes.value })
+      .then(function () {
+        $("wrap-up").reset();
+        showCall(null);
+        loadPresence();
+        loadQueue();
+      })
+      .catch(function (err) { text($("triage-error"), err.message); });
+  }
+
+  /* --- presence, manual calls -------------------------------------------------------- */
+
+  function loadPresence() {
+    api("GET", "operators/me/presence/").then(function (p) {
+      var select = $("presence");
+      var settable = Array.prototype.some.call(select.options, function (o) { return o.value === p.status; });
+      select.value = settable ? p.status : select.value;
+      select.disabled = !settable;
+      text($("presence-now"), T.statuses[p.status] || p.status);
+    });
+    api("GET", "operators/on-duty/").then(function (rows) {
+      var row = rows[0];
+      if (!row) return;
+      var names = row.on_duty.map(function (s) { return s.operator_name; }).join("、");
+      var el = $("presence-now");
+      text(el, el.textContent + " · " + (row.covered ? T.on_duty + ": " + names : T.nobody_on_duty));
+      el.classList.toggle("error", !row.covered);
+    });
+  }
+
+  $("presence").addEventListener("change", function (e) {
+    api("PUT", "operators/me/presence/", { status: e.target.value }).then(loadPresence, function (err) {
+      alert(err.message);
+      loadPresence();
+    });
+  });
+
+  $("manual-call").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var form = e.target;
+    var out = form.querySelector("[data-error]");
+    api("POST", "calls/", {
+      channel: form.elements.channel.value,
+      from_number: form.elements.from_number.value,
+      caller_name: form.elements.caller_name.value,
+    }).then(function () {
+      form.reset();
+      text(out, "");
+      loadQueue();
+    }).catch(function (err) { text(out, err.message); });
+  });
+
+  $("caller-relation").addEventListener("change", function (e) {
+    if (!state.call) return;
+    api("POST", "calls/" + state.call.id + "/identify/", { caller_relation: e.target.value })
+      .then(function () { return loadCall(state.call.id); })
+      .catch(function (err) { text($("triage-error"), err.message); });
+  });
+
+  $("accept-next").addEventListener("click", function () { acceptCall(null); });
+  $("triage").addEventListener("submit", submitTriage);
+  $("triage").addEventListener("change", function (e) {
+    state.dirty = true;
+    if (e.target.type === "radio") {
+      updateFollowUps();
+      previewRisk();
+    }
+    if (e.target.name === "risk") updateLowered();
+  });
+  $("triage").addEventListener("input", function () { state.dirty = true; });
+  $("wrap-up").addEventListener("submit", submitWrapUp);
+  window.addEventListener("beforeunload", function (e) {
+    if (state.dirty && state.call) {
+      e.preventDefault();
+      e.returnValue = T.unsaved;
+      return T.unsaved;
+    }
+  });
+
+  /* --- live -------------------------------------------------------------------------- */
+
+  if (window.Live) {
+    window.Live.on("call.*", function (event) {
+      refreshSoon();
+      if (state.call && event.data && event.data.call === state.call.id && event.type !== "call.triaged") {
+        loadCall(state.call.id);
+      }
+    });
+    window.Live.on("operator.presence_changed", function (event) {
+      if (event.data && event.data.operator === ME) loadPresence();
+    });
+    window.Live.on("resync", function () { refreshSoon(); return true; });
+    window.Live.on("status", function (status) { if (status === "live") refreshSoon(); });
+  }
+
+  setInterval(tickWaits, 1000);
+  loadQueue();
+  loadMine();
+  loadPresence();
+})();
