@@ -44,6 +44,11 @@ async def test_it_signs_in_by_token_and_joins_the_users_audiences(console, netwo
         assert frame == event.as_message()
 
 
+async def test_a_client_without_an_origin_is_not_a_browser_and_may_use_its_token(console, operator):
+    async with console(operator, origin=None) as c:
+        assert c.hello["user"] == operator.pk
+
+
 async def test_an_unknown_token_is_refused(console, network):
     from config.asgi import application  # noqa: F401 - the stack under test
     from tests.realtime.conftest import communicator
