@@ -47,24 +47,30 @@ def summary(name: str, latencies_ms: list[float], expected: int) -> dict:
     return {"p50": p50, "p99": p99}
 
 
-async def connect_consoles(urls: list[str], token: str, n: int, batch: int = 100):
+async def connect_consoles(urls: list[str], token: str, n: int, batch: int = 25):
     import websockets
+
+    async def one(url: str):
+        # Under load Daphne drops handshakes that take longer than its timeout: try again.
+        for attempt in range(5):
+            try:
+                ws = await websockets.connect(
+                    url,
+                    additional_headers={"Authorization": f"Token {token}"},
+                    max_queue=None,
+                    open_timeout=30,
+                )
+                await ws.recv()  # hello: the console has joined its groups
+                return ws
+            except (OSError, websockets.InvalidHandshake):
+                await asyncio.sleep(0.5 * (attempt + 1))
+        raise RuntimeError(f"could not connect a console to {url}")
 
     sockets = []
     for start in range(0, n, batch):
-        chunk = [
-            websockets.connect(
-                urls[i % len(urls)],
-                additional_headers={"Authorization": f"Token {token}"},
-                max_queue=None,
-                open_timeout=30,
-            )
-            for i in range(start, min(n, start + batch))
-        ]
-        sockets += await asyncio.gather(*chunk)
-    # Everyone has its hello before the first event, so every console is joined to its groups.
-    for ws in sockets:
-        await ws.recv()
+        sockets += await asyncio.gather(
+            *(one(urls[i % len(urls)]) for i in range(start, min(n, start + batch)))
+        )
     return sockets
 
 
