@@ -202,6 +202,16 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 )
 
 # --- realtime (console WebSocket) -----------------------------------------------------------
+# Server heartbeat interval; a client silent for (misses + 1) intervals is closed (4408).
+REALTIME_HEARTBEAT_SECONDS = env.float("REALTIME_HEARTBEAT_SECONDS", default=25.0)
+REALTIME_HEARTBEAT_MISSES = env.int("REALTIME_HEARTBEAT_MISSES", default=2)
+# A console further behind than this many events gets a resync frame instead of a replay.
+REALTIME_REPLAY_WINDOW = env.int("REALTIME_REPLAY_WINDOW", default=1000)
+# Client frames: a token bucket (rate per second, burst); more rejections than the abuse limit
+# within 10 seconds closes the socket (4429).
+REALTIME_CLIENT_RATE = env.float("REALTIME_CLIENT_RATE", default=5.0)
+REALTIME_CLIENT_BURST = env.int("REALTIME_CLIENT_BURST", default=20)
+REALTIME_CLIENT_ABUSE_LIMIT = env.int("REALTIME_CLIENT_ABUSE_LIMIT", default=50)
 
 # --- referrals and clinics ------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
-from channels.security.websocket import AllowedHostsOriginValidator
+from channels.security.websocket import OriginValidator
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 
@@ -30,6 +31,20 @@ class TokenAuthMiddleware:
         return await self.inner(scope, receive, send)
 
 
+class BrowserOriginValidator(OriginValidator):
+    """A browser's Origin must be one of ALLOWED_HOSTS; a client sending none is not a browser.
+
+    Cross-site WebSocket hijacking needs a victim's browser, and browsers always send Origin;
+    a non-browser client (a token holder, the bench) sends none and still has to authenticate.
+    """
+
+    def valid_origin(self, parsed_origin):
+        return parsed_origin is None or super().valid_origin(parsed_origin)
+
+
 def websocket_stack(inner):
     """Origin checked against ALLOWED_HOSTS (clients without an Origin header are allowed)."""
-    return AllowedHostsOriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(inner)))
+    allowed = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not allowed:
+        allowed = ["localhost", "127.0.0.1", "[::1]"]
+    return BrowserOriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(inner)), allowed)

@@ -1,0 +1,301 @@
+"""The console WebSocket (``/ws/console/?last_event_id=N``): replay, then the live stream.
+
+The event table is the truth and the channel layer only a nudge (DESIGN.md): on connect the
+consumer joins the groups of the user's audiences *first* and then replays from the table, so an
+event committed in between is either replayed or arrives live, and is sent once either way
+(duplicates are dropped by id). Frames are documented in README.md ("Console WebSocket").
+"""
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from urllib.parse import parse_qs
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from realtime import audiences as aud
+from realtime.models import Event
+from realtime.selectors import events_visible_to
+
+log = logging.getLogger(__name__)
+
+# Close codes (4000-4999 are the application's own).
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_HEARTBEAT_TIMEOUT = 4408
+CLOSE_RATE_LIMITED = 4429
+
+MAX_FRAME_CHARS = 4096
+SENT_IDS_KEPT = 4096  # enough to cover the replay window plus what arrives while replaying
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+class TokenBucket:
+    """``rate`` tokens a second up to ``burst``; each client frame takes one."""
+
+    def __init__(self, rate: float, burst: int, clock=time.monotonic):
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens = float(burst)
+        self.stamp = clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@database_sync_to_async
+def _current_user(user_id: int):
+    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+
+
+@database_sync_to_async
+def _audiences(user) -> set[str]:
+    return aud.audiences_for(user)
+
+
+@database_sync_to_async
+def _replay(user, mine: set[str], after_id: int, window: int) -> list[dict] | None:
+    """The events to replay, or None when more than ``window`` are missing (resync instead)."""
+    events = list(events_visible_to(user, after_id=after_id, limit=window + 1, audiences=mine))
+    if len(events) > window:
+        return None
+    return [e.as_message() for e in events]
+
+
+@database_sync_to_async
+def _latest_event_id() -> int:
+    latest = Event.objects.order_by("-id").values_list("id", flat=True).first()
+    return latest or 0
+
+
+class ConsoleConsumer(AsyncWebsocketConsumer):
+    """One console connection: a signed-in member of staff and the audiences they belong to."""
+
+    async def dispatch(self, message):
+        # The base class closes stale database connections before every message, which is a
+        # thread hop per consumer per event; this consumer touches the database only through
+        # database_sync_to_async (which cleans up itself), so the fan-out path skips it.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        self.user_group = aud.group_name(aud.user(user.pk))
+        self.joined: set[str] = set()
+        self.sent_ids: set[int] = set()
+        self.sent_order: deque[int] = deque()
+        self.last_event_id = 0
+        self.acked_id = 0
+        self.heartbeat_seconds = float(_setting("REALTIME_HEARTBEAT_SECONDS", 25))
+        self.heartbeat_misses = int(_setting("REALTIME_HEARTBEAT_MISSES", 2))
+        self.bucket = TokenBucket(
+            float(_setting("REALTIME_CLIENT_RATE", 5)), int(_setting("REALTIME_CLIENT_BURST", 20))
+        )
+        self.rejections: deque[float] = deque()
+        self.last_heard = time.monotonic()
+        self.lock = asyncio.Lock()
+        self.heartbeat_task = None
+
+        # Join first, replay second: whatever commits in between arrives live and is deduplicated.
+        await self._join(await _audiences(user))
+        await self.accept()
+        requested = self._requested_id()
+        latest = await _latest_event_id()
+        window = int(_setting("REALTIME_REPLAY_WINDOW", 1000))
+        # A cursor from another database (or garbage) cannot be replayed from: resync.
+        bad = requested == "invalid" or (requested is not None and requested > latest)
+        self.last_event_id = latest if requested is None or bad else requested
+        await self._control(
+            "hello",
+            user=user.pk,
+            audiences=sorted(self.audiences),
+            heartbeat=self.heartbeat_seconds,
+            replay_window=window,
+        )
+        if bad:
+            await self._error("bad_last_event_id", "last_event_id must be a known event id.")
+            await self._resync(latest)
+        elif requested is not None:
+            replay = await _replay(user, self.audiences, requested, window)
+            if replay is None:
+                await self._resync(latest)
+            else:
+                for message in replay:
+                    await self._deliver(message)
+                await self._control("replayed", count=len(replay))
+        self.heartbeat_task = asyncio.ensure_future(self._heartbeat_loop())
+
+    def _requested_id(self):
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        values = query.get("last_event_id")
+        if not values or values[0] == "":
+            return None
+        try:
+            value = int(values[0])
+        except ValueError:
+            return "invalid"
+        return value if value >= 0 else "invalid"
+
+    async def disconnect(self, code):
+        if getattr(self, "heartbeat_task", None) is not None:
+            self.heartbeat_task.cancel()
+        for group in getattr(self, "joined", set()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    # --- groups ------------------------------------------------------------------------------
+
+    async def _join(self, audiences: set[str]) -> None:
+        """Make the joined groups exactly the user's audiences (plus the user's own group)."""
+        async with self.lock:
+            self.audiences = audiences
+            wanted = {aud.group_name(a) for a in audiences} | {self.user_group}
+            for group in sorted(self.joined - wanted):
+                await self.channel_layer.group_discard(group, self.channel_name)
+            for group in sorted(wanted - self.joined):
+                await self.channel_layer.group_add(group, self.channel_name)
+            self.joined = wanted
+
+    async def _recheck(self) -> bool:
+        """Recompute the audiences from the database; close if the user may no longer connect.
+
+        The client is told (an ``audiences`` frame) when they changed.
+        """
+        user = await _current_user(self.user.pk)
+        if user is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return False
+        self.user = user
+        before = self.audiences
+        await self._join(await _audiences(user))
+        if self.audiences != before:
+            await self._control("audiences", audiences=sorted(self.audiences))
+        return True
+
+    # --- frames to the client ------------------------------------------------------------------
+
+    async def _send(self, frame: dict) -> None:
+        await self.send(text_data=json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
+
+    async def _control(self, type_: str, **fields) -> None:
+        await self._send({"type": type_, "last_event_id": self.last_event_id, **fields})
+
+    async def _error(self, code: str, detail: str) -> None:
+        await self._control("error", code=code, detail=detail)
+
+    async def _resync(self, latest: int) -> None:
+        self.last_event_id = latest
+        await self._control("resync")
+
+    async def _deliver(self, message: dict) -> None:
+        event_id = message["id"]
+        # A user in several of the event's audiences receives it once per group; replay and live
+        # overlap around connect. The id decides.
+        if event_id in self.sent_ids:
+            return
+        self.sent_ids.add(event_id)
+        self.sent_order.append(event_id)
+        if len(self.sent_order) > SENT_IDS_KEPT:
+            self.sent_ids.discard(self.sent_order.popleft())
+        self.last_event_id = max(self.last_event_id, event_id)
+        await self._send(message)
+
+    # --- channel-layer messages ----------------------------------------------------------------
+
+    async def console_event(self, message):
+        await self._deliver(message["event"])
+
+    async def console_membership(self, message):
+        """Sent to ``user:<id>`` when the user's memberships change: follow them at once."""
+        await self._recheck()
+
+    # --- heartbeats ------------------------------------------------------------------------------
+
+    async def _heartbeat_loop(self):
+        try:
+            while True:
+                await asyncio.sleep(self.heartbeat_seconds)
+                silent = time.monotonic() - self.last_heard
+                if silent > self.heartbeat_seconds * (self.heartbeat_misses + 1):
+                    await self.close(code=CLOSE_HEARTBEAT_TIMEOUT)
+                    return
+                # The membership nudge can be lost like any broadcast; the heartbeat re-checks.
+                if not await self._recheck():
+                    return
+                await self._control("heartbeat", at=time.time())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("console heartbeat failed for user %s", self.user.pk)
+            await self.close(code=1011)
+
+    # --- frames from the client ------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        self.last_heard = time.monotonic()
+        if not self.bucket.take():
+            await self._rejected()
+            return
+        if text_data is None or len(text_data) > MAX_FRAME_CHARS:
+            await self._error("malformed", "Send JSON text frames of at most 4 KB.")
+            return
+        try:
+            command = json.loads(text_data)
+        except ValueError:
+            await self._error("malformed", "The frame is not JSON.")
+            return
+        if not isinstance(command, dict) or not isinstance(command.get("type"), str):
+            await self._error("malformed", 'A command is a JSON object with a "type".')
+            return
+        handler = {"ping": self._on_ping, "pong": self._on_pong, "ack": self._on_ack}.get(
+            command["type"]
+        )
+        if handler is None:
+            await self._error("unknown_type", f"Unknown command type: {command['type'][:40]}")
+            return
+        await handler(command)
+
+    async def _rejected(self):
+        now = time.monotonic()
+        self.rejections.append(now)
+        while self.rejections and now - self.rejections[0] > 10:
+            self.rejections.popleft()
+        if len(self.rejections) > int(_setting("REALTIME_CLIENT_ABUSE_LIMIT", 50)):
+            await self.close(code=CLOSE_RATE_LIMITED)
+            return
+        await self._error("rate_limited", "Too many messages; slow down.")
+
+    async def _on_ping(self, command):
+        await self._control("pong")
+
+    async def _on_pong(self, command):
+        return None
+
+    async def _on_ack(self, command):
+        event_id = command.get("id")
+        if isinstance(event_id, bool) or not isinstance(event_id, int) or event_id < 0:
+            await self._error("malformed", 'ack needs an integer "id".')
+            return
+        if event_id > self.last_event_id:
+            await self._error("bad_ack", "Cannot acknowledge an event that was not sent.")
+            return
+        self.acked_id = max(self.acked_id, event_id)
+        await self._control("ack", acked=self.acked_id)
