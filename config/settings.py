@@ -184,6 +184,16 @@ LOGGING = {
 # --- realtime (console WebSocket) -----------------------------------------------------------
 
 # --- referrals and clinics ------------------------------------------------------------------
+# Hand-off deadline (acknowledge by): minutes for imminent/high and moderate, working days
+# (Mon-Fri, Asia/Shanghai) for low/none.
+REFERRAL_ACK_MINUTES_URGENT = env.int("REFERRAL_ACK_MINUTES_URGENT", default=15)
+REFERRAL_ACK_MINUTES_MODERATE = env.int("REFERRAL_ACK_MINUTES_MODERATE", default=240)
+REFERRAL_ACK_WORKING_DAYS_LOW = env.int("REFERRAL_ACK_WORKING_DAYS_LOW", default=2)
+# Follow-up (回访) offsets in hours after the triggering fact, per risk ("a,b,c").
+FOLLOW_UP_HOURS_HIGH = env.list("FOLLOW_UP_HOURS_HIGH", cast=int, default=[24, 168, 720])
+FOLLOW_UP_HOURS_DEFAULT = env.list("FOLLOW_UP_HOURS_DEFAULT", cast=int, default=[48, 168, 720])
+FOLLOW_UP_MAX_FAILED_ATTEMPTS = env.int("FOLLOW_UP_MAX_FAILED_ATTEMPTS", default=3)
+BREAK_GLASS_HOURS = env.int("BREAK_GLASS_HOURS", default=24)
 
 # --- escalation (dispatch, alerts, timers, notifications) -----------------------------------
 
