@@ -36,6 +36,12 @@ from referrals.models import Appointment, Referral, ReferralKind, ReferralState
 CARE_ROLES = (Role.COUNSELLOR, Role.HOSPITAL_STAFF, Role.COORDINATOR, Role.EXPERT)
 
 
+def _advance(actor, case: Case, stage: str, *, reason: str) -> Case:
+    """Advance from facts; re-read the case first, an earlier step may have moved it."""
+    fresh = Case.objects.get(pk=case.pk)
+    return hotline_services.advance_case_if_behind(actor, fresh, stage, reason=reason)
+
+
 def _conflict(exc: TransitionNotAllowed, what: str) -> Conflict:
     return Conflict(
         _("This %(what)s cannot do that in its current state.") % {"what": what},
@@ -86,9 +92,7 @@ def record_session(actor, appointment: Appointment, *, notes: str, outcome: str)
         referral = appointment.referral
         if referral is not None and referral.state != ReferralState.ATTENDED:
             referral_services.attend(actor, referral, note=notes[:200])
-        hotline_services.advance_case_if_behind(
-            actor, appointment.case, Stage.TREATMENT, reason="first counselling session"
-        )
+        _advance(actor, appointment.case, Stage.TREATMENT, reason="first counselling session")
         publish(
             "appointment.attended",
             case=appointment.case,
@@ -110,9 +114,7 @@ def record_session(actor, appointment: Appointment, *, notes: str, outcome: str)
 
 
 def _counselling_done(actor, case: Case, organisation: Organisation) -> None:
-    case = hotline_services.advance_case_if_behind(
-        actor, case, Stage.FOLLOW_UP, reason="counselling completed"
-    )
+    case = _advance(actor, case, Stage.FOLLOW_UP, reason="counselling completed")
     schedule_follow_ups(actor, case, reason=FollowUpReason.COMPLETED, organisation=organisation)
 
 
@@ -180,9 +182,7 @@ def discharge(actor, admission: Admission, *, summary: str, follow_up_plan: str)
         referral = admission.referral
         if referral.state == ReferralState.ATTENDED:
             referral_services.complete(actor, referral, outcome=summary)
-        case = hotline_services.advance_case_if_behind(
-            actor, admission.case, Stage.FOLLOW_UP, reason="discharge"
-        )
+        case = _advance(actor, admission.case, Stage.FOLLOW_UP, reason="discharge")
         publish(
             "admission.discharged",
             case=case,
@@ -382,9 +382,7 @@ def create_plan(
         hotline_services.grant_access(
             case, care_group, reason=CaseAccess.Reason.CARE_GROUP, granted_by=actor
         )
-        case = hotline_services.advance_case_if_behind(
-            actor, case, Stage.ASSISTANCE, reason="assistance plan started"
-        )
+        case = _advance(actor, case, Stage.ASSISTANCE, reason="assistance plan started")
         publish(
             "plan.created",
             case=case,
@@ -552,7 +550,10 @@ def on_referral_changed(actor, referral: Referral, change: str) -> None:
             organisation=referral.receiver,
         )
     elif change == "completed" and referral.kind == ReferralKind.COUNSELLING:
-        _counselling_done(actor, referral.case, referral.receiver)
+        # Counselling that ended in a transfer hands the loop on: the discharge starts 回访.
+        onward = Referral.objects.active().filter(case=referral.case).exclude(pk=referral.pk)
+        if not onward.exists():
+            _counselling_done(actor, referral.case, referral.receiver)
 
 
 def open_work_reasons(case: Case) -> list[str]:

@@ -50,6 +50,12 @@ SENDER_KINDS = {
 RECEIVER_ROLES = (Role.COUNSELLOR, Role.HOSPITAL_STAFF, Role.COORDINATOR, Role.EXPERT)
 
 
+def _advance(actor, case: Case, stage: str, *, reason: str) -> Case:
+    """Advance from facts; re-read the case first, an earlier step may have moved it."""
+    fresh = Case.objects.get(pk=case.pk)
+    return hotline_services.advance_case_if_behind(actor, fresh, stage, reason=reason)
+
+
 def _data(referral: Referral, **extra) -> dict:
     return {
         "referral": referral.pk,
@@ -226,9 +232,7 @@ def send_referral(
         hotline_services.grant_access(
             case, receiver, reason=CaseAccess.Reason.REFERRAL, granted_by=actor
         )
-        case = hotline_services.advance_case_if_behind(
-            actor, case, Stage.INTERVENTION, reason="referral"
-        )
+        case = _advance(actor, case, Stage.INTERVENTION, reason="referral")
         referral.case = case
         _publish("referral.sent", referral, actor, reason=reason)
         if kind == ReferralKind.GREEN_CHANNEL:
@@ -484,9 +488,7 @@ def attend(actor, referral: Referral, *, note: str = "") -> Referral:
         referral.attended_at = timezone.now()
         referral.attend_note = note
         referral.save()
-        hotline_services.advance_case_if_behind(
-            actor, referral.case, Stage.TREATMENT, reason="first visit"
-        )
+        _advance(actor, referral.case, Stage.TREATMENT, reason="first visit")
         _publish("referral.attended", referral, actor, note=note)
         _changed(actor, referral, "attended")
     return referral
