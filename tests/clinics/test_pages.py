@@ -16,7 +16,7 @@ def test_the_counsellor_inbox_shows_the_pushed_referral_in_chinese(referral, cou
     page = signed_in(counsellor_a).get("/care/counselling/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "咨询师收件箱" in html or "咨询" in html
+    assert "咨询转介收件箱" in html
     assert f'data-referral="{referral.pk}"' in html
     assert "高三学生" in html
     assert "接收" in html  # the acknowledge button, in Chinese
