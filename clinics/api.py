@@ -181,6 +181,8 @@ class FollowUpViewSet(
     serializer_class = FollowUpSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return FollowUp.objects.none()
         qs = selectors.visible_follow_ups(self.request.user).prefetch_related("attempts")
         params = self.request.query_params
         if state := params.get("state"):
@@ -286,6 +288,8 @@ class PlanViewSet(
     serializer_class = PlanSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return AssistancePlan.objects.none()
         return selectors.visible_plans(self.request.user).prefetch_related("measures", "members")
 
     def perform_create(self, serializer):

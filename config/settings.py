@@ -194,6 +194,14 @@ FOLLOW_UP_HOURS_HIGH = env.list("FOLLOW_UP_HOURS_HIGH", cast=int, default=[24, 1
 FOLLOW_UP_HOURS_DEFAULT = env.list("FOLLOW_UP_HOURS_DEFAULT", cast=int, default=[48, 168, 720])
 FOLLOW_UP_MAX_FAILED_ATTEMPTS = env.int("FOLLOW_UP_MAX_FAILED_ATTEMPTS", default=3)
 BREAK_GLASS_HOURS = env.int("BREAK_GLASS_HOURS", default=24)
+# Schema enum names for the choice sets referrals and clinics share field names with others.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "RiskEnum": "hotline.models.Risk",
+        "ReferralKindEnum": "referrals.models.ReferralKind",
+        "MeasureKindEnum": "clinics.models.MeasureKind",
+    }
+)
 
 # --- escalation (dispatch, alerts, timers, notifications) -----------------------------------
 
