@@ -1,5 +1,29 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+def _on_disposition(sender, *, actor, case, disposition, summary=None, **kwargs):
+    from clinics.services import on_disposition
+
+    on_disposition(actor, case, disposition, risk=(summary or {}).get("risk") or case.risk)
+
+
+def _on_referral_changed(sender, *, actor, referral, change, **kwargs):
+    from clinics.services import on_referral_changed
+
+    on_referral_changed(actor, referral, change)
 
 
 class ClinicsConfig(AppConfig):
     name = "clinics"
+    verbose_name = _("Care (counselling, hospital, follow-up)")
+
+    def ready(self):
+        from clinics.services import open_work_reasons
+        from hotline.closing import register_close_check
+        from hotline.signals import disposition_made
+        from referrals.signals import referral_changed
+
+        disposition_made.connect(_on_disposition, dispatch_uid="clinics.follow_up_on_disposition")
+        referral_changed.connect(_on_referral_changed, dispatch_uid="clinics.on_referral_changed")
+        register_close_check(open_work_reasons)

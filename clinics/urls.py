@@ -6,4 +6,10 @@ app_name = "clinics"
 urlpatterns = [
     path("counselling/", views.counsellor, name="counsellor"),
     path("hospital/", views.hospital, name="hospital"),
+    path("follow-ups/", views.follow_ups, name="follow_ups"),
+    path("cases/<int:pk>/", views.case_page, name="case"),
+    path("referrals/<int:pk>/<slug:action>/", views.referral_action, name="referral_action"),
+    path("appointments/<int:pk>/session/", views.session_action, name="session"),
+    path("admissions/<int:pk>/discharge/", views.discharge_action, name="discharge"),
+    path("follow-ups/<int:pk>/attempt/", views.attempt_action, name="attempt"),
 ]

@@ -214,6 +214,24 @@ REALTIME_CLIENT_BURST = env.int("REALTIME_CLIENT_BURST", default=20)
 REALTIME_CLIENT_ABUSE_LIMIT = env.int("REALTIME_CLIENT_ABUSE_LIMIT", default=50)
 
 # --- referrals and clinics ------------------------------------------------------------------
+# Hand-off deadline (acknowledge by): minutes for imminent/high and moderate, working days
+# (Mon-Fri, Asia/Shanghai) for low/none.
+REFERRAL_ACK_MINUTES_URGENT = env.int("REFERRAL_ACK_MINUTES_URGENT", default=15)
+REFERRAL_ACK_MINUTES_MODERATE = env.int("REFERRAL_ACK_MINUTES_MODERATE", default=240)
+REFERRAL_ACK_WORKING_DAYS_LOW = env.int("REFERRAL_ACK_WORKING_DAYS_LOW", default=2)
+# Follow-up (回访) offsets in hours after the triggering fact, per risk ("a,b,c").
+FOLLOW_UP_HOURS_HIGH = env.list("FOLLOW_UP_HOURS_HIGH", cast=int, default=[24, 168, 720])
+FOLLOW_UP_HOURS_DEFAULT = env.list("FOLLOW_UP_HOURS_DEFAULT", cast=int, default=[48, 168, 720])
+FOLLOW_UP_MAX_FAILED_ATTEMPTS = env.int("FOLLOW_UP_MAX_FAILED_ATTEMPTS", default=3)
+BREAK_GLASS_HOURS = env.int("BREAK_GLASS_HOURS", default=24)
+# Schema enum names for the choice sets referrals and clinics share field names with others.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "RiskEnum": "hotline.models.Risk",
+        "ReferralKindEnum": "referrals.models.ReferralKind",
+        "MeasureKindEnum": "clinics.models.MeasureKind",
+    }
+)
 
 # --- escalation (dispatch, alerts, timers, notifications) -----------------------------------
 

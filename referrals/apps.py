@@ -1,5 +1,24 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+def _on_disposition(sender, *, actor, case, disposition, summary=None, **kwargs):
+    """ "Refer": push the case to the counselling centre inside the triage transaction."""
+    if disposition != "refer":
+        return
+    from referrals.services import refer_from_disposition
+
+    refer_from_disposition(actor, case, summary or {})
 
 
 class ReferralsConfig(AppConfig):
     name = "referrals"
+    verbose_name = _("Referrals")
+
+    def ready(self):
+        from hotline.closing import register_close_check
+        from hotline.signals import disposition_made
+        from referrals.services import open_referral_reasons
+
+        disposition_made.connect(_on_disposition, dispatch_uid="referrals.refer_on_disposition")
+        register_close_check(open_referral_reasons)

@@ -1,0 +1,53 @@
+"""Reads of the receiving organisations' work: due follow-ups, overdue check-ins, visibility."""
+
+from django.db.models import Q
+
+from clinics.models import (
+    Admission,
+    AssistancePlan,
+    FollowUp,
+    FollowUpState,
+    PlanMeasure,
+    PlanState,
+)
+from directory.access import is_administrator
+from hotline.selectors import case_organisation_ids, visible_cases
+
+
+def overdue_follow_ups(now):
+    """Scheduled follow-ups past their due time (partial index on due_at); for escalation."""
+    return (
+        FollowUp.objects.filter(state=FollowUpState.SCHEDULED, due_at__lte=now)
+        .select_related("case", "organisation", "assignee")
+        .order_by("due_at")
+    )
+
+
+def overdue_check_ins(now):
+    """Measures of active assistance plans whose check-in date has passed."""
+    return (
+        PlanMeasure.objects.filter(done=False, plan__state=PlanState.ACTIVE, next_check_in__lte=now)
+        .select_related("plan", "owner")
+        .order_by("next_check_in")
+    )
+
+
+def visible_follow_ups(user):
+    qs = FollowUp.objects.select_related("case__person", "organisation", "assignee")
+    if is_administrator(user):
+        return qs
+    return qs.filter(Q(organisation__in=case_organisation_ids(user)) | Q(assignee=user))
+
+
+def visible_admissions(user):
+    qs = Admission.objects.select_related("case__person", "hospital", "referral")
+    if is_administrator(user):
+        return qs
+    return qs.filter(hospital__in=case_organisation_ids(user))
+
+
+def visible_plans(user):
+    qs = AssistancePlan.objects.select_related("case__person", "care_group")
+    if is_administrator(user):
+        return qs
+    return qs.filter(Q(case__in=visible_cases(user)) | Q(members=user)).distinct()

@@ -1,0 +1,568 @@
+"""Writes at the receiving organisations: counselling sessions, admissions and discharge,
+assistance plans (一对一帮扶), follow-ups (回访) and emergency break-glass reads."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed
+
+from clinics.models import (
+    Admission,
+    AssistancePlan,
+    BreakGlass,
+    CounsellingSession,
+    FollowUp,
+    FollowUpAttempt,
+    FollowUpReason,
+    FollowUpState,
+    MeasureKind,
+    PlanMeasure,
+    SessionOutcome,
+)
+from core.errors import Conflict, Forbidden, Invalid
+from directory.access import has_role, is_administrator
+from directory.models import Membership, Organisation, OrganisationKind, Role
+from hotline import services as hotline_services
+from hotline.models import Case, CaseAccess, Risk, Stage, risk_at_least
+from hotline.selectors import can_work_on_case, case_organisation_ids
+from realtime import audiences as aud
+from realtime.publish import publish
+from referrals import services as referral_services
+from referrals.models import Appointment, Referral, ReferralKind, ReferralState
+
+CARE_ROLES = (Role.COUNSELLOR, Role.HOSPITAL_STAFF, Role.COORDINATOR, Role.EXPERT)
+
+
+def _advance(actor, case: Case, stage: str, *, reason: str) -> Case:
+    """Advance from facts; re-read the case first, an earlier step may have moved it."""
+    fresh = Case.objects.get(pk=case.pk)
+    return hotline_services.advance_case_if_behind(actor, fresh, stage, reason=reason)
+
+
+def _conflict(exc: TransitionNotAllowed, what: str) -> Conflict:
+    return Conflict(
+        _("This %(what)s cannot do that in its current state.") % {"what": what},
+        code="illegal_transition",
+    )
+
+
+def _require_staff(actor, organisation: Organisation, roles=CARE_ROLES) -> None:
+    if is_administrator(actor):
+        return
+    if not has_role(actor, *roles, organisation=organisation):
+        raise Forbidden(_("You do not work for %(org)s.") % {"org": organisation.name})
+
+
+def _hotline_coordinators() -> list[str]:
+    return [
+        aud.org_role(pk, Role.COORDINATOR)
+        for pk in Organisation.objects.filter(
+            kind=OrganisationKind.HOTLINE_CENTRE, is_active=True
+        ).values_list("pk", flat=True)
+    ]
+
+
+# --- counselling sessions ---------------------------------------------------------------
+
+
+def record_session(actor, appointment: Appointment, *, notes: str, outcome: str):
+    """咨询记录: notes and outcome of an attended visit; the first visit starts treatment."""
+    if outcome not in SessionOutcome.values:
+        raise Invalid(_("Unknown session outcome."), fields={"outcome": [outcome]})
+    if not notes.strip():
+        raise Invalid(_("Write the session notes."), fields={"notes": ["required"]})
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        _require_staff(actor, appointment.organisation, (Role.COUNSELLOR, Role.COORDINATOR))
+        try:
+            appointment.attend()
+        except TransitionNotAllowed as exc:
+            raise _conflict(exc, _("appointment")) from exc
+        appointment.save()
+        session = CounsellingSession.objects.create(
+            appointment=appointment,
+            case=appointment.case,
+            counsellor=actor,
+            notes=notes,
+            outcome=outcome,
+        )
+        referral = appointment.referral
+        if referral is not None and referral.state != ReferralState.ATTENDED:
+            referral_services.attend(actor, referral, note=notes[:200])
+        _advance(actor, appointment.case, Stage.TREATMENT, reason="first counselling session")
+        publish(
+            "appointment.attended",
+            case=appointment.case,
+            actor=actor,
+            data={
+                "appointment": appointment.pk,
+                "session": session.pk,
+                "outcome": outcome,
+                "referral": referral.pk if referral else None,
+            },
+            audiences=[aud.org(appointment.organisation_id)],
+        )
+        if outcome == SessionOutcome.COMPLETED:
+            if referral is not None:
+                referral_services.complete(actor, referral, outcome=notes)
+            else:
+                _counselling_done(actor, appointment.case, appointment.organisation)
+    return session
+
+
+def _counselling_done(actor, case: Case, organisation: Organisation) -> None:
+    case = _advance(actor, case, Stage.FOLLOW_UP, reason="counselling completed")
+    schedule_follow_ups(actor, case, reason=FollowUpReason.COMPLETED, organisation=organisation)
+
+
+# --- hospital ---------------------------------------------------------------------------
+
+
+def admit(actor, referral: Referral, *, ward: str, bed: str) -> Admission:
+    """入院: admit a transferred person to a ward bed; treatment starts."""
+    if not ward.strip() or not bed.strip():
+        raise Invalid(_("Give the ward and the bed."), fields={"ward": ["required"]})
+    if referral.kind not in (ReferralKind.GREEN_CHANNEL, ReferralKind.CONSORTIUM):
+        raise Invalid(_("Only a hospital transfer can be admitted."), code="not_a_transfer")
+    _require_staff(actor, referral.receiver, (Role.HOSPITAL_STAFF, Role.COORDINATOR))
+    if referral.state == ReferralState.SENT:
+        raise Conflict(_("Accept the transfer before admitting."), code="illegal_transition")
+    try:
+        with transaction.atomic():
+            if referral.state != ReferralState.ATTENDED:
+                referral = referral_services.attend(actor, referral, note=f"{ward} {bed}")
+            admission = Admission.objects.create(
+                referral=referral,
+                case=referral.case,
+                hospital=referral.receiver,
+                ward=ward,
+                bed=bed,
+                admitted_by=actor,
+            )
+            publish(
+                "admission.admitted",
+                case=referral.case,
+                actor=actor,
+                data={
+                    "admission": admission.pk,
+                    "referral": referral.pk,
+                    "ward": ward,
+                    "bed": bed,
+                },
+                audiences=[aud.org(referral.receiver_id), aud.org(referral.sender_id)],
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            _("That bed is taken, or the person is already admitted."), code="bed_taken"
+        ) from exc
+    return admission
+
+
+def discharge(actor, admission: Admission, *, summary: str, follow_up_plan: str) -> Admission:
+    """出院: discharge with a follow-up plan; the case moves to 回访 and follow-ups are booked."""
+    if not summary.strip() or not follow_up_plan.strip():
+        raise Invalid(
+            _("A discharge needs a summary and a follow-up plan."),
+            fields={"follow_up_plan": ["required"]},
+        )
+    with transaction.atomic():
+        admission = Admission.objects.select_for_update().get(pk=admission.pk)
+        _require_staff(actor, admission.hospital, (Role.HOSPITAL_STAFF, Role.COORDINATOR))
+        try:
+            admission.discharge()
+        except TransitionNotAllowed as exc:
+            raise _conflict(exc, _("admission")) from exc
+        admission.discharged_at = timezone.now()
+        admission.discharge_summary = summary
+        admission.follow_up_plan = follow_up_plan
+        admission.save()
+        referral = admission.referral
+        if referral.state == ReferralState.ATTENDED:
+            referral_services.complete(actor, referral, outcome=summary)
+        case = _advance(actor, admission.case, Stage.FOLLOW_UP, reason="discharge")
+        publish(
+            "admission.discharged",
+            case=case,
+            actor=actor,
+            data={"admission": admission.pk, "referral": referral.pk, "plan": follow_up_plan},
+            audiences=[aud.org(admission.hospital_id), aud.org(referral.sender_id)],
+        )
+        schedule_follow_ups(
+            actor, case, reason=FollowUpReason.DISCHARGE, organisation=admission.hospital
+        )
+    return admission
+
+
+# --- follow-ups (回访) -------------------------------------------------------------------
+
+
+def follow_up_offsets(risk: str) -> list[int]:
+    if risk_at_least(risk, Risk.HIGH):
+        return list(settings.FOLLOW_UP_HOURS_HIGH)
+    return list(settings.FOLLOW_UP_HOURS_DEFAULT)
+
+
+def schedule_follow_ups(
+    actor,
+    case: Case,
+    *,
+    reason: str,
+    organisation: Organisation,
+    assignee=None,
+    start=None,
+    risk: str | None = None,
+) -> list[FollowUp]:
+    """回访计划: first contact within 24-48 h by risk, then 7 and 30 days (configurable)."""
+    start = start or timezone.now()
+    risk = risk or case.risk
+    created = []
+    with transaction.atomic():
+        for seq, hours in enumerate(follow_up_offsets(risk), start=1):
+            follow_up = FollowUp.objects.create(
+                case=case,
+                organisation=organisation,
+                assignee=assignee,
+                reason=reason,
+                sequence=seq,
+                due_at=start + timedelta(hours=hours),
+            )
+            created.append(follow_up)
+            publish(
+                "follow_up.scheduled",
+                case=case,
+                actor=actor,
+                data=_follow_up_data(follow_up),
+                audiences=[aud.org(organisation.pk)]
+                + ([aud.user(assignee.pk)] if assignee else []),
+            )
+    return created
+
+
+def _follow_up_data(follow_up: FollowUp, **extra) -> dict:
+    return {
+        "follow_up": follow_up.pk,
+        "sequence": follow_up.sequence,
+        "reason": follow_up.reason,
+        "due_at": follow_up.due_at.isoformat(),
+        "organisation": follow_up.organisation_id,
+        "assignee": follow_up.assignee_id,
+        "state": follow_up.state,
+        **extra,
+    }
+
+
+def schedule_follow_up(actor, case: Case, *, due_at, organisation=None, assignee=None) -> FollowUp:
+    """One extra follow-up scheduled by staff."""
+    if not can_work_on_case(actor, case):
+        raise Forbidden(_("This case belongs to an organisation you do not work for."))
+    organisation = (
+        organisation
+        or Organisation.objects.filter(
+            pk__in=case_organisation_ids(actor) & case.audience_organisation_ids()
+        ).first()
+        or case.owning_organisation
+    )
+    if organisation.pk not in case.audience_organisation_ids():
+        raise Invalid(_("The follow-up's organisation must hold the case."))
+    with transaction.atomic():
+        sequence = case.follow_ups.count() + 1
+        follow_up = FollowUp.objects.create(
+            case=case,
+            organisation=organisation,
+            assignee=assignee,
+            reason=FollowUpReason.MANUAL,
+            sequence=sequence,
+            due_at=due_at,
+        )
+        publish(
+            "follow_up.scheduled",
+            case=case,
+            actor=actor,
+            data=_follow_up_data(follow_up),
+            audiences=[aud.org(organisation.pk)],
+        )
+    return follow_up
+
+
+def record_attempt(actor, follow_up: FollowUp, *, outcome: str, notes: str = "") -> FollowUp:
+    """Record one contact attempt; reached closes it, the third failure marks the case lost."""
+    if outcome not in FollowUpAttempt.Outcome.values:
+        raise Invalid(_("Unknown attempt outcome."), fields={"outcome": [outcome]})
+    with transaction.atomic():
+        follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+        if not (
+            is_administrator(actor)
+            or follow_up.assignee_id == actor.pk
+            or has_role(actor, *CARE_ROLES, Role.OPERATOR, organisation=follow_up.organisation)
+        ):
+            raise Forbidden(_("This follow-up is assigned to another organisation."))
+        if follow_up.state != FollowUpState.SCHEDULED:
+            raise Conflict(_("This follow-up is already finished."), code="illegal_transition")
+        attempt = FollowUpAttempt.objects.create(
+            follow_up=follow_up, by=actor, outcome=outcome, notes=notes
+        )
+        case = follow_up.case
+        lost = False
+        if not attempt.failed:
+            follow_up.finish()
+            follow_up.outcome = notes
+            follow_up.done_at = attempt.at
+        else:
+            follow_up.failed_attempts += 1
+            if follow_up.failed_attempts >= settings.FOLLOW_UP_MAX_FAILED_ATTEMPTS:
+                follow_up.lose()
+                follow_up.done_at = attempt.at
+                lost = True
+        follow_up.save()
+        publish(
+            "follow_up.attempted",
+            case=case,
+            actor=actor,
+            data=_follow_up_data(
+                follow_up, attempt=attempt.pk, outcome=outcome, failed=follow_up.failed_attempts
+            ),
+            audiences=[aud.org(follow_up.organisation_id)],
+        )
+        if lost:
+            # Lost to follow-up: the later contacts cannot happen either; the hotline's
+            # coordinators must decide what to do (visit, community, police welfare check).
+            for later in FollowUp.objects.select_for_update().filter(
+                case=case, state=FollowUpState.SCHEDULED
+            ):
+                later.cancel()
+                later.save()
+            hotline_services.set_next_step(
+                actor,
+                case,
+                next_step=_("Lost to follow-up after %(n)s failed attempts: decide next action.")
+                % {"n": follow_up.failed_attempts},
+                due=attempt.at + timedelta(hours=24),
+            )
+            publish(
+                "follow_up.lost",
+                case=case,
+                actor=actor,
+                data=_follow_up_data(follow_up),
+                audiences=[aud.org(follow_up.organisation_id), *_hotline_coordinators()],
+            )
+    return follow_up
+
+
+# --- assistance plans (一对一帮扶) ----------------------------------------------------------
+
+
+def create_plan(
+    actor, case: Case, *, care_group: Organisation, goal: str, members=(), measures=()
+) -> AssistancePlan:
+    """一对一帮扶: a care group takes on the person with measures, owners and check-in dates."""
+    if not can_work_on_case(actor, case):
+        raise Forbidden(_("This case belongs to an organisation you do not work for."))
+    if care_group.kind != OrganisationKind.CARE_GROUP or not care_group.is_active:
+        raise Invalid(_("Choose an active care group."), fields={"care_group": [care_group.pk]})
+    if not goal.strip():
+        raise Invalid(_("State the plan's goal."), fields={"goal": ["required"]})
+    members = list(members)
+    in_directory = set(
+        Membership.objects.active().filter(user__in=members).values_list("user_id", flat=True)
+    )
+    strangers = [m.pk for m in members if m.pk not in in_directory]
+    if strangers:
+        raise Invalid(
+            _("Care group members must be staff in the directory."),
+            fields={"members": strangers},
+        )
+    with transaction.atomic():
+        plan = AssistancePlan.objects.create(
+            case=case, care_group=care_group, goal=goal, created_by=actor
+        )
+        plan.members.set(members)
+        hotline_services.grant_access(
+            case, care_group, reason=CaseAccess.Reason.CARE_GROUP, granted_by=actor
+        )
+        case = _advance(actor, case, Stage.ASSISTANCE, reason="assistance plan started")
+        publish(
+            "plan.created",
+            case=case,
+            actor=actor,
+            data={"plan": plan.pk, "care_group": care_group.pk, "members": [m.pk for m in members]},
+            audiences=[aud.org(care_group.pk)] + [aud.user(m.pk) for m in members],
+        )
+        for m in measures:
+            add_measure(actor, plan, **m)
+    return plan
+
+
+def _require_plan_worker(actor, plan: AssistancePlan) -> None:
+    if plan.members.filter(pk=actor.pk).exists() or can_work_on_case(actor, plan.case):
+        return
+    raise Forbidden(_("You are not in this care group."))
+
+
+def add_measure(actor, plan: AssistancePlan, *, kind, description, owner, next_check_in=None):
+    if kind not in MeasureKind.values:
+        raise Invalid(_("Unknown measure kind."), fields={"kind": [kind]})
+    _require_plan_worker(actor, plan)
+    if plan.state != "active":
+        raise Conflict(_("The plan is closed."), code="illegal_transition")
+    with transaction.atomic():
+        measure = PlanMeasure.objects.create(
+            plan=plan, kind=kind, description=description, owner=owner, next_check_in=next_check_in
+        )
+        publish(
+            "plan.measure_added",
+            case=plan.case,
+            actor=actor,
+            data={
+                "plan": plan.pk,
+                "measure": measure.pk,
+                "kind": kind,
+                "owner": owner.pk,
+                "next_check_in": next_check_in.isoformat() if next_check_in else None,
+            },
+            audiences=[aud.org(plan.care_group_id), aud.user(owner.pk)],
+        )
+    return measure
+
+
+def check_in(actor, measure: PlanMeasure, *, note: str, next_check_in=None, done=False):
+    """A measure's owner reports progress and sets the next check-in date."""
+    with transaction.atomic():
+        measure = PlanMeasure.objects.select_for_update().select_related("plan").get(pk=measure.pk)
+        _require_plan_worker(actor, measure.plan)
+        if measure.done:
+            raise Conflict(_("This measure is already done."), code="illegal_transition")
+        measure.last_check_in = timezone.now()
+        measure.last_note = note
+        measure.next_check_in = None if done else next_check_in
+        measure.done = done
+        measure.save()
+        publish(
+            "plan.checked_in",
+            case=measure.plan.case,
+            actor=actor,
+            data={"plan": measure.plan_id, "measure": measure.pk, "done": done, "note": note},
+            audiences=[aud.org(measure.plan.care_group_id)],
+        )
+    return measure
+
+
+def close_plan(actor, plan: AssistancePlan, *, reason: str) -> AssistancePlan:
+    with transaction.atomic():
+        plan = AssistancePlan.objects.select_for_update().get(pk=plan.pk)
+        _require_plan_worker(actor, plan)
+        try:
+            plan.close()
+        except TransitionNotAllowed as exc:
+            raise _conflict(exc, _("plan")) from exc
+        plan.closed_at = timezone.now()
+        plan.save()
+        publish(
+            "plan.closed",
+            case=plan.case,
+            actor=actor,
+            data={"plan": plan.pk, "reason": reason},
+            audiences=[aud.org(plan.care_group_id)],
+        )
+    return plan
+
+
+# --- emergency break-glass read -----------------------------------------------------------
+
+
+def break_glass(actor, case: Case, *, reason: str) -> BreakGlass:
+    """Emergency read by a coordinator: temporary access, audited, announced to oversight."""
+    if not reason.strip():
+        raise Invalid(_("Write why you need emergency access."), fields={"reason": ["required"]})
+    coord_orgs = Organisation.objects.filter(
+        memberships__user=actor, memberships__role=Role.COORDINATOR, memberships__is_active=True
+    )
+    organisation = coord_orgs.order_by("pk").first()
+    if organisation is None:
+        raise Forbidden(_("Only a coordinator may open a case in an emergency."))
+    now = timezone.now()
+    with transaction.atomic():
+        grant = hotline_services.grant_access(
+            case,
+            organisation,
+            reason=CaseAccess.Reason.BREAK_GLASS,
+            granted_by=actor,
+            note=reason[:200],
+        )
+        record = BreakGlass.objects.create(
+            case=case,
+            user=actor,
+            organisation=organisation,
+            grant=grant,
+            reason=reason,
+            expires_at=now + timedelta(hours=settings.BREAK_GLASS_HOURS),
+        )
+        hotline_services.record_case_read(actor, case, what="break_glass")
+        publish(
+            "case.break_glass",
+            case=case,
+            actor=actor,
+            data={
+                "user": actor.pk,
+                "username": actor.get_username(),
+                "organisation": organisation.pk,
+                "reason": reason,
+                "expires_at": record.expires_at.isoformat(),
+            },
+            audiences=[aud.EVERYONE, *_hotline_coordinators()],
+        )
+    return record
+
+
+def expire_break_glass(now) -> int:
+    """Revoke break-glass grants past their time (run by the escalation worker's tick)."""
+    ids = list(
+        BreakGlass.objects.filter(expires_at__lte=now, grant__revoked_at__isnull=True).values_list(
+            "grant_id", flat=True
+        )
+    )
+    return CaseAccess.objects.filter(pk__in=ids).update(revoked_at=now)
+
+
+# --- hooks ------------------------------------------------------------------------------
+
+
+def on_disposition(actor, case: Case, disposition: str, *, risk: str) -> None:
+    """A resolved moderate-or-higher call gets a follow-up plan from the hotline centre."""
+    if disposition == "resolved" and risk_at_least(risk, Risk.MODERATE):
+        schedule_follow_ups(
+            actor,
+            case,
+            reason=FollowUpReason.RESOLVED_CALL,
+            organisation=case.owning_organisation,
+            risk=risk,
+        )
+
+
+def on_referral_changed(actor, referral: Referral, change: str) -> None:
+    if change == "no_show":
+        schedule_follow_ups(
+            actor,
+            referral.case,
+            reason=FollowUpReason.NO_SHOW,
+            organisation=referral.receiver,
+        )
+    elif change == "completed" and referral.kind == ReferralKind.COUNSELLING:
+        # Counselling that ended in a transfer hands the loop on: the discharge starts 回访.
+        onward = Referral.objects.active().filter(case=referral.case).exclude(pk=referral.pk)
+        if not onward.exists():
+            _counselling_done(actor, referral.case, referral.receiver)
+
+
+def open_work_reasons(case: Case) -> list[str]:
+    """Close check: open follow-ups and current admissions hold the loop open."""
+    reasons = [
+        _("follow-up #%(id)s due %(due)s is still open")
+        % {"id": f.pk, "due": timezone.localtime(f.due_at).strftime("%Y-%m-%d %H:%M")}
+        for f in FollowUp.objects.filter(case=case, state=FollowUpState.SCHEDULED)
+    ]
+    if Admission.objects.filter(case=case, state="admitted").exists():
+        reasons.append(_("the person is still admitted to hospital"))
+    return reasons

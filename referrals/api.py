@@ -1,0 +1,412 @@
+"""REST API of referrals, counsellor slots, appointments and hospital service slots."""
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from directory.access import is_administrator
+from directory.models import Organisation, User
+from hotline.models import Case, Risk
+from hotline.selectors import case_organisation_ids, visible_cases
+from hotline.services import record_case_read
+from referrals import selectors, services
+from referrals.models import (
+    Appointment,
+    CounsellorSlot,
+    HospitalService,
+    HospitalSlot,
+    PreAssessment,
+    Referral,
+    ReferralKind,
+)
+
+
+class ReferralSerializer(serializers.ModelSerializer):
+    is_overdue = serializers.SerializerMethodField()
+    person_name = serializers.CharField(source="case.person.__str__", read_only=True)
+    sender_name = serializers.CharField(source="sender.name", read_only=True)
+    receiver_name = serializers.CharField(source="receiver.name", read_only=True)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    green_channel = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "case",
+            "person_name",
+            "kind",
+            "state",
+            "state_display",
+            "sender",
+            "sender_name",
+            "receiver",
+            "receiver_name",
+            "sent_by",
+            "parent",
+            "urgency",
+            "reason",
+            "snapshot",
+            "consent",
+            "consent_override_reason",
+            "sent_at",
+            "ack_due_at",
+            "is_overdue",
+            "acknowledged_at",
+            "acknowledged_by",
+            "decline_reason",
+            "end_reason",
+            "attended_at",
+            "outcome",
+            "closed_at",
+            "green_channel",
+        ]
+        read_only_fields = fields
+
+    def get_is_overdue(self, referral) -> bool:
+        return referral.is_overdue()
+
+    def get_green_channel(self, referral) -> dict | None:
+        booking = getattr(referral, "green_channel_booking", None)
+        if booking is None:
+            return None
+        return {
+            "service": booking.service,
+            "slot": booking.slot_id,
+            "starts_at": booking.slot.starts_at if booking.slot else None,
+            "over_capacity": booking.over_capacity,
+        }
+
+
+class ReferralCreateSerializer(serializers.Serializer):
+    case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all())
+    kind = serializers.ChoiceField(choices=ReferralKind.choices)
+    receiver = serializers.PrimaryKeyRelatedField(
+        queryset=Organisation.objects.all(), required=False, allow_null=True
+    )
+    sender = serializers.PrimaryKeyRelatedField(
+        queryset=Organisation.objects.all(), required=False, allow_null=True
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    consent = serializers.BooleanField(default=False)
+    consent_override_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    urgency = serializers.ChoiceField(choices=Risk.choices, required=False)
+    snapshot = serializers.JSONField(required=False, default=dict)
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Referral.objects.all(), required=False, allow_null=True
+    )
+    service = serializers.ChoiceField(
+        choices=HospitalService.choices, required=False, allow_blank=True, default=""
+    )
+    slot = serializers.PrimaryKeyRelatedField(
+        queryset=HospitalSlot.objects.all(), required=False, allow_null=True
+    )
+
+
+class ReferralReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class OutcomeSerializer(serializers.Serializer):
+    outcome = serializers.CharField()
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PreAssessSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PreAssessment
+        fields = [
+            "id",
+            "risk",
+            "presenting_problem",
+            "history",
+            "recommendation",
+            "notes",
+            "assessed_by",
+            "assessed_at",
+        ]
+        read_only_fields = ["id", "assessed_by", "assessed_at"]
+
+
+class ScheduleSerializer(serializers.Serializer):
+    slot = serializers.PrimaryKeyRelatedField(
+        queryset=CounsellorSlot.objects.all(), required=False, allow_null=True
+    )
+    counsellor = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, allow_null=True
+    )
+    starts_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    starts_at = serializers.DateTimeField(source="slot.starts_at", read_only=True)
+    ends_at = serializers.DateTimeField(source="slot.ends_at", read_only=True)
+    counsellor = serializers.IntegerField(source="slot.counsellor_id", read_only=True)
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "id",
+            "slot",
+            "case",
+            "referral",
+            "organisation",
+            "channel",
+            "status",
+            "starts_at",
+            "ends_at",
+            "counsellor",
+            "booked_by",
+            "booked_at",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class AppointmentCreateSerializer(ScheduleSerializer):
+    case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all())
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _visible_referral_qs(user):
+    return selectors.visible_referrals(user).select_related("green_channel_booking__slot")
+
+
+class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """转介: referrals sent to or by the user's organisations, with their actions."""
+
+    serializer_class = ReferralSerializer
+
+    def get_queryset(self):
+        qs = _visible_referral_qs(self.request.user)
+        params = self.request.query_params
+        orgs = case_organisation_ids(self.request.user)
+        if params.get("direction") == "incoming":
+            qs = qs.filter(receiver__in=orgs)
+        elif params.get("direction") == "outgoing":
+            qs = qs.filter(sender__in=orgs)
+        if state := params.get("state"):
+            qs = qs.filter(state=state)
+        if kind := params.get("kind"):
+            qs = qs.filter(kind=kind)
+        if case := params.get("case"):
+            qs = qs.filter(case_id=case)
+        if params.get("overdue") in ("1", "true"):
+            qs = qs.filter(pk__in=selectors.overdue_referrals(timezone.now()).values("pk"))
+            return qs.order_by("ack_due_at")
+        return qs.order_by("-id")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("direction", str, enum=["incoming", "outgoing"]),
+            OpenApiParameter("state", str),
+            OpenApiParameter("kind", str),
+            OpenApiParameter("case", int),
+            OpenApiParameter("overdue", bool),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        referral = self.get_object()
+        record_case_read(request.user, referral.case, what="referral")
+        return Response(ReferralSerializer(referral).data)
+
+    @extend_schema(request=ReferralCreateSerializer, responses={201: ReferralSerializer})
+    def create(self, request):
+        body = ReferralCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        d = dict(body.validated_data)
+        case = d.pop("case")
+        if not visible_cases(request.user).filter(pk=case.pk).exists():
+            from core.errors import NotFound
+
+            raise NotFound("No such case.")
+        referral = services.send_referral(request.user, case, **d)
+        return Response(
+            ReferralSerializer(_visible_referral_qs(request.user).get(pk=referral.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    def _act(self, request, serializer_class, fn):
+        referral = self.get_object()
+        data = {}
+        if serializer_class is not None:
+            body = serializer_class(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data
+        fn(referral, data)
+        fresh = _visible_referral_qs(request.user).get(pk=referral.pk)
+        return Response(ReferralSerializer(fresh).data)
+
+    @extend_schema(request=None, responses=ReferralSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        """Take the referral; a second counsellor pressing at once gets 409."""
+        return self._act(request, None, lambda r, d: services.acknowledge(request.user, r))
+
+    @extend_schema(request=ReferralReasonSerializer, responses=ReferralSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        return self._act(
+            request,
+            ReferralReasonSerializer,
+            lambda r, d: services.decline(request.user, r, reason=d["reason"]),
+        )
+
+    @extend_schema(request=PreAssessSerializer, responses=PreAssessSerializer)
+    @action(detail=True, methods=["post"], url_path="pre-assess")
+    def pre_assess(self, request, pk=None):
+        """先期研判 before the visit."""
+        referral = self.get_object()
+        body = PreAssessSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        assessment = services.pre_assess(request.user, referral, **body.validated_data)
+        return Response(PreAssessSerializer(assessment).data)
+
+    @extend_schema(request=ScheduleSerializer, responses={201: AppointmentSerializer})
+    @action(detail=True, methods=["post"])
+    def schedule(self, request, pk=None):
+        referral = self.get_object()
+        body = ScheduleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        appointment = services.schedule(request.user, referral, **body.validated_data)
+        return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=NoteSerializer, responses=ReferralSerializer)
+    @action(detail=True, methods=["post"])
+    def attend(self, request, pk=None):
+        """The person came (also a hospital outpatient visit)."""
+        return self._act(
+            request,
+            NoteSerializer,
+            lambda r, d: services.attend(request.user, r, note=d["note"]),
+        )
+
+    @extend_schema(request=OutcomeSerializer, responses=ReferralSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        return self._act(
+            request,
+            OutcomeSerializer,
+            lambda r, d: services.complete(request.user, r, outcome=d["outcome"]),
+        )
+
+    @extend_schema(request=None, responses=ReferralSerializer)
+    @action(detail=True, methods=["post"], url_path="no-show")
+    def no_show(self, request, pk=None):
+        return self._act(request, None, lambda r, d: services.record_no_show(request.user, r))
+
+    @extend_schema(request=ReferralReasonSerializer, responses=ReferralSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._act(
+            request,
+            ReferralReasonSerializer,
+            lambda r, d: services.cancel(request.user, r, reason=d["reason"]),
+        )
+
+    @extend_schema(request=ReferralReasonSerializer, responses=ReferralSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        return self._act(
+            request,
+            ReferralReasonSerializer,
+            lambda r, d: services.revoke(request.user, r, reason=d["reason"]),
+        )
+
+
+class SlotSerializer(serializers.ModelSerializer):
+    booked = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CounsellorSlot
+        fields = ["id", "organisation", "counsellor", "starts_at", "ends_at", "booked"]
+        read_only_fields = ["id", "organisation", "booked"]
+        extra_kwargs = {"counsellor": {"required": False}}
+
+    def get_booked(self, slot) -> bool:
+        return slot.appointments.exclude(status="cancelled").exists()
+
+
+class SlotViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Counsellors' availability at the user's centres (``?free=1`` for unbooked future ones)."""
+
+    serializer_class = SlotSerializer
+
+    def get_queryset(self):
+        user = self.request.user
+        qs = CounsellorSlot.objects.all()
+        if not is_administrator(user):
+            qs = qs.filter(organisation__in=case_organisation_ids(user))
+        if self.request.query_params.get("free") in ("1", "true"):
+            qs = qs.filter(starts_at__gte=timezone.now()).exclude(
+                appointments__status__in=["booked", "attended", "no_show"]
+            )
+        return qs.order_by("starts_at")
+
+    def perform_create(self, serializer):
+        d = serializer.validated_data
+        serializer.instance = services.create_slot(
+            self.request.user,
+            counsellor=d.get("counsellor") or self.request.user,
+            starts_at=d["starts_at"],
+            ends_at=d["ends_at"],
+        )
+
+
+class HospitalSlotSerializer(serializers.ModelSerializer):
+    booked = serializers.IntegerField(source="bookings.count", read_only=True)
+
+    class Meta:
+        model = HospitalSlot
+        fields = ["id", "hospital", "service", "starts_at", "ends_at", "capacity", "booked"]
+        read_only_fields = ["id", "booked"]
+
+
+class HospitalSlotViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Hospital service slots (youth ward, self-harm clinic); counsellors see them to book."""
+
+    serializer_class = HospitalSlotSerializer
+
+    def get_queryset(self):
+        qs = HospitalSlot.objects.all()
+        if hospital := self.request.query_params.get("hospital"):
+            qs = qs.filter(hospital_id=hospital)
+        if service := self.request.query_params.get("service"):
+            qs = qs.filter(service=service)
+        return qs.order_by("starts_at")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.create_hospital_slot(
+            self.request.user, **serializer.validated_data
+        )
+
+
+class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Appointments at the user's centres; POST books one from the 2259885 appointment line."""
+
+    serializer_class = AppointmentSerializer
+
+    def get_queryset(self):
+        user = self.request.user
+        qs = Appointment.objects.select_related("slot")
+        if not is_administrator(user):
+            qs = qs.filter(organisation__in=case_organisation_ids(user))
+        if status_ := self.request.query_params.get("status"):
+            qs = qs.filter(status=status_)
+        return qs.order_by("slot__starts_at")
+
+    @extend_schema(request=AppointmentCreateSerializer, responses={201: AppointmentSerializer})
+    def create(self, request):
+        body = AppointmentCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        d = dict(body.validated_data)
+        appointment = services.book_appointment(request.user, **d)
+        return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,89 @@
+"""Reads of referrals: who sees which, the overdue ones, choosing receivers from the directory."""
+
+from django.db.models import Q
+
+from directory.access import is_administrator
+from directory.models import Organisation, OrganisationKind, RegionLevel
+from hotline.models import Person
+from hotline.selectors import case_organisation_ids
+from referrals.models import CounsellorSlot, HospitalSlot, Referral, ReferralState
+
+
+def visible_referrals(user):
+    """Referrals sent to or by the user's organisations (all of them for administrators)."""
+    qs = Referral.objects.select_related("case__person", "sender", "receiver")
+    if is_administrator(user):
+        return qs
+    orgs = case_organisation_ids(user)
+    return qs.filter(Q(receiver__in=orgs) | Q(sender__in=orgs))
+
+
+def overdue_referrals(now):
+    """Referrals not acknowledged by their deadline (one scan of a partial index on the deadline).
+
+    For the escalation worker: it raises an alert for each one it has not alerted yet.
+    """
+    return (
+        Referral.objects.filter(state=ReferralState.SENT, ack_due_at__lte=now)
+        .select_related("case", "sender", "receiver")
+        .order_by("ack_due_at")
+    )
+
+
+def counselling_centre_for(person: Person | None) -> Organisation | None:
+    """The active counselling centre: the only one; else the one covering the person's region
+    (the nearest one up the tree); else the city's."""
+    centres = list(
+        Organisation.objects.filter(
+            kind=OrganisationKind.COUNSELLING_CENTRE, is_active=True
+        ).select_related("region")
+    )
+    if len(centres) <= 1:
+        return centres[0] if centres else None
+    region = person.home_region if person else None
+    if region is not None:
+        covering = [c for c in centres if region.path.startswith(c.region.path)]
+        if covering:
+            return max(covering, key=lambda c: len(c.region.path))
+    city = [c for c in centres if c.region.level == RegionLevel.CITY]
+    return min(city or centres, key=lambda c: c.pk)
+
+
+def consortium_hospital_for(person: Person | None) -> Organisation | None:
+    """The medical-consortium hospital (医联体) of the person's district."""
+    region = person.home_region if person else None
+    district = region.ancestor_at(RegionLevel.DISTRICT) if region else None
+    if district is None:
+        return None
+    return (
+        Organisation.objects.filter(
+            kind=OrganisationKind.CONSORTIUM_HOSPITAL, is_active=True, region=district
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def free_hospital_slot(hospital, service: str, now):
+    """The earliest future slot of a service with a place left, or None."""
+    for slot in HospitalSlot.objects.filter(
+        hospital=hospital, service=service, starts_at__gte=now
+    ).order_by("starts_at")[:50]:
+        if slot.bookings.count() < slot.capacity:
+            return slot
+    return None
+
+
+def slot_containing(counsellor, at):
+    return CounsellorSlot.objects.filter(
+        counsellor=counsellor, starts_at__lte=at, ends_at__gt=at
+    ).first()
+
+
+def free_slots(organisation, now):
+    return (
+        CounsellorSlot.objects.filter(organisation=organisation, starts_at__gte=now)
+        .exclude(appointments__status__in=["booked", "attended", "no_show"])
+        .select_related("counsellor")
+        .order_by("starts_at")
+    )
