@@ -715,7 +715,14 @@ def fire_alert_step(alert_id: int, round_: int, step_no: int, now: datetime) -> 
     alert.next_step_at = now + timedelta(seconds=max(wait, 1)) if nxt else None
     if nxt:
         alert.round, alert.step = nxt
-        schedule(Timer.Kind.ALERT_STEP, _step_key(alert, *nxt), alert.next_step_at, alert=alert)
+        schedule(
+            Timer.Kind.ALERT_STEP,
+            _step_key(alert, *nxt),
+            alert.next_step_at,
+            alert=alert,
+            round=nxt[0],
+            step=nxt[1],
+        )
     else:
         alert.step = len(steps)
     alert.save()
