@@ -203,5 +203,7 @@ ESCALATION_HEARTBEAT_STALE = env.int("ESCALATION_HEARTBEAT_STALE", default=60)
 ESCALATION_PUBLIC_BASE_URL = env.str("ESCALATION_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # `serve` runs the timer worker in-process (embedded default); set 0 when workers run apart.
 ESCALATION_WORKER_IN_PROCESS = env.bool("ESCALATION_WORKER_IN_PROCESS", default=True)
+# Fault injection for tests/faults only: seconds each timer step sleeps inside its transaction.
+ESCALATION_WORKER_STEP_DELAY = env.float("ESCALATION_WORKER_STEP_DELAY", default=0.0)
 
 # --- dashboard ------------------------------------------------------------------------------

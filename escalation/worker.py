@@ -34,6 +34,9 @@ def worker_name() -> str:
 
 
 def _fire(timer: Timer, now: datetime) -> None:
+    if settings.ESCALATION_WORKER_STEP_DELAY:
+        # Fault injection only (tests/faults): widen the window in which a kill lands mid-step.
+        time.sleep(settings.ESCALATION_WORKER_STEP_DELAY)
     if timer.kind == Timer.Kind.ALERT_STEP:
         services.fire_alert_step(timer.alert_id, timer.round, timer.step, now)
     elif timer.kind == Timer.Kind.LEG_DEADLINE:
