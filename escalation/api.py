@@ -3,6 +3,7 @@ escalation policies (validated on save)."""
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -204,7 +205,8 @@ class LegViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         # Acting on a leg that is not yours is 403 (it exists), not a silent 404.
         return services.get_leg(pk)
 
-    @action(detail=True, methods=["post"], serializer_class=serializers.Serializer)
+    @extend_schema(request=None, responses=LegSerializer)
+    @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         leg = services.acknowledge_leg(request.user, self._leg(pk), via="console")
         return Response(LegSerializer(leg).data)
@@ -258,6 +260,14 @@ class AlertSerializer(serializers.ModelSerializer):
         ]
 
 
+class HistorySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    type = serializers.CharField()
+    at = serializers.DateTimeField()
+    actor = serializers.IntegerField(allow_null=True)
+    data = serializers.JSONField()
+
+
 class NoteSerializer(serializers.Serializer):
     note = serializers.CharField()
 
@@ -286,7 +296,8 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def _reply(self, alert):
         return Response(AlertSerializer(alert).data)
 
-    @action(detail=True, methods=["post"], serializer_class=serializers.Serializer)
+    @extend_schema(request=None, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         return self._reply(services.acknowledge_alert(request.user, self._alert(pk)))
 
@@ -306,7 +317,8 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             services.reassign_alert(request.user, self._alert(pk), **body.validated_data)
         )
 
-    @action(detail=True, methods=["get"], serializer_class=serializers.Serializer)
+    @extend_schema(responses=HistorySerializer(many=True))
+    @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         alert = self.get_object()
         events = Event.objects.filter(type__startswith="alert.", data__alert=alert.pk).order_by(

@@ -102,6 +102,8 @@ def visible_legs(user):
     """Responders see only their own leg; case holders see every leg of their dispatches."""
     if is_administrator(user):
         return DispatchLeg.objects.all()
+    if not user or not user.is_authenticated:
+        return DispatchLeg.objects.none()
     orgs = organisation_ids(user)
     runner_orgs = organisation_ids(user, roles=[Role.OPERATOR, Role.COORDINATOR, Role.EXPERT])
     return DispatchLeg.objects.filter(
@@ -150,6 +152,8 @@ def can_act_on_alert(user, alert: Alert) -> bool:
 def visible_alerts(user):
     if is_administrator(user):
         return Alert.objects.all()
+    if not user or not user.is_authenticated:
+        return Alert.objects.none()
     ids = [a.pk for a in Alert.objects.all().only(*_ALERT_ACL_FIELDS) if can_act_on_alert(user, a)]
     return Alert.objects.filter(pk__in=ids)
 
