@@ -349,7 +349,7 @@ class OutboundMessage(models.Model):
     )
     gateway = models.CharField(_("gateway"), max_length=20, blank=True)
     provider_sid = models.CharField(max_length=64, blank=True, db_index=True)
-    token = models.CharField(max_length=32, unique=True, default=secrets.token_urlsafe)
+    token = models.CharField(max_length=64, unique=True, default=secrets.token_urlsafe)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     recipient = models.ForeignKey(
