@@ -234,5 +234,24 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 )
 
 # --- escalation (dispatch, alerts, timers, notifications) -----------------------------------
+ESCALATION_ACK_SECONDS_DEFAULT = env.int("ESCALATION_ACK_SECONDS", default=60)
+# Acknowledgement deadline per responder kind (seconds), e.g. ESCALATION_ACK_SECONDS_POLICE=45.
+ESCALATION_ACK_SECONDS = {
+    kind: env.int(f"ESCALATION_ACK_SECONDS_{kind.upper()}", default=ESCALATION_ACK_SECONDS_DEFAULT)
+    for kind in ("police", "ambulance", "community", "expert")
+}
+ESCALATION_DEFAULT_FIRST_WAIT = env.int("ESCALATION_DEFAULT_FIRST_WAIT", default=60)
+ESCALATION_DEFAULT_FALLBACK_WAIT = env.int("ESCALATION_DEFAULT_FALLBACK_WAIT", default=120)
+ESCALATION_SEND_BACKOFF = env.list("ESCALATION_SEND_BACKOFF", cast=int, default=[10, 30, 120, 600])
+ESCALATION_WORKER_POLL = env.float("ESCALATION_WORKER_POLL", default=0.2)
+ESCALATION_WORKER_BATCH = env.int("ESCALATION_WORKER_BATCH", default=100)
+ESCALATION_SOURCES_POLL = env.float("ESCALATION_SOURCES_POLL", default=15.0)
+ESCALATION_HEARTBEAT_STALE = env.int("ESCALATION_HEARTBEAT_STALE", default=60)
+# Where Twilio fetches the TwiML of outbound alert calls when TWILIO_WEBHOOK_BASE_URL is unset.
+ESCALATION_PUBLIC_BASE_URL = env.str("ESCALATION_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# `serve` runs the timer worker in-process (embedded default); set 0 when workers run apart.
+ESCALATION_WORKER_IN_PROCESS = env.bool("ESCALATION_WORKER_IN_PROCESS", default=True)
+# Fault injection for tests/faults only: seconds each timer step sleeps inside its transaction.
+ESCALATION_WORKER_STEP_DELAY = env.float("ESCALATION_WORKER_STEP_DELAY", default=0.0)
 
 # --- dashboard ------------------------------------------------------------------------------

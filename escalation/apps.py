@@ -1,5 +1,15 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class EscalationConfig(AppConfig):
     name = "escalation"
+    verbose_name = _("Dispatch and escalation")
+
+    def ready(self):
+        from config.health import register_readiness_check
+        from escalation import receivers, worker
+        from hotline.closing import register_close_check
+
+        register_close_check(receivers.open_dispatches_block_closing)
+        register_readiness_check("escalation_worker", worker.heartbeat_problem)

@@ -39,25 +39,55 @@
     while (feed.children.length > FEED_KEPT) feed.removeChild(feed.lastChild);
   });
 
-  // The open-cases table is re-read from the server (one request per burst of case events),
-  // so it is rendered and authorised exactly as on page load.
+  // Live regions: any element with an id and data-live-refresh="type type.* ..." is re-read from
+  // the server on those events (one request per burst), so it is rendered and authorised exactly
+  // as on page load. A region someone is typing in is left alone until they leave it.
+  var regions = Array.prototype.slice.call(document.querySelectorAll("[data-live-refresh][id]"));
   var pending = null;
-  function refreshCases() {
+  var stale = new Set();
+
+  function busy(el) {
+    return el.contains(document.activeElement) && document.activeElement !== document.body;
+  }
+
+  function refresh(ids) {
+    ids.forEach(function (id) { stale.add(id); });
     clearTimeout(pending);
     pending = setTimeout(function () {
-      var section = document.getElementById("open-cases");
-      if (!section) return;
+      var wanted = Array.from(stale).filter(function (id) {
+        var el = document.getElementById(id);
+        return el && !busy(el);
+      });
+      if (!wanted.length) return;
       fetch(location.href, { credentials: "same-origin", headers: { "X-Requested-With": "live" } })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) {
           if (!html) return;
-          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("open-cases");
-          if (fresh) section.innerHTML = fresh.innerHTML;
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          wanted.forEach(function (id) {
+            var el = document.getElementById(id);
+            var fresh = doc.getElementById(id);
+            if (el && fresh && !busy(el)) {
+              el.innerHTML = fresh.innerHTML;
+              stale.delete(id);
+            }
+          });
         })
         .catch(function () { /* the next event or reconnect refreshes again */ });
     }, 250);
   }
-  Live.on("case.*", refreshCases);
-  Live.on("person.updated", refreshCases);
-  Live.on("resync", refreshCases);
+
+  function matches(pattern, type) {
+    return pattern === type || pattern === "*" ||
+      (pattern.slice(-2) === ".*" && type.indexOf(pattern.slice(0, -1)) === 0);
+  }
+
+  Live.on("*", function (event) {
+    var ids = regions.filter(function (el) {
+      return el.dataset.liveRefresh.split(/\s+/).some(function (p) { return matches(p, event.type); });
+    }).map(function (el) { return el.id; });
+    if (ids.length) refresh(ids);
+  });
+  Live.on("resync", function () { refresh(regions.map(function (el) { return el.id; })); });
+  document.addEventListener("focusout", function () { if (stale.size) refresh([]); });
 })();

@@ -17,8 +17,8 @@ def daphne_server(tmp_path_factory, artifacts):
     server.stop()
 
 
-def rows(page):
-    return page.locator("#open-cases table.table tbody tr")
+def queue_items(page):
+    return page.locator("#queue li.queue-item")
 
 
 def test_the_operator_console_updates_live_and_replays_what_it_missed(
@@ -29,41 +29,38 @@ def test_the_operator_console_updates_live_and_replays_what_it_missed(
     status = page.locator("#live-status")
     status.and_(page.locator("[data-state=live]")).wait_for()
     assert status.inner_text() == "实时"
-    before = rows(page).count()
+    before = queue_items(page).count()
     colleague = Api(daphne_server.url, "operator2", servers.DEMO_PASSWORD)
 
-    first = colleague.open_case("直播测试一")
-    page.locator("#live-feed li[data-event-id]").first.wait_for()
-    page.wait_for_function(
-        "n => document.querySelectorAll('#open-cases tbody tr').length === n", arg=before + 1
-    )
-    assert page.locator("#open-cases").inner_text().count("直播测试一") == 1
-    assert page.evaluate("Live.cues") == 1  # the sound and visual cue for a new case
+    first = colleague.enter_call("13900000101")
+    page.locator(f"#queue li[data-call='{first['id']}']").wait_for()
+    assert page.locator("#live-feed li[data-type='call.queued']").count() == 1
+    assert page.evaluate("Live.cues") >= 1  # the sound and visual cue for a new call
     assert page.evaluate("sessionStorage.getItem('live.last_event_id')") is not None
 
-    # Cut the network and the socket: the shell shows it is reconnecting while events happen.
+    # Cut the network and the socket: the shell shows it is reconnecting while calls arrive.
     page.context.set_offline(True)
     page.evaluate("Live.drop()")
     status.and_(page.locator("[data-state=reconnecting]")).wait_for()
     assert status.inner_text() == "重新连接中…"
-    missed = [colleague.open_case(f"断线期间{i}") for i in range(2)]
+    missed = [colleague.enter_call(f"1390000010{i}") for i in (2, 3)]
     page.wait_for_timeout(1500)
     assert status.get_attribute("data-state") == "reconnecting"
-    assert rows(page).count() == before + 1
+    assert queue_items(page).count() == before + 1
     page.screenshot(path=artifacts / "live-console-reconnecting.png", full_page=True)
 
     page.context.set_offline(False)
     status.and_(page.locator("[data-state=live]")).wait_for(timeout=20000)
     page.wait_for_function(
-        "n => document.querySelectorAll('#open-cases tbody tr').length === n", arg=before + 3
+        "n => document.querySelectorAll('#queue li.queue-item').length === n", arg=before + 3
     )
-    feed_cases = page.eval_on_selector_all(
-        "#live-feed li[data-type='case.opened']", "items => items.map(li => li.textContent)"
+    queued = page.eval_on_selector_all(
+        "#live-feed li[data-type='call.queued']", "items => items.map(li => li.dataset.eventId)"
     )
-    for case in [first, *missed]:
-        assert sum(f"#{case['id']}" in text for text in feed_cases) == 1  # once, not twice
-    replayed = page.locator("#live-feed li.replayed[data-type='case.opened']").count()
-    assert replayed == 2
+    assert len(queued) == len(set(queued)) == 3  # each once, not twice
+    assert page.locator("#live-feed li.replayed[data-type='call.queued']").count() == 2
+    for call in [first, *missed]:
+        assert page.locator(f"#queue li[data-call='{call['id']}']").count() == 1
     page.screenshot(path=artifacts / "live-console.png", full_page=True)
 
 
@@ -97,7 +94,6 @@ def test_each_landing_page_receives_only_the_events_of_its_own_organisation(
         page.wait_for_timeout(500)
         assert f"#{mine['id']}" in feed_text(page), username
         assert f"#{other['id']}" not in feed_text(page), username
-        assert page.locator("#open-cases").inner_text().count(mine["person_name"]) == 1
     # Decision makers read counts, not cases: nothing of either case reaches their page.
     leader = opened["leader1"]
     assert leader.locator("#live-feed li[data-event-id]").count() == 0

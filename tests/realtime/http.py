@@ -26,3 +26,7 @@ class Api:
         """A new person and their case, opened as the signed-in operator."""
         person = self.call("POST", "/api/v1/people/", {"name": name})
         return self.call("POST", "/api/v1/cases/", {"person": person["id"], "risk": risk})
+
+    def enter_call(self, number: str, channel: str = "walk_in") -> dict:
+        """A call entered by hand (walk-in), queued exactly like a Twilio call."""
+        return self.call("POST", "/api/v1/calls/", {"channel": channel, "from_number": number})

@@ -1,6 +1,7 @@
-"""All-in-one server for the embedded default: Daphne (HTTP + WebSocket)."""
+"""All-in-one server for the embedded default: Daphne (HTTP + WebSocket) + the timer worker."""
 
 from daphne.cli import CommandLineInterface
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
@@ -20,5 +21,11 @@ class Command(BaseCommand):
         argv = ["-b", host, "-p", str(port)]
         if proxy_headers:
             argv.append("--proxy-headers")
+        if settings.ESCALATION_WORKER_IN_PROCESS:
+            from escalation import worker
+
+            # A daemon thread: it dies with Daphne; timers live in the database, so none is lost.
+            worker.start_in_process()
+            self.stdout.write("Escalation worker running in-process")
         self.stdout.write(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
         CommandLineInterface().run([*argv, "config.asgi:application"])

@@ -1,0 +1,177 @@
+"""Reads for escalation: who is on duty, who may see and act on dispatch legs and alerts."""
+
+from django.db.models import Q
+from django.utils import timezone
+
+from directory.access import has_role, is_administrator, memberships, organisation_ids
+from directory.models import Membership, Organisation, OrganisationKind, Role, User
+from escalation.models import Alert, AlertState, Dispatch, DispatchLeg, DutyShift
+from hotline.selectors import can_work_on_case
+
+
+def hotline_centre() -> Organisation | None:
+    """The city hotline centre: the home of the final fallback (the on-duty coordinator)."""
+    return (
+        Organisation.objects.filter(kind=OrganisationKind.HOTLINE_CENTRE, is_active=True)
+        .order_by("region__path", "id")
+        .first()
+    )
+
+
+def on_duty(role: str, *, now=None, organisation: Organisation | None = None) -> list[User]:
+    """Who is rostered for ``role`` right now (值班)."""
+    now = now or timezone.now()
+    qs = DutyShift.objects.filter(
+        role=role, starts_at__lte=now, ends_at__gt=now, user__is_active=True
+    )
+    if organisation is not None:
+        qs = qs.filter(organisation=organisation)
+    return [s.user for s in qs.select_related("user").order_by("starts_at", "id")]
+
+
+def on_duty_coordinators(*, now=None) -> list[User]:
+    """The on-duty coordinator(s); with nobody rostered, every coordinator of the hotline centre."""
+    rostered = on_duty(Role.COORDINATOR, now=now)
+    if rostered:
+        return list(dict.fromkeys(rostered))
+    centre = hotline_centre()
+    if centre is None:
+        return []
+    return members(centre, Role.COORDINATOR)
+
+
+def on_duty_expert_shift(*, now=None) -> DutyShift | None:
+    now = now or timezone.now()
+    return (
+        DutyShift.objects.filter(
+            role=Role.EXPERT, starts_at__lte=now, ends_at__gt=now, user__is_active=True
+        )
+        .select_related("user", "organisation")
+        .order_by("starts_at", "id")
+        .first()
+    )
+
+
+def members(organisation: Organisation, role: str | None = None) -> list[User]:
+    qs = Membership.objects.active().filter(organisation=organisation, user__is_active=True)
+    if role:
+        qs = qs.filter(role=role)
+    return list(dict.fromkeys(m.user for m in qs.select_related("user").order_by("id")))
+
+
+def is_coordinator(user) -> bool:
+    return is_administrator(user) or has_role(user, Role.COORDINATOR)
+
+
+def can_act_on_leg(user, leg: DispatchLeg) -> bool:
+    """The leg's own organisation and responder, or the people running the dispatch."""
+    if is_administrator(user):
+        return True
+    if leg.responder_id == user.pk or leg.organisation_id in organisation_ids(user):
+        return True
+    return can_work_on_case(user, leg.dispatch.case) and not _only_a_responder_outside(user, leg)
+
+
+def _only_a_responder_outside(user, leg: DispatchLeg) -> bool:
+    # A responder of another dispatch leg (e.g. the police) sees the case only through its own
+    # leg; it may not drive the community's leg.
+    other_legs = set(leg.dispatch.legs.values_list("organisation_id", flat=True))
+    return bool(organisation_ids(user) & other_legs) and not has_role(
+        user, Role.OPERATOR, Role.COORDINATOR
+    )
+
+
+def can_run_dispatch(user, dispatch: Dispatch) -> bool:
+    """Operators and coordinators who hold the case run the dispatch (close it, add 110/120)."""
+    if is_administrator(user):
+        return True
+    if not has_role(user, Role.OPERATOR, Role.COORDINATOR, Role.EXPERT):
+        return False
+    return case_holder(user, dispatch)
+
+
+def case_holder(user, dispatch: Dispatch) -> bool:
+    case = dispatch.case
+    mine = organisation_ids(user, roles=[Role.OPERATOR, Role.COORDINATOR, Role.EXPERT])
+    return case.owning_organisation_id in mine or (
+        is_coordinator(user) and can_work_on_case(user, case)
+    )
+
+
+def visible_legs(user):
+    """Responders see only their own leg; case holders see every leg of their dispatches."""
+    if is_administrator(user):
+        return DispatchLeg.objects.all()
+    if not user or not user.is_authenticated:
+        return DispatchLeg.objects.none()
+    orgs = organisation_ids(user)
+    runner_orgs = organisation_ids(user, roles=[Role.OPERATOR, Role.COORDINATOR, Role.EXPERT])
+    return DispatchLeg.objects.filter(
+        Q(organisation__in=orgs)
+        | Q(responder=user)
+        | Q(dispatch__case__owning_organisation__in=runner_orgs)
+    ).distinct()
+
+
+def visible_dispatches(user):
+    if is_administrator(user):
+        return Dispatch.objects.all()
+    runner_orgs = organisation_ids(user, roles=[Role.OPERATOR, Role.COORDINATOR, Role.EXPERT])
+    return Dispatch.objects.filter(
+        Q(pk__in=visible_legs(user).values("dispatch_id"))
+        | Q(case__owning_organisation__in=runner_orgs)
+    )
+
+
+def sees_whole_dispatch(user, dispatch: Dispatch) -> bool:
+    return is_administrator(user) or case_holder(user, dispatch)
+
+
+def open_dispatches_of(case):
+    return Dispatch.objects.filter(case=case, status=Dispatch.Status.OPEN)
+
+
+def can_act_on_alert(user, alert: Alert) -> bool:
+    """Its target, anyone it was escalated to, the hotline centre's coordinators, administrators."""
+    if not user or not user.is_authenticated:
+        return False
+    if is_administrator(user) or alert.target_user_id == user.pk:
+        return True
+    if user.pk in (alert.notified_user_ids or []):
+        return True
+    for m in memberships(user):
+        if m.organisation_id in (alert.target_organisation_id, alert.assigned_organisation_id) and (
+            not alert.target_role or m.role == alert.target_role or m.role == Role.COORDINATOR
+        ):
+            return True
+        if m.role == Role.COORDINATOR and m.organisation.kind == OrganisationKind.HOTLINE_CENTRE:
+            return True
+    return False
+
+
+def visible_alerts(user):
+    if is_administrator(user):
+        return Alert.objects.all()
+    if not user or not user.is_authenticated:
+        return Alert.objects.none()
+    ids = [a.pk for a in Alert.objects.all().only(*_ALERT_ACL_FIELDS) if can_act_on_alert(user, a)]
+    return Alert.objects.filter(pk__in=ids)
+
+
+_ALERT_ACL_FIELDS = (
+    "id",
+    "target_user",
+    "target_organisation",
+    "target_role",
+    "notified_user_ids",
+    "assigned_organisation",
+)
+
+
+def open_alerts(user):
+    return (
+        visible_alerts(user)
+        .exclude(state=AlertState.RESOLVED)
+        .select_related("case", "target_organisation", "assigned_organisation")
+        .order_by("next_step_at", "id")
+    )

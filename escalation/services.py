@@ -1,0 +1,869 @@
+"""Writes for escalation: dispatch and its legs, alerts and their escalation, outbound messages.
+
+Every function takes the acting user (or None for the worker and phone replies), checks
+permission, changes state in one transaction and publishes the event (全程留痕).
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed
+
+from core.errors import Conflict, Forbidden, Invalid, NotFound
+from directory.access import has_role, is_administrator
+from directory.models import Organisation, OrganisationKind, Region, RegionLevel, Role
+from escalation import gateway, selectors
+from escalation.models import (
+    ACTIVE_LEG_STATES,
+    Alert,
+    AlertState,
+    Channel,
+    Dispatch,
+    DispatchLeg,
+    LegState,
+    OutboundMessage,
+    Outcome,
+    ResponderKind,
+    Severity,
+    Timer,
+)
+from escalation.policies import recipients, snapshot_for
+from hotline.models import Case
+from hotline.selectors import can_work_on_case
+from hotline.services import grant_access
+from realtime import audiences as aud
+from realtime.publish import publish
+
+log = logging.getLogger(__name__)
+
+SHANGHAI = "Asia/Shanghai"
+
+
+# --- timers --------------------------------------------------------------------------------
+
+
+def schedule(kind: str, key: str, due_at: datetime, **links) -> Timer:
+    """Add a durable deadline; scheduling the same key again is a no-op (idempotent steps)."""
+    timer, _created = Timer.objects.get_or_create(
+        key=key, defaults={"kind": kind, "due_at": due_at, **links}
+    )
+    return timer
+
+
+# --- outbound messages -----------------------------------------------------------------------
+
+
+def queue_message(channel: str, to: str, body: str, **links) -> OutboundMessage:
+    """Record an SMS or voice call and schedule its sending (the worker sends, and retries)."""
+    message = OutboundMessage.objects.create(
+        channel=channel, to=to, body=body, gateway=gateway.gateway_name(), **links
+    )
+    schedule(Timer.Kind.SEND, f"send:{message.pk}:1", timezone.now(), message=message)
+    return message
+
+
+def deliver(message_id: int) -> OutboundMessage:
+    """Send one queued message through the gateway; on failure retry with backoff, as timers."""
+    message = OutboundMessage.objects.select_for_update().get(pk=message_id)
+    if message.status not in (OutboundMessage.Status.QUEUED, OutboundMessage.Status.FAILED):
+        return message
+    message.attempts += 1
+    try:
+        message.provider_sid = gateway.send(message)
+    except Exception as exc:
+        log.warning("sending %s to %s failed", message.channel, message.to, exc_info=True)
+        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        backoff = settings.ESCALATION_SEND_BACKOFF
+        if message.attempts >= len(backoff) + 1:
+            message.status = OutboundMessage.Status.GAVE_UP
+        else:
+            message.status = OutboundMessage.Status.FAILED
+            schedule(
+                Timer.Kind.SEND,
+                f"send:{message.pk}:{message.attempts + 1}",
+                timezone.now() + timedelta(seconds=backoff[message.attempts - 1]),
+                message=message,
+            )
+        message.save()
+        _publish_message(message, "message.failed")
+        return message
+    message.status = OutboundMessage.Status.SENT
+    message.sent_at = timezone.now()
+    message.last_error = ""
+    message.save()
+    _publish_message(message, "message.sent")
+    return message
+
+
+def _publish_message(message: OutboundMessage, type_: str) -> None:
+    case = None
+    if message.dispatch_id:
+        case = message.dispatch.case
+    elif message.alert_id:
+        case = message.alert.case
+    audiences = [aud.org(o.pk) for o in _runner_orgs(case)] if case else []
+    publish(
+        type_,
+        case=case,
+        data={
+            "message": message.pk,
+            "channel": message.channel,
+            "to": message.to,
+            "status": message.status,
+            "attempts": message.attempts,
+            "error": message.last_error,
+            "dispatch": message.dispatch_id,
+            "leg": message.leg_id,
+            "alert": message.alert_id,
+        },
+        audiences=audiences or [aud.AUDIT],
+        include_case_audiences=False,
+    )
+
+
+# --- dispatch (一键智达) ------------------------------------------------------------------------
+
+
+def _nearest(kind: str, region: Region | None, *, capability: str = "") -> Organisation | None:
+    """The organisation of ``kind`` closest to the region, walking up the tree."""
+    if region is None:
+        return None
+    for r in reversed(region.ancestors()):
+        qs = Organisation.objects.filter(region=r, is_active=True)
+        qs = qs.filter(kind=kind) if kind else qs
+        for org in qs.order_by("id"):
+            if not capability or org.has_capability(capability):
+                return org
+    return None
+
+
+def _choose_legs(region: Region | None) -> tuple[list[dict], list[str]]:
+    legs: list[dict] = []
+    missing: list[str] = []
+    district = region.ancestor_at(RegionLevel.DISTRICT) if region else None
+    city = region.ancestor_at(RegionLevel.CITY) if region else None
+    candidates = {
+        ResponderKind.POLICE: _nearest(OrganisationKind.POLICE, district or region),
+        ResponderKind.AMBULANCE: _nearest(OrganisationKind.AMBULANCE, city)
+        or _nearest(OrganisationKind.AMBULANCE, region),
+        # Community committees sit at village level; walking up finds the person's own one.
+        ResponderKind.COMMUNITY: _nearest(OrganisationKind.COMMUNITY, region),
+    }
+    for kind, org in candidates.items():
+        if org is None:
+            missing.append(kind.value)
+        else:
+            legs.append({"kind": kind, "organisation": org, "responder": None})
+    shift = selectors.on_duty_expert_shift()
+    if shift is not None:
+        legs.append(
+            {
+                "kind": ResponderKind.EXPERT,
+                "organisation": shift.organisation,
+                "responder": shift.user,
+            }
+        )
+    else:
+        org = _nearest("", region or _city_region(), capability="psychiatric_expert")
+        if org is None:
+            missing.append(ResponderKind.EXPERT.value)
+        else:
+            legs.append({"kind": ResponderKind.EXPERT, "organisation": org, "responder": None})
+    return legs, missing
+
+
+def _city_region() -> Region | None:
+    centre = selectors.hotline_centre()
+    return centre.region if centre else None
+
+
+def _ack_seconds(kind: str) -> int:
+    return int(settings.ESCALATION_ACK_SECONDS.get(kind, settings.ESCALATION_ACK_SECONDS_DEFAULT))
+
+
+def _runner_orgs(case: Case) -> list[Organisation]:
+    """Who runs a dispatch: the owning organisation and the hotline centre."""
+    orgs = [case.owning_organisation]
+    centre = selectors.hotline_centre()
+    if centre and centre.pk != case.owning_organisation_id:
+        orgs.append(centre)
+    return orgs
+
+
+def _leg_audiences(leg: DispatchLeg) -> list[str]:
+    return [aud.org(leg.organisation_id)] + [aud.org(o.pk) for o in _runner_orgs(leg.dispatch.case)]
+
+
+def _dispatch_audiences(dispatch: Dispatch) -> list[str]:
+    orgs = {o.pk for o in _runner_orgs(dispatch.case)}
+    orgs |= set(dispatch.legs.values_list("organisation_id", flat=True))
+    return [aud.org(pk) for pk in sorted(orgs)]
+
+
+def case_brief(dispatch: Dispatch) -> dict:
+    """The minimal case summary a responder sees (没有完整个案): who, risk, where, whom to call."""
+    case = dispatch.case
+    person = case.person
+    return {
+        "case": case.pk,
+        "person": str(person),
+        "phone": str(person.phone) if person.phone else "",
+        "risk": case.risk,
+        "risk_display": str(case.get_risk_display()),
+        "address": dispatch.address,
+        "region": dispatch.region.name if dispatch.region else "",
+    }
+
+
+def _sms_text(leg: DispatchLeg) -> str:
+    brief = case_brief(leg.dispatch)
+    where = brief["address"] or brief["region"]
+    return (
+        f"【心理援助热线紧急联动】个案#{brief['case']}（{brief['person']}，风险：{brief['risk_display']}）"
+        f"需要{leg.get_kind_display()}立即处置。地点：{where}。"
+        f"{'联系电话：' + brief['phone'] + '。' if brief['phone'] else ''}"
+        f"请回复“1 {leg.short_code}”确认收到。"
+    )
+
+
+def _voice_text(leg: DispatchLeg) -> str:
+    brief = case_brief(leg.dispatch)
+    where = brief["address"] or brief["region"]
+    return (
+        f"这里是心理援助热线紧急联动。个案{brief['case']}，风险{brief['risk_display']}，"
+        f"地点：{where}。请{leg.get_kind_display()}立即处置。"
+    )
+
+
+def _leg_phones(leg: DispatchLeg) -> list[str]:
+    phones = []
+    if leg.responder_id and leg.responder.phone:
+        phones.append(str(leg.responder.phone))
+    if leg.organisation.duty_phone:
+        phones.append(str(leg.organisation.duty_phone))
+    return list(dict.fromkeys(phones))
+
+
+def _require_dispatcher(actor, case: Case) -> None:
+    if is_administrator(actor):
+        return
+    if not has_role(actor, Role.OPERATOR, Role.COORDINATOR) or not can_work_on_case(actor, case):
+        raise Forbidden(_("Only an operator or coordinator who holds the case may dispatch."))
+
+
+def create_dispatch(
+    actor,
+    case: Case,
+    *,
+    call_sid: str = "",
+    address: str = "",
+    region: Region | None = None,
+    notes: str = "",
+) -> Dispatch:
+    """一键智达: alert 110, 120, the community and the on-duty expert at once, on every channel."""
+    _require_dispatcher(actor, case)
+    address = (address or "").strip()
+    region = region or case.person.home_region
+    if not address and region is None:
+        raise Invalid(
+            _("Give the address said on the call or the person's region: responders need a place."),
+            code="no_location",
+            fields={"address": [_("Required when the person has no home region.")]},
+        )
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        if not case.is_open:
+            raise Conflict(_("The case is closed; reopen it first."), code="case_closed")
+        legs, missing = _choose_legs(region)
+        now = timezone.now()
+        dispatch = Dispatch.objects.create(
+            case=case,
+            source_call_sid=call_sid or "",
+            address=address,
+            region=region,
+            notes=notes,
+            missing_kinds=missing,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_at=now,
+        )
+        for spec in legs:
+            leg = DispatchLeg.objects.create(
+                dispatch=dispatch,
+                kind=spec["kind"],
+                organisation=spec["organisation"],
+                responder=spec["responder"],
+                notified_at=now,
+                state_changed_at=now,
+                ack_deadline=now + timedelta(seconds=_ack_seconds(spec["kind"])),
+            )
+            grant_access(
+                case,
+                leg.organisation,
+                reason="dispatch",
+                granted_by=actor,
+                note=f"dispatch {dispatch.pk}",
+            )
+        publish(
+            "dispatch.created",
+            case=case,
+            actor=actor,
+            data={
+                "dispatch": dispatch.pk,
+                "address": address,
+                "region": region.code if region else None,
+                "legs": [
+                    {"leg": leg.pk, "kind": leg.kind, "organisation": leg.organisation_id}
+                    for leg in dispatch.legs.all()
+                ],
+                "missing": missing,
+                "call_sid": dispatch.source_call_sid,
+            },
+            audiences=_dispatch_audiences(dispatch),
+            include_case_audiences=False,
+        )
+        for leg in dispatch.legs.select_related("organisation", "responder"):
+            _notify_leg(leg)
+        if missing:
+            raise_alert(
+                AlertSpec(
+                    dedup_key=f"dispatch_missing:{dispatch.pk}",
+                    kind="dispatch_responder_missing",
+                    title=_("Dispatch #%(id)s: no responder found for %(kinds)s")
+                    % {"id": dispatch.pk, "kinds": ", ".join(missing)},
+                    severity=Severity.LIFE_SAFETY,
+                    case=case,
+                    data={"dispatch": dispatch.pk, "missing": missing},
+                )
+            )
+    return dispatch
+
+
+def _notify_leg(leg: DispatchLeg) -> None:
+    """All channels at once: the console event, an SMS and a voice call asking to press 1."""
+    publish(
+        "dispatch.leg_notified",
+        case=leg.dispatch.case,
+        data={
+            "dispatch": leg.dispatch_id,
+            "leg": leg.pk,
+            "kind": leg.kind,
+            "organisation": leg.organisation_id,
+            "code": leg.short_code,
+            "ack_deadline": leg.ack_deadline.isoformat(),
+            "brief": case_brief(leg.dispatch),
+        },
+        audiences=_leg_audiences(leg),
+        include_case_audiences=False,
+    )
+    for phone in _leg_phones(leg):
+        links = {"dispatch": leg.dispatch, "leg": leg, "recipient": leg.responder}
+        queue_message(Channel.SMS, phone, _sms_text(leg), **links)
+        queue_message(Channel.VOICE, phone, _voice_text(leg), **links)
+    schedule(Timer.Kind.LEG_DEADLINE, f"leg:{leg.pk}:deadline", leg.ack_deadline, leg=leg)
+
+
+def _locked_leg(leg: DispatchLeg) -> DispatchLeg:
+    return (
+        DispatchLeg.objects.select_for_update(of=("self",))
+        .select_related("dispatch__case", "organisation")
+        .get(pk=leg.pk)
+    )
+
+
+def _leg_event(type_: str, leg: DispatchLeg, actor, **extra) -> None:
+    publish(
+        type_,
+        case=leg.dispatch.case,
+        actor=actor,
+        data={
+            "dispatch": leg.dispatch_id,
+            "leg": leg.pk,
+            "kind": leg.kind,
+            "organisation": leg.organisation_id,
+            "state": leg.state,
+            **extra,
+        },
+        audiences=_leg_audiences(leg),
+        include_case_audiences=False,
+    )
+
+
+def acknowledge_leg(
+    actor, leg: DispatchLeg, *, via: str = "console", phone: str = ""
+) -> DispatchLeg:
+    """A human acknowledgement (button, SMS reply, key press); a delivered SMS never counts.
+
+    ``actor`` is None for a phone reply, whose number was checked by the webhook.
+    """
+    with transaction.atomic():
+        leg = _locked_leg(leg)
+        if actor is not None and not selectors.can_act_on_leg(actor, leg):
+            raise Forbidden(_("This dispatch leg belongs to another organisation."))
+        if leg.state != LegState.NOTIFIED:
+            raise Conflict(_("This leg is already acknowledged."), code="already_acknowledged")
+        leg.acknowledge()
+        now = timezone.now()
+        leg.acknowledged_at = leg.state_changed_at = now
+        leg.acknowledged_by = actor
+        leg.acknowledged_via = via
+        leg.save()
+        _leg_event("dispatch.leg_acknowledged", leg, actor, via=via, phone=phone)
+        for alert in Alert.objects.filter(dedup_key=f"dispatch_leg:{leg.pk}").exclude(
+            state=AlertState.RESOLVED
+        ):
+            _resolve(alert, None, _("The responder acknowledged the dispatch leg."))
+    return leg
+
+
+LEG_STEPS = {
+    LegState.EN_ROUTE: "set_en_route",
+    LegState.ON_SCENE: "arrive",
+    LegState.DONE: "finish",
+}
+
+
+def advance_leg(actor, leg: DispatchLeg, state: str, *, note: str = "") -> DispatchLeg:
+    """Report progress: en route (出发), on scene (到场), done (处置完毕)."""
+    if state not in LEG_STEPS:
+        raise Invalid(_("Unknown leg state: %s") % state, fields={"state": [state]})
+    with transaction.atomic():
+        leg = _locked_leg(leg)
+        if not selectors.can_act_on_leg(actor, leg):
+            raise Forbidden(_("This dispatch leg belongs to another organisation."))
+        old = leg.state
+        try:
+            getattr(leg, LEG_STEPS[state])()
+        except TransitionNotAllowed as exc:
+            raise Conflict(
+                _("The leg is %(old)s and cannot become %(new)s.") % {"old": old, "new": state},
+                code="illegal_transition",
+            ) from exc
+        leg.state_changed_at = timezone.now()
+        leg.save()
+        _leg_event("dispatch.leg_progressed", leg, actor, **{"from": old, "note": note})
+    return leg
+
+
+def fail_leg(actor, leg: DispatchLeg, *, reason: str) -> DispatchLeg:
+    if not (reason or "").strip():
+        raise Invalid(_("Say why the leg failed."), fields={"reason": [_("Required.")]})
+    with transaction.atomic():
+        leg = _locked_leg(leg)
+        if not selectors.can_act_on_leg(actor, leg):
+            raise Forbidden(_("This dispatch leg belongs to another organisation."))
+        try:
+            leg.fail()
+        except TransitionNotAllowed as exc:
+            raise Conflict(_("The leg is already finished."), code="illegal_transition") from exc
+        leg.failure_reason = reason
+        leg.state_changed_at = timezone.now()
+        leg.save()
+        _leg_event("dispatch.leg_failed", leg, actor, reason=reason)
+    return leg
+
+
+HELPED = {Outcome.PERSON_REACHED, Outcome.TAKEN_TO_HOSPITAL}
+
+
+def close_dispatch(
+    actor, dispatch: Dispatch, *, outcome: str, help_reached: bool | None, note: str = ""
+) -> Dispatch:
+    """Close once every leg is done or failed with a reason and the outcome is confirmed."""
+    if outcome not in Outcome.values:
+        raise Invalid(_("Choose an outcome."), fields={"outcome": [_("Required.")]})
+    if help_reached is None:
+        raise Invalid(
+            _("Confirm whether help reached the person."), fields={"help_reached": [_("Required.")]}
+        )
+    if outcome in HELPED and not help_reached:
+        raise Invalid(
+            _("This outcome means help reached the person; confirm it."),
+            fields={"help_reached": [_("Must be yes for this outcome.")]},
+        )
+    with transaction.atomic():
+        dispatch = Dispatch.objects.select_for_update().select_related("case").get(pk=dispatch.pk)
+        if not selectors.can_run_dispatch(actor, dispatch):
+            raise Forbidden(
+                _("Only the operators and coordinators running it may close a dispatch.")
+            )
+        open_legs = [leg for leg in dispatch.legs.all() if leg.state in ACTIVE_LEG_STATES]
+        if open_legs:
+            raise Conflict(
+                _("Legs still open: %s. Each must be done, or failed with a reason.")
+                % ", ".join(str(leg.get_kind_display()) for leg in open_legs),
+                code="legs_open",
+            )
+        try:
+            dispatch.close()
+        except TransitionNotAllowed as exc:
+            raise Conflict(_("The dispatch is already closed."), code="illegal_transition") from exc
+        dispatch.outcome = outcome
+        dispatch.help_reached = help_reached
+        dispatch.outcome_note = note
+        dispatch.closed_at = timezone.now()
+        dispatch.save()
+        publish(
+            "dispatch.closed",
+            case=dispatch.case,
+            actor=actor,
+            data={
+                "dispatch": dispatch.pk,
+                "outcome": outcome,
+                "help_reached": help_reached,
+                "note": note,
+            },
+            audiences=_dispatch_audiences(dispatch),
+            include_case_audiences=False,
+        )
+    return dispatch
+
+
+CONFERENCE_KINDS = {"110": ResponderKind.POLICE, "120": ResponderKind.AMBULANCE}
+
+
+def bring_into_call(actor, dispatch: Dispatch, *, service: str) -> list[str]:
+    """Bring 110 or 120 into the live call (三方通话) through a Twilio conference."""
+    if service not in CONFERENCE_KINDS:
+        raise Invalid(_("Choose 110 or 120."), fields={"service": [service]})
+    if not selectors.can_run_dispatch(actor, dispatch):
+        raise Forbidden(_("Only the operators and coordinators running it may do this."))
+    if not dispatch.source_call_sid:
+        raise Invalid(_("This dispatch was not made on a live call."), code="no_call")
+    leg = (
+        dispatch.legs.filter(kind=CONFERENCE_KINDS[service]).select_related("organisation").first()
+    )
+    number = str(leg.organisation.duty_phone) if leg and leg.organisation.duty_phone else service
+    room = f"dispatch-{dispatch.pk}"
+    sids = gateway.bridge_into_conference(dispatch.source_call_sid, room, [number])
+    with transaction.atomic():
+        OutboundMessage.objects.create(
+            channel=Channel.VOICE,
+            to=number,
+            body=f"conference {room}",
+            gateway=gateway.gateway_name(),
+            status=OutboundMessage.Status.SENT,
+            provider_sid=sids[0] if sids and sids[0] else "",
+            attempts=1,
+            dispatch=dispatch,
+            leg=leg,
+            sent_at=timezone.now(),
+        )
+        publish(
+            "dispatch.conference_joined",
+            case=dispatch.case,
+            actor=actor,
+            data={"dispatch": dispatch.pk, "service": service, "to": number, "room": room},
+            audiences=_dispatch_audiences(dispatch),
+            include_case_audiences=False,
+        )
+    return sids
+
+
+def leg_deadline_passed(leg_id: int, now: datetime) -> None:
+    """Timer: the leg was not acknowledged in time -> a life-safety alert."""
+    leg = DispatchLeg.objects.select_related("dispatch__case", "organisation").get(pk=leg_id)
+    if leg.state == LegState.NOTIFIED:
+        raise_alert(leg_alert_spec(leg))
+
+
+def leg_alert_spec(leg: DispatchLeg) -> "AlertSpec":
+    return AlertSpec(
+        dedup_key=f"dispatch_leg:{leg.pk}",
+        kind="dispatch_leg_unacknowledged",
+        title=_("%(kind)s has not acknowledged dispatch #%(id)s")
+        % {"kind": leg.organisation.name, "id": leg.dispatch_id},
+        severity=Severity.LIFE_SAFETY,
+        target_organisation=leg.organisation,
+        case=leg.dispatch.case,
+        data={"dispatch": leg.dispatch_id, "leg": leg.pk, "kind": leg.kind},
+    )
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+
+@dataclass
+class AlertSpec:
+    """What an alert source yields; ``dedup_key`` makes raising the same thing twice a no-op."""
+
+    dedup_key: str
+    kind: str
+    title: str
+    severity: str = Severity.WARNING
+    target_user: object = None
+    target_organisation: Organisation | None = None
+    target_role: str = ""
+    case: Case | None = None
+    data: dict = field(default_factory=dict)
+
+
+def raise_alert(spec: AlertSpec) -> tuple[Alert, bool]:
+    """Raise an alert (or find the one already raised for the key); escalation starts at once."""
+    existing = Alert.objects.filter(dedup_key=spec.dedup_key).first()
+    if existing:
+        return existing, False
+    if spec.target_user is None and spec.target_organisation is None:
+        centre = selectors.hotline_centre()
+        spec.target_organisation, spec.target_role = centre, Role.COORDINATOR
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                dedup_key=spec.dedup_key,
+                kind=spec.kind,
+                title=str(spec.title)[:200],
+                severity=spec.severity,
+                case=spec.case,
+                target_user=spec.target_user,
+                target_organisation=spec.target_organisation,
+                target_role=spec.target_role or "",
+                data=spec.data,
+                policy_snapshot=snapshot_for(spec.kind),
+                raised_at=now,
+                next_step_at=now,
+            )
+            schedule(Timer.Kind.ALERT_STEP, _step_key(alert, 0, 0), now, alert=alert)
+            _alert_event("alert.raised", alert, None)
+    except IntegrityError:
+        # Two sources (a timer and the sweep) raising the same thing at once: one row wins.
+        return Alert.objects.get(dedup_key=spec.dedup_key), False
+    return alert, True
+
+
+def _step_key(alert: Alert, round_: int, step: int) -> str:
+    return f"alert:{alert.pk}:r{round_}:s{step}"
+
+
+def alert_summary(alert: Alert) -> dict:
+    return {
+        "alert": alert.pk,
+        "kind": alert.kind,
+        "title": alert.title,
+        "severity": alert.severity,
+        "state": alert.state,
+        "round": alert.round,
+        "step": alert.step,
+        "next_step_at": alert.next_step_at.isoformat() if alert.next_step_at else None,
+        "code": alert.short_code,
+        "data": alert.data,
+    }
+
+
+def _alert_audiences(alert: Alert, extra=()) -> list[str]:
+    found = set(extra)
+    if alert.target_user_id:
+        found.add(aud.user(alert.target_user_id))
+    if alert.target_organisation_id:
+        found.add(
+            aud.org_role(alert.target_organisation_id, alert.target_role)
+            if alert.target_role
+            else aud.org(alert.target_organisation_id)
+        )
+    if alert.assigned_organisation_id:
+        found.add(aud.org(alert.assigned_organisation_id))
+    centre = selectors.hotline_centre()
+    if centre:
+        found.add(aud.org_role(centre.pk, Role.COORDINATOR))
+    found |= {aud.user(pk) for pk in alert.notified_user_ids or []}
+    return sorted(found)
+
+
+def _alert_event(type_: str, alert: Alert, actor, extra_audiences=(), **extra) -> None:
+    publish(
+        type_,
+        case=alert.case,
+        actor=actor,
+        data={**alert_summary(alert), **extra},
+        audiences=_alert_audiences(alert, extra_audiences),
+        include_case_audiences=False,
+    )
+
+
+def fire_alert_step(alert_id: int, round_: int, step_no: int, now: datetime) -> bool:
+    """Timer: run one escalation step. Locks the alert and acts only if this step is still due."""
+    alert = Alert.objects.select_for_update(of=("self",)).get(pk=alert_id)
+    if alert.state != AlertState.OPEN or (alert.round, alert.step) != (round_, step_no):
+        return False
+    snapshot = alert.policy_snapshot
+    steps = snapshot["steps"]
+    step = steps[step_no]
+    found = recipients(alert, step, round_)
+    how = set(step.get("how", []))
+    alert.notified_user_ids = sorted(
+        set(alert.notified_user_ids or []) | {u.pk for u in found.users}
+    )
+    # Repeats carry the alert's CURRENT title and data (re-read above), not the first wording.
+    text = _alert_text(alert)
+    if Channel.SMS in how:
+        for phone, user in found.phones:
+            queue_message(Channel.SMS, phone, text, alert=alert, recipient=user)
+    if Channel.VOICE in how:
+        for phone, user in found.phones:
+            queue_message(Channel.VOICE, phone, _alert_voice(alert), alert=alert, recipient=user)
+    wait = int(step.get("wait", 0))
+    if step_no + 1 < len(steps):
+        nxt = (round_, step_no + 1)
+    elif alert.is_life_safety or round_ + 1 < int(snapshot.get("max_rounds", 3)):
+        nxt = (round_ + 1, 0)
+    else:
+        nxt = None
+    alert.next_step_at = now + timedelta(seconds=max(wait, 1)) if nxt else None
+    if nxt:
+        alert.round, alert.step = nxt
+        schedule(
+            Timer.Kind.ALERT_STEP,
+            _step_key(alert, *nxt),
+            alert.next_step_at,
+            alert=alert,
+            round=nxt[0],
+            step=nxt[1],
+        )
+    else:
+        alert.step = len(steps)
+    alert.save()
+    _alert_event(
+        "alert.notified",
+        alert,
+        None,
+        extra_audiences=found.audiences if Channel.CONSOLE in how else (),
+        fired_round=round_,
+        fired_step=step_no,
+        channels=sorted(how),
+        users=[u.pk for u in found.users],
+        phones=[p for p, _u in found.phones],
+        exhausted=nxt is None,
+    )
+    return True
+
+
+def _alert_text(alert: Alert) -> str:
+    return (
+        f"【心理援助热线预警】{alert.title}。"
+        f"{'第' + str(alert.round + 1) + '轮升级。' if alert.round else ''}"
+        f"请回复“1 {alert.short_code}”确认。"
+    )
+
+
+def _alert_voice(alert: Alert) -> str:
+    return f"这里是心理援助热线预警：{alert.title}。"
+
+
+def _locked_alert(alert: Alert) -> Alert:
+    return Alert.objects.select_for_update(of=("self",)).get(pk=alert.pk)
+
+
+def acknowledge_alert(actor, alert: Alert, *, via: str = "console", phone: str = "") -> Alert:
+    """Acknowledge (确认): the escalation stops; the alert stays until resolved."""
+    with transaction.atomic():
+        alert = _locked_alert(alert)
+        if actor is not None and not selectors.can_act_on_alert(actor, alert):
+            raise Forbidden(_("This alert is not addressed to you."))
+        try:
+            alert.acknowledge()
+        except TransitionNotAllowed as exc:
+            raise Conflict(
+                _("This alert is already acknowledged or resolved."), code="already_acknowledged"
+            ) from exc
+        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_by = actor
+        alert.next_step_at = None
+        alert.save()
+        _alert_event("alert.acknowledged", alert, actor, via=via, phone=phone)
+    return alert
+
+
+def _resolve(alert: Alert, actor, note: str) -> Alert:
+    alert.resolve()
+    alert.resolved_at = timezone.now()
+    alert.resolved_by = actor
+    alert.resolution_note = note
+    alert.next_step_at = None
+    alert.save()
+    _alert_event("alert.resolved", alert, actor, note=note)
+    return alert
+
+
+def resolve_alert(actor, alert: Alert, *, note: str) -> Alert:
+    if not (note or "").strip():
+        raise Invalid(_("Say how the alert was resolved."), fields={"note": [_("Required.")]})
+    with transaction.atomic():
+        alert = _locked_alert(alert)
+        if not selectors.can_act_on_alert(actor, alert):
+            raise Forbidden(_("This alert is not addressed to you."))
+        if alert.state == AlertState.RESOLVED:
+            raise Conflict(_("This alert is already resolved."), code="already_resolved")
+        return _resolve(alert, actor, note)
+
+
+def reassign_alert(actor, alert: Alert, *, organisation: Organisation, due: datetime) -> Alert:
+    """交办督办: hand the alert to another organisation, to be resolved by a deadline."""
+    if not selectors.is_coordinator(actor):
+        raise Forbidden(_("Only a coordinator may hand an alert over."))
+    if due <= timezone.now():
+        raise Invalid(_("The deadline must be in the future."), fields={"due": [_("In the past.")]})
+    with transaction.atomic():
+        alert = _locked_alert(alert)
+        if not selectors.can_act_on_alert(actor, alert):
+            raise Forbidden(_("This alert is not addressed to you."))
+        if alert.state == AlertState.RESOLVED:
+            raise Conflict(_("This alert is already resolved."), code="already_resolved")
+        alert.assigned_organisation = organisation
+        alert.assignment_due = due
+        alert.save()
+        if alert.case_id:
+            grant_access(alert.case, organisation, reason="care_group", granted_by=actor)
+        schedule(
+            Timer.Kind.ASSIGNMENT_DUE,
+            f"assign:{alert.pk}:{int(due.timestamp())}:{organisation.pk}",
+            due,
+            alert=alert,
+        )
+        _alert_event(
+            "alert.reassigned",
+            alert,
+            actor,
+            organisation=organisation.pk,
+            organisation_name=organisation.name,
+            due=due.isoformat(),
+        )
+    return alert
+
+
+def assignment_due(alert_id: int, now: datetime) -> None:
+    """Timer: an assigned alert still unresolved at its deadline (督办) -> alert the coordinator."""
+    alert = Alert.objects.select_related("assigned_organisation").get(pk=alert_id)
+    if alert.state == AlertState.RESOLVED or not alert.assignment_due:
+        return
+    if alert.assignment_due > now:
+        return  # reassigned again with a later deadline; that timer will come
+    raise_alert(
+        AlertSpec(
+            dedup_key=f"assignment_overdue:{alert.pk}:{int(alert.assignment_due.timestamp())}",
+            kind="assignment_overdue",
+            title=_("%(org)s did not resolve alert #%(id)s by its deadline")
+            % {"org": alert.assigned_organisation, "id": alert.pk},
+            severity=Severity.CRITICAL,
+            case=alert.case,
+            data={"alert": alert.pk, "organisation": alert.assigned_organisation_id},
+        )
+    )
+
+
+def find_by_code(code: str) -> DispatchLeg | Alert | None:
+    code = (code or "").upper()
+    return (
+        DispatchLeg.objects.filter(short_code=code).select_related("dispatch__case").first()
+        or Alert.objects.filter(short_code=code).first()
+    )
+
+
+def get_leg(pk) -> DispatchLeg:
+    leg = DispatchLeg.objects.filter(pk=pk).select_related("dispatch__case").first()
+    if leg is None:
+        raise NotFound(_("No such dispatch leg."))
+    return leg

@@ -1,0 +1,101 @@
+"""The operator console in real Chromium: a Twilio call arrives, one operator takes and triages it,
+the other sees it leave the queue."""
+
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from tests.e2e import servers
+from tests.twilio_recorder import sign
+
+TOKEN = "e2e-twilio-auth-token"
+
+
+@pytest.fixture(scope="module")
+def daphne_server(tmp_path_factory, artifacts):
+    """A server of its own, with a Twilio auth token so signed webhooks are accepted."""
+    tmp = tmp_path_factory.mktemp("e2e-console")
+    env = servers.server_env(
+        servers.fresh_database_url(tmp, "e2e_console"), tmp / "static", TWILIO_AUTH_TOKEN=TOKEN
+    )
+    servers.prepare(env)
+    server = servers.Server(env, artifacts / "server-console.log")
+    yield server
+    server.stop()
+
+
+def incoming_call(server, call_sid: str, from_number: str) -> str:
+    url = server.url + "/twilio/voice/incoming/"
+    params = {"CallSid": call_sid, "From": from_number, "To": "+865722251885"}
+    request = urllib.request.Request(
+        url,
+        data=urllib.parse.urlencode(params).encode(),
+        headers={"X-Twilio-Signature": sign(url, params, TOKEN)},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode()
+
+
+def test_a_call_arrives_is_taken_by_one_operator_triaged_and_wrapped_up(
+    new_page, daphne_server, artifacts
+):
+    first = new_page("operator1")
+    second = new_page("operator2")
+    for page in (first, second):
+        page.locator("#live-status[data-state=live]").wait_for()
+        assert page.locator("#queue li.queue-item").count() == 0
+
+    twiml = incoming_call(daphne_server, "CA" + "e2e".rjust(32, "0"), "+8613800000002")
+    assert "<Enqueue" in twiml
+    item = "#queue li.queue-item"
+    for page in (first, second):
+        page.locator(item).first.wait_for()
+        # A known caller: the demo's moderate-risk case is shown before anyone speaks.
+        assert "小周" in page.locator(item).first.inner_text()
+
+    first.locator(item).first.locator("button.accept").click()
+    first.locator("#call:not([hidden])").wait_for()
+    assert first.locator("#call-person").inner_text() == "小周"
+    second.wait_for_function("() => document.querySelectorAll('#queue li.queue-item').length === 0")
+
+    # The screen: a wish to be dead, nothing more -> the server derives "low".
+    screen = first.locator("#triage")
+    for item_name in (
+        "active_thoughts",
+        "behaviour_3_months",
+        "behaviour_ever",
+        "harm_to_others",
+        "in_danger_now",
+    ):
+        screen.locator(f"input[name={item_name}][value=no]").check()
+    screen.locator("input[name=wish_to_be_dead][value=yes]").check()
+    first.locator("#derived-risk").filter(has_text="低").wait_for()
+    screen.locator("textarea[name=notes]").fill("考试压力，愿意接受回访。")
+    first.screenshot(path=artifacts / "operator-console.png")
+    screen.locator("button[value=resolved]").click()
+
+    first.locator("#triaged:not([hidden])").wait_for()
+    assert "低" in first.locator("#triage-result").inner_text()
+    first.locator("#wrap-up button[type=submit]").click()
+    first.locator("#no-call:not([hidden])").wait_for()
+
+
+def test_a_disposition_that_does_not_fit_the_risk_is_refused_with_a_message(
+    new_page, daphne_server
+):
+    page = new_page("operator1")
+    page.locator("#live-status[data-state=live]").wait_for()
+    incoming_call(daphne_server, "CA" + "e2e2".rjust(32, "0"), "+8613900000777")
+    page.locator("#queue li.queue-item").first.wait_for()
+    page.locator("#accept-next").click()
+    page.locator("#triage:not([hidden])").wait_for()
+    screen = page.locator("#triage")
+    for item_name in ("wish_to_be_dead", "active_thoughts", "behaviour_ever", "harm_to_others"):
+        screen.locator(f"input[name={item_name}][value=no]").check()
+    screen.locator("input[name=behaviour_3_months][value=yes]").check()  # -> high
+    screen.locator("input[name=in_danger_now][value=no]").check()
+    page.locator("#derived-risk").filter(has_text="高").wait_for()
+    screen.locator("button[value=resolved]").click()
+    page.locator("#triage-error").filter(has_text="高风险").wait_for()
+    assert page.locator("#triaged").is_hidden()
