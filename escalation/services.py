@@ -867,3 +867,16 @@ def get_leg(pk) -> DispatchLeg:
     if leg is None:
         raise NotFound(_("No such dispatch leg."))
     return leg
+
+
+def clear_alert(alert: Alert) -> bool:
+    """The system resolves an alert whose condition has gone (e.g. the referral was acknowledged).
+
+    Returns whether it resolved it (another worker or a person may have got there first).
+    """
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update(of=("self",)).get(pk=alert.pk)
+        if alert.state not in (AlertState.OPEN, AlertState.ACKNOWLEDGED):
+            return False
+        _resolve(alert, None, _("Cleared: the condition behind this alert is gone."))
+    return True

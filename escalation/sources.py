@@ -14,17 +14,30 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from directory.models import Role
 from escalation.models import DispatchLeg, LegState, Severity
 
 log = logging.getLogger(__name__)
 
 _sources: dict[str, Callable[[datetime], Iterable]] = {}
+# kind -> cleared(alert) -> bool: the condition behind the alert is gone (e.g. the referral was
+# acknowledged), so the alert resolves itself instead of escalating about something already done.
+_clearers: dict[str, Callable] = {}
 
 
-def register_alert_source(name: str, fn: Callable[[datetime], Iterable]) -> None:
+def register_alert_source(
+    name: str,
+    fn: Callable[[datetime], Iterable],
+    *,
+    kind: str = "",
+    cleared: Callable | None = None,
+) -> None:
     _sources[name] = fn
+    if kind and cleared:
+        _clearers[kind] = cleared
 
 
 def alert_sources() -> dict[str, Callable[[datetime], Iterable]]:
@@ -43,7 +56,26 @@ def poll_sources(now: datetime) -> int:
                 raised += created
         except Exception:
             log.exception("alert source %s failed", name)
+    clear_resolved_conditions()
     return raised
+
+
+def clear_resolved_conditions() -> int:
+    """Resolve open alerts whose condition has cleared (by the system, with a note)."""
+    from escalation.models import Alert, AlertState
+    from escalation.services import clear_alert
+
+    cleared = 0
+    open_alerts = Alert.objects.filter(
+        kind__in=list(_clearers), state__in=[AlertState.OPEN, AlertState.ACKNOWLEDGED]
+    )
+    for alert in open_alerts:
+        try:
+            if _clearers[alert.kind](alert):
+                cleared += clear_alert(alert)
+        except Exception:
+            log.exception("clearing alert %s failed", alert.pk)
+    return cleared
 
 
 def overdue_dispatch_legs(now: datetime):
@@ -83,3 +115,176 @@ def break_glass_reads(now: datetime):
 
 register_alert_source("dispatch_legs", overdue_dispatch_legs)
 register_alert_source("break_glass", break_glass_reads)
+
+
+# --- the other apps' deadlines (referrals, follow-ups, assistance plans, the hotline queue) ---
+
+RECEIVER_ROLE = {
+    "counselling_centre": Role.COUNSELLOR,
+    "hospital": Role.HOSPITAL_STAFF,
+    "consortium_hospital": Role.HOSPITAL_STAFF,
+}
+SOURCE_BATCH = 500  # per poll; the rest are picked up on the next poll
+
+
+def overdue_referrals(now: datetime):
+    """转介未按时确认: a referral not acknowledged by its deadline alerts the receiver's staff."""
+    from escalation.services import AlertSpec
+    from hotline.models import risk_at_least
+    from referrals.selectors import overdue_referrals as overdue
+
+    for referral in overdue(now)[:SOURCE_BATCH]:
+        yield AlertSpec(
+            dedup_key=f"referral:{referral.pk}:ack",
+            kind="referral_overdue",
+            title=_("Referral #%(id)s to %(org)s not acknowledged by its deadline")
+            % {"id": referral.pk, "org": referral.receiver},
+            severity=Severity.CRITICAL
+            if risk_at_least(referral.urgency, "high")
+            else Severity.WARNING,
+            target_organisation=referral.receiver,
+            target_role=RECEIVER_ROLE.get(referral.receiver.kind, Role.COORDINATOR),
+            case=referral.case,
+            data={
+                "referral": referral.pk,
+                "urgency": referral.urgency,
+                "ack_due_at": referral.ack_due_at.isoformat(),
+                "receiver": referral.receiver_id,
+            },
+        )
+
+
+def _referral_acknowledged(alert) -> bool:
+    from referrals.models import Referral, ReferralState
+
+    return not Referral.objects.filter(
+        pk=alert.data.get("referral"), state=ReferralState.SENT
+    ).exists()
+
+
+def overdue_follow_ups(now: datetime):
+    """回访逾期: a follow-up past its due time alerts its organisation (or its assignee)."""
+    from clinics.selectors import overdue_follow_ups as overdue
+    from escalation.services import AlertSpec
+
+    for follow_up in overdue(now)[:SOURCE_BATCH]:
+        role = RECEIVER_ROLE.get(follow_up.organisation.kind, Role.COORDINATOR)
+        yield AlertSpec(
+            dedup_key=f"follow_up:{follow_up.pk}:due",
+            kind="follow_up_overdue",
+            title=_("Follow-up of case #%(case)s is overdue") % {"case": follow_up.case_id},
+            severity=Severity.WARNING,
+            target_user=follow_up.assignee,
+            target_organisation=None if follow_up.assignee_id else follow_up.organisation,
+            target_role="" if follow_up.assignee_id else role,
+            case=follow_up.case,
+            data={"follow_up": follow_up.pk, "due_at": follow_up.due_at.isoformat()},
+        )
+
+
+def _follow_up_no_longer_due(alert) -> bool:
+    from clinics.models import FollowUp, FollowUpState
+
+    return not FollowUp.objects.filter(
+        pk=alert.data.get("follow_up"), state=FollowUpState.SCHEDULED
+    ).exists()
+
+
+def lost_follow_ups(now: datetime):
+    """失访: three failed attempts; the hotline centre's coordinators must decide what next."""
+    from clinics.models import FollowUp, FollowUpState
+    from escalation.services import AlertSpec
+
+    lost = FollowUp.objects.filter(
+        state=FollowUpState.LOST, done_at__gte=now - timedelta(days=7)
+    ).select_related("case")
+    for follow_up in lost[:SOURCE_BATCH]:
+        yield AlertSpec(
+            dedup_key=f"follow_up:{follow_up.pk}:lost",
+            kind="follow_up_lost",
+            title=_("Case #%(case)s is lost to follow-up") % {"case": follow_up.case_id},
+            severity=Severity.CRITICAL,
+            case=follow_up.case,
+            data={"follow_up": follow_up.pk},
+        )
+
+
+def overdue_check_ins(now: datetime):
+    """帮扶措施逾期: an assistance-plan measure whose check-in date has passed alerts its owner."""
+    from clinics.selectors import overdue_check_ins as overdue
+    from escalation.services import AlertSpec
+
+    for measure in overdue(now)[:SOURCE_BATCH]:
+        yield AlertSpec(
+            dedup_key=f"measure:{measure.pk}:{measure.next_check_in:%Y%m%d}",
+            kind="check_in_overdue",
+            title=_("Assistance-plan check-in overdue (case #%(case)s)")
+            % {"case": measure.plan.case_id},
+            severity=Severity.WARNING,
+            target_user=measure.owner,
+            case=measure.plan.case,
+            data={"measure": measure.pk, "plan": measure.plan_id},
+        )
+
+
+def _check_in_done(alert) -> bool:
+    from clinics.models import PlanMeasure
+
+    measure = PlanMeasure.objects.filter(pk=alert.data.get("measure")).first()
+    return measure is None or measure.done or measure.next_check_in > timezone.now()
+
+
+def queue_surges(now: datetime):
+    """排队过长: a surge of the hotline queue alerts the centre's coordinators, once per surge."""
+    from escalation.services import AlertSpec
+    from hotline.models import QueueSurge
+
+    for surge in QueueSurge.objects.filter(ended_at__isnull=True).select_related("hotline"):
+        yield AlertSpec(
+            dedup_key=f"surge:{surge.pk}",
+            kind="queue_surge",
+            title=_("The hotline queue is long (%(n)s waiting)") % {"n": surge.peak_length},
+            severity=Severity.CRITICAL,
+            target_organisation=surge.hotline,
+            target_role=Role.COORDINATOR,
+            data={"surge": surge.pk, "peak_length": surge.peak_length},
+        )
+
+
+def _surge_over(alert) -> bool:
+    from hotline.models import QueueSurge
+
+    return not QueueSurge.objects.filter(pk=alert.data.get("surge"), ended_at__isnull=True).exists()
+
+
+register_alert_source(
+    "referral_overdue", overdue_referrals, kind="referral_overdue", cleared=_referral_acknowledged
+)
+register_alert_source(
+    "follow_up_overdue",
+    overdue_follow_ups,
+    kind="follow_up_overdue",
+    cleared=_follow_up_no_longer_due,
+)
+register_alert_source("follow_up_lost", lost_follow_ups)
+register_alert_source(
+    "check_in_overdue", overdue_check_ins, kind="check_in_overdue", cleared=_check_in_done
+)
+register_alert_source("queue_surge", queue_surges, kind="queue_surge", cleared=_surge_over)
+
+
+def housekeeping(now: datetime) -> None:
+    """Small deadlines other apps keep in their own rows: lapsed call offers go back to the queue,
+    expired break-glass grants are revoked."""
+    from clinics.services import expire_break_glass
+    from hotline.models import Call, CallStatus
+    from hotline.services import expire_offers
+
+    lapsed = (
+        Call.objects.filter(status=CallStatus.OFFERED, offer_expires_at__lte=now)
+        .values_list("hotline_id", flat=True)
+        .distinct()
+    )
+    for hotline_id in list(lapsed):
+        expire_offers(hotline_id)
+    expire_break_glass(now)

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from escalation import services
 from escalation.models import Timer, WorkerHeartbeat
-from escalation.sources import poll_sources
+from escalation.sources import housekeeping, poll_sources
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def loop(*, stop: threading.Event | None = None, max_seconds: float | None = Non
     deadline = time.monotonic() + max_seconds if max_seconds else None
     poll_every = settings.ESCALATION_WORKER_POLL
     sources_every = settings.ESCALATION_SOURCES_POLL
-    next_sources = next_beat = 0.0
+    next_sources = next_beat = next_housekeeping = 0.0
     fired_total = 0
     log.info("escalation worker %s started", name)
     while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -131,6 +131,9 @@ def loop(*, stop: threading.Event | None = None, max_seconds: float | None = Non
             fired = run_due(name=name)
             fired_total += fired
             clock = time.monotonic()
+            if clock >= next_housekeeping:
+                housekeeping(timezone.now())
+                next_housekeeping = clock + 1.0
             if clock >= next_sources:
                 poll_sources(timezone.now())
                 next_sources = clock + sources_every
