@@ -15,7 +15,7 @@ from escalation import selectors, services
 from escalation.models import Alert, Dispatch, DispatchLeg, EscalationPolicy, OutboundMessage
 from escalation.policies import validate_steps
 from hotline.models import Case
-from hotline.selectors import visible_cases
+from hotline.selectors import visible_calls, visible_cases
 from realtime.models import Event
 
 
@@ -74,6 +74,7 @@ class DispatchSerializer(serializers.ModelSerializer):
             "id",
             "case",
             "brief",
+            "call",
             "source_call_sid",
             "address",
             "region",
@@ -117,6 +118,7 @@ class DispatchSerializer(serializers.ModelSerializer):
 
 class DispatchCreateSerializer(serializers.Serializer):
     case = serializers.IntegerField()
+    call = serializers.IntegerField(required=False, allow_null=True, default=None)
     call_sid = serializers.CharField(required=False, allow_blank=True, max_length=64)
     address = serializers.CharField(required=False, allow_blank=True, max_length=200)
     region = serializers.SlugRelatedField(
@@ -157,9 +159,15 @@ class DispatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             if Case.objects.filter(pk=data["case"]).exists():
                 raise Forbidden("This case belongs to an organisation you do not work for.")
             raise Invalid("No such case.", fields={"case": ["Unknown case."]})
+        call = None
+        if data.get("call") is not None:
+            call = visible_calls(request.user).filter(pk=data["call"]).first()
+            if call is None:
+                raise Invalid("No such call on your hotline.", fields={"call": ["Unknown call."]})
         dispatch = services.create_dispatch(
             request.user,
             case,
+            call=call,
             call_sid=data.get("call_sid", ""),
             address=data.get("address", ""),
             region=data.get("region"),

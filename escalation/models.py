@@ -76,6 +76,15 @@ class Dispatch(FSMModelMixin, models.Model):
 
     case = models.ForeignKey("hotline.Case", on_delete=models.PROTECT, related_name="dispatches")
     # The hotline Call model is built in parallel; the lead links it after merging.
+    call = models.ForeignKey(
+        "hotline.Call",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dispatches",
+        verbose_name=_("call"),
+    )
+    # Kept beside the call: the live Twilio leg that 110/120 are conferenced into.
     source_call_sid = models.CharField(_("source call SID"), max_length=64, blank=True)
     address = models.CharField(_("address given on the call"), max_length=200, blank=True)
     region = models.ForeignKey(

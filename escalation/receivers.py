@@ -14,6 +14,8 @@ def dispatch_on_emergency(sender, *, actor, case, disposition, call=None, summar
         return
     from escalation.services import create_dispatch
 
+    if Dispatch.objects.filter(case=case, status=Dispatch.Status.OPEN).exists():
+        return  # the operator pressed the one-key button first: that dispatch is the one
     summary = summary or {}
     notes = "\n".join(
         part for part in (summary.get("notes") or "", summary.get("override_reason") or "") if part
@@ -21,7 +23,7 @@ def dispatch_on_emergency(sender, *, actor, case, disposition, call=None, summar
     create_dispatch(
         actor,
         case,
-        call_sid=getattr(call, "call_sid", "") or getattr(call, "sid", "") or "",
+        call=call,
         address=summary.get("location") or "",
         notes=notes,
     )

@@ -260,13 +260,21 @@ def create_dispatch(
     actor,
     case: Case,
     *,
+    call=None,
     call_sid: str = "",
     address: str = "",
     region: Region | None = None,
     notes: str = "",
 ) -> Dispatch:
-    """一键智达: alert 110, 120, the community and the on-duty expert at once, on every channel."""
+    """一键智达: alert 110, 120, the community and the on-duty expert at once, on every channel.
+
+    One open dispatch per case: a second press gets 409 naming the one already running.
+    """
     _require_dispatcher(actor, case)
+    if call is not None:
+        if call.case_id != case.pk:
+            raise Invalid(_("The call is not about this case."), fields={"call": [_("Mismatch.")]})
+        call_sid = call_sid or call.call_sid
     address = (address or "").strip()
     region = region or case.person.home_region
     if not address and region is None:
@@ -279,10 +287,18 @@ def create_dispatch(
         case = Case.objects.select_for_update().get(pk=case.pk)
         if not case.is_open:
             raise Conflict(_("The case is closed; reopen it first."), code="case_closed")
+        running = Dispatch.objects.filter(case=case, status=Dispatch.Status.OPEN).first()
+        if running is not None:
+            raise Conflict(
+                _("Emergency dispatch #%(id)s is already running for this case.")
+                % {"id": running.pk},
+                code="dispatch_open",
+            )
         legs, missing = _choose_legs(region)
         now = timezone.now()
         dispatch = Dispatch.objects.create(
             case=case,
+            call=call,
             source_call_sid=call_sid or "",
             address=address,
             region=region,
@@ -322,6 +338,7 @@ def create_dispatch(
                 ],
                 "missing": missing,
                 "call_sid": dispatch.source_call_sid,
+                "call": dispatch.call_id,
             },
             audiences=_dispatch_audiences(dispatch),
             include_case_audiences=False,

@@ -10,7 +10,10 @@ from hotline import triage
 from hotline.models import (
     MANUAL_CHANNEL_CHOICES,
     SETTABLE_PRESENCE_CHOICES,
+    CallChannel,
     CallerRelation,
+    Disposition,
+    PresenceStatus,
     Risk,
 )
 
@@ -61,6 +64,8 @@ def _console_messages() -> dict:
             "expert on duty are alerted at once."
         ),
         "triaged": _("Triage recorded"),
+        "dispatch_started": _("Emergency dispatch #%s is running."),
+        "no_case": _("This call has no case yet; identify the person first."),
         "risk": _("risk"),
         "none": _("none"),
         "anonymous": _("unknown caller"),
@@ -69,6 +74,9 @@ def _console_messages() -> dict:
         "nobody_on_duty": _("Nobody is rostered now!"),
         "network_error": _("The server could not be reached; try again."),
         "risks": dict(Risk.choices),
+        "presence": dict(PresenceStatus.choices),
+        "channels": dict(CallChannel.choices),
+        "dispositions": dict(Disposition.choices),
         "statuses": {
             "queued": _("Waiting"),
             "offered": _("Offered"),

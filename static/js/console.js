@@ -152,7 +152,7 @@
       return;
     }
     text($("call-from"), call.from_number || call.caller_name || T.anonymous);
-    text($("call-channel"), call.channel);
+    text($("call-channel"), T.channels[call.channel] || call.channel);
     text($("call-status"), T.statuses[call.status] || call.status);
     text($("call-answered"), localTime(call.answered_at));
     riskBadge($("call-risk"), call.risk);
@@ -166,7 +166,9 @@
     prev.innerHTML = "";
     (history.previous_calls || []).forEach(function (p) {
       var li = document.createElement("li");
-      var outcome = p.triage ? (T.risks[p.triage.risk] || p.triage.risk) + " · " + p.triage.disposition : p.status;
+      var outcome = p.triage
+        ? (T.risks[p.triage.risk] || p.triage.risk) + " · " + (T.dispositions[p.triage.disposition] || p.triage.disposition)
+        : (T.statuses[p.status] || p.status);
       text(li, new Date(p.queued_at).toLocaleString() + " — " + outcome);
       prev.append(li);
     });
@@ -180,7 +182,8 @@
     $("triage").hidden = triaged || call.status !== "in_progress";
     $("triaged").hidden = !triaged;
     if (call.triage) {
-      text($("triage-result"), T.triaged + ": " + (T.risks[call.triage.risk] || call.triage.risk) + " · " + call.triage.disposition);
+      text($("triage-result"), T.triaged + ": " + (T.risks[call.triage.risk] || call.triage.risk) + " · " +
+        (T.dispositions[call.triage.disposition] || call.triage.disposition));
     }
     renderQueue();
     if (c) loadTimeline(c.id);
@@ -292,12 +295,38 @@
     if (form.elements.risk.value) body.risk = form.elements.risk.value;
     body.consent = form.elements.consent.checked;
     text($("triage-error"), "");
-    api("POST", "calls/" + state.call.id + "/triage/", body).then(function () {
-      state.dirty = false;
-      return loadCall(state.call.id);
+    var first = disposition === "emergency" ? oneKey(body) : Promise.resolve(null);
+    first.then(function (dispatched) {
+      return api("POST", "calls/" + state.call.id + "/triage/", body).then(function () {
+        state.dirty = false;
+        return loadCall(state.call.id);
+      }).catch(function (err) {
+        var fields = err.data.fields ? " (" + Object.keys(err.data.fields).join(", ") + ")" : "";
+        var prefix = dispatched ? T.dispatch_started.replace("%s", dispatched.id) + " " : "";
+        text($("triage-error"), prefix + (err.message || T.network_error) + fields);
+      });
     }).catch(function (err) {
-      var fields = err.data.fields ? " (" + Object.keys(err.data.fields).join(", ") + ")" : "";
-      text($("triage-error"), (err.message || T.network_error) + fields);
+      text($("triage-error"), err.message || T.network_error);
+    });
+  }
+
+  // 一键智达 first, the screen second: help is never held up by an unfinished form. A dispatch
+  // already running for the case (409) is the one the responders are on.
+  function oneKey(body) {
+    var c = state.call.history && state.call.history.case;
+    if (!c) return Promise.reject(new Error(T.no_case));
+    return api("POST", "dispatches/", {
+      case: c.id,
+      call: state.call.id,
+      address: body.location,
+      notes: body.notes,
+    }).catch(function (err) {
+      if (err.status === 409 && err.data.code === "dispatch_open") return { id: "" };
+      throw err;
+    }).then(function (dispatch) {
+      $("one-key").classList.add("sent");
+      $("one-key").dataset.dispatch = dispatch.id;
+      return dispatch;
     });
   }
 
@@ -321,7 +350,7 @@
       var settable = Array.prototype.some.call(select.options, function (o) { return o.value === p.status; });
       select.value = settable ? p.status : select.value;
       select.disabled = !settable;
-      text($("presence-now"), T.statuses[p.status] || p.status);
+      text($("presence-now"), T.presence[p.status] || p.status);
     });
     api("GET", "operators/on-duty/").then(function (rows) {
       var row = rows[0];

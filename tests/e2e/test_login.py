@@ -4,7 +4,7 @@ def test_an_operator_logs_in_through_the_browser_and_sees_the_console(
     page = new_page("operator1")
     assert page.url == daphne_server.url + "/console/"
     assert page.locator("h1").inner_text() == "热线接线台"
-    assert page.locator("table.table tbody tr").count() == 4  # the demo's open cases
+    assert page.locator("#queue-title").is_visible()
     page.screenshot(path=artifacts / "landing-operator.png", full_page=True)
 
 

@@ -99,3 +99,29 @@ def test_a_disposition_that_does_not_fit_the_risk_is_refused_with_a_message(
     screen.locator("button[value=resolved]").click()
     page.locator("#triage-error").filter(has_text="高风险").wait_for()
     assert page.locator("#triaged").is_hidden()
+
+
+def test_the_one_key_button_dispatches_at_once_even_before_the_screen_is_complete(
+    new_page, daphne_server, artifacts
+):
+    from tests.realtime.http import Api
+
+    page = new_page("operator2")
+    page.locator("#live-status[data-state=live]").wait_for()
+    incoming_call(daphne_server, "CA" + "e2e3".rjust(32, "0"), "+8613800000003")  # 小陈, high
+    page.locator("#queue li.queue-item").first.wait_for()
+    page.locator("#accept-next").click()
+    page.locator("#triage:not([hidden])").wait_for()
+    page.locator("#triage input[name=location]").fill("长兴县泗安镇泗安村12号")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator("#one-key").click()
+    page.locator("#one-key.sent").wait_for()
+    # The screen was not answered: the triage waits, the dispatch does not.
+    page.locator("#triage-error").filter(has_text="#").wait_for()
+    page.screenshot(path=artifacts / "operator-console-one-key.png")
+    dispatches = Api(daphne_server.url, "operator2", servers.DEMO_PASSWORD).call(
+        "GET", "/api/v1/dispatches/"
+    )["results"]
+    assert len(dispatches) == 1
+    assert dispatches[0]["address"] == "长兴县泗安镇泗安村12号"
+    assert {leg["kind"] for leg in dispatches[0]["legs"]} >= {"police", "ambulance", "community"}

@@ -242,9 +242,15 @@ def test_the_emergency_disposition_creates_the_dispatch_in_the_same_transaction(
         assert Dispatch.objects.filter(case=hotline_case).count() == 1
     dispatch = Dispatch.objects.get()
     assert dispatch.address == "月河街12号" and "服药过量" in dispatch.notes
-    disposition_made.send(
-        sender=None, actor=operator, case=hotline_case, disposition="refer", call=None, summary={}
-    )
+    with transaction.atomic():  # another disposition (a referral) dispatches nothing more
+        disposition_made.send(
+            sender=None,
+            actor=operator,
+            case=hotline_case,
+            disposition="refer",
+            call=None,
+            summary={"risk": "high", "consent": True, "notes": ""},
+        )
     assert Dispatch.objects.count() == 1
 
 
@@ -282,3 +288,54 @@ def test_the_operator_brings_110_into_the_live_call(
         f"/api/v1/dispatches/{dispatch.pk}/conference/", {"service": "120"}, format="json"
     )
     assert denied.status_code == 403
+
+
+def test_a_second_press_for_the_same_case_is_409_naming_the_running_dispatch(
+    client_for, operator, hotline_case, responders
+):
+    client = client_for(operator)
+    first = _dispatch(client, hotline_case, address="月河街12号")
+    assert first.status_code == 201
+    again = _dispatch(client, hotline_case, address="月河街12号")
+    assert again.status_code == 409
+    assert f"#{first.json()['id']}" in again.json()["detail"]
+    assert Dispatch.objects.count() == 1
+
+
+def test_the_one_key_press_from_the_call_links_the_call_and_triage_does_not_dispatch_twice(
+    client_for, operator, hotline_case, responders
+):
+    from hotline import services as hotline_services
+    from hotline.signals import disposition_made
+
+    call = hotline_services.enter_manual_call(
+        operator, channel="walk_in", from_number=str(hotline_case.person.phone)
+    )
+    call = hotline_services.accept_call(operator, call)
+    assert call.case_id == hotline_case.pk
+    response = _dispatch(client_for(operator), hotline_case, call=call.pk, address="月河街12号")
+    assert response.status_code == 201, response.json()
+    dispatch = Dispatch.objects.get()
+    assert dispatch.call == call and dispatch.source_call_sid == call.call_sid
+
+    with transaction.atomic():  # the triage recorded afterwards with the emergency disposition
+        disposition_made.send(
+            sender=None,
+            actor=operator,
+            case=hotline_case,
+            disposition="emergency",
+            call=call,
+            summary={"location": "月河街12号"},
+        )
+    assert Dispatch.objects.count() == 1
+
+
+def test_a_call_of_another_case_cannot_be_attached(client_for, operator, hotline_case, responders):
+    from hotline import services as hotline_services
+
+    other = hotline_services.enter_manual_call(
+        operator, channel="walk_in", from_number="13900000999"
+    )
+    response = _dispatch(client_for(operator), hotline_case, call=other.pk, address="x")
+    assert response.status_code == 400
+    assert not Dispatch.objects.exists()

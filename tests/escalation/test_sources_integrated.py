@@ -1,4 +1,4 @@
-"""The other apps' deadlines raise alerts through the worker's sources, once, and clear themselves."""
+"""Other apps' deadlines raise alerts through the worker's sources, once, and clear themselves."""
 
 from datetime import timedelta
 
@@ -73,7 +73,9 @@ def test_housekeeping_returns_a_lapsed_offer_to_the_queue(network, operator, set
     from hotline.models import Call
 
     hotline_services.set_presence(operator, status="available")
-    call = hotline_services.enter_manual_call(operator, channel="walk_in", from_number="13900000555")
+    call = hotline_services.enter_manual_call(
+        operator, channel="walk_in", from_number="13900000555"
+    )
     call.refresh_from_db()
     assert call.status == "offered" and call.offered_to == operator
     housekeeping(call.offer_expires_at + timedelta(seconds=1))
