@@ -125,6 +125,7 @@ USERS = [
     ("nurse1", "护士一", "third-hospital", "hospital_staff", False),
     ("coordinator1", "协调员一", "hotline-centre", "coordinator", False),
     ("leader1", "决策领导", "city-task-force", "decision_maker", False),
+    ("expert1", "值班专家", "expert-pool", "expert", False),
     ("admin", "系统管理员", "hotline-centre", "administrator", True),
 ]
 

@@ -51,3 +51,23 @@ def test_seed_demo_builds_the_huzhou_network_and_running_it_twice_changes_nothin
         "treatment",
         "follow_up",
     }
+
+
+def test_the_demo_is_staffed_now_and_has_bookable_time(db):
+    import phonenumbers
+    from django.utils import timezone
+
+    from escalation.models import DutyShift
+    from hotline.models import Shift
+    from referrals.models import CounsellorSlot, HospitalSlot
+
+    call_command("seed_demo")
+    now = timezone.now()
+    assert Shift.objects.filter(starts_at__lte=now, ends_at__gt=now).count() == 1  # 24-hour line
+    on_duty = DutyShift.objects.filter(starts_at__lte=now, ends_at__gt=now)
+    assert set(on_duty.values_list("role", flat=True)) == {"coordinator", "expert"}
+    assert HospitalSlot.objects.filter(starts_at__gt=now).exists()
+    assert CounsellorSlot.objects.filter(starts_at__gt=now).exists()
+    for org in Organisation.objects.exclude(duty_phone=""):
+        assert phonenumbers.is_valid_number(org.duty_phone), (org.name, org.duty_phone)
+    assert not Organisation.objects.filter(kind__in=["police", "community"], duty_phone="").exists()

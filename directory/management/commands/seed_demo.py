@@ -1,8 +1,11 @@
 """Load the Huzhou-shaped demo network, users named by role and sample cases. Idempotent."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from directory import demo
 from directory.models import Membership, Organisation, OrganisationKind, Region, RegionLevel, User
@@ -20,6 +23,8 @@ class Command(BaseCommand):
             orgs = self._organisations(regions)
             users = self._users(orgs, password)
             self._cases(users["admin"], orgs, regions)
+            self._rosters(users, orgs)
+            self._slots(users, orgs)
         self.stdout.write(self.style.SUCCESS("Demo network ready."))
         self.stdout.write(f"Demo log-ins (password: {password}):")
         for username, _name, org_code, role, _superuser in demo.USERS:
@@ -70,6 +75,7 @@ class Command(BaseCommand):
                 f"{d_name}公安110指挥中心",
                 OrganisationKind.POLICE,
                 district,
+                phone=f"+8657221{d_code[-2:]}110",  # illustrative duty lines
                 capabilities=["emergency_response"],
             )
             orgs[f"guidance-{d_code}"] = self._org(
@@ -101,6 +107,7 @@ class Command(BaseCommand):
                         f"{v_name}{committee}",
                         OrganisationKind.COMMUNITY,
                         regions[v_code],
+                        phone=f"+865723{v_code[-6:]}",
                         capabilities=["emergency_response", "follow_up"],
                     )
         return orgs
@@ -140,3 +147,68 @@ class Command(BaseCommand):
             )
             if stage != "discovery":
                 services.advance_case(actor, case, stage, reason="demo history")
+
+    def _days(self):
+        """Local midnights from yesterday to a week ahead: the demo's roster and slots."""
+        today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        return [today + timedelta(days=n) for n in range(-1, 8)]
+
+    def _rosters(self, users, orgs) -> None:
+        """A 24-hour hotline (two 12-hour shifts a day), an on-duty coordinator and expert."""
+        from escalation.models import DutyShift
+        from hotline.models import Shift
+
+        hotline = orgs["hotline-centre"]
+        for day in self._days():
+            for user, start_hour, duty_role in (
+                (users["operator1"], 8, "volunteer"),
+                (users["operator2"], 20, "doctor"),
+            ):
+                starts = day + timedelta(hours=start_hour)
+                Shift.objects.get_or_create(
+                    hotline=hotline,
+                    user=user,
+                    starts_at=starts,
+                    defaults={"ends_at": starts + timedelta(hours=12), "duty_role": duty_role},
+                )
+            for user, org, role in (
+                (users["coordinator1"], hotline, "coordinator"),
+                (users["expert1"], orgs["expert-pool"], "expert"),
+            ):
+                DutyShift.objects.get_or_create(
+                    user=user,
+                    organisation=org,
+                    role=role,
+                    starts_at=day,
+                    defaults={"ends_at": day + timedelta(days=1)},
+                )
+
+    def _slots(self, users, orgs) -> None:
+        """Counsellors' hours on working days, and the hospital's green-channel service slots."""
+        from referrals.models import CounsellorSlot, HospitalSlot
+
+        now = timezone.now()
+        for day in self._days():
+            if day < now - timedelta(days=1):
+                continue
+            for username in ("counsellor1", "counsellor2"):
+                if day.weekday() >= 5:
+                    continue
+                for hour in (9, 10, 11, 14, 15, 16):
+                    starts = day + timedelta(hours=hour)
+                    CounsellorSlot.objects.get_or_create(
+                        counsellor=users[username],
+                        starts_at=starts,
+                        defaults={
+                            "organisation": orgs["counselling-centre"],
+                            "ends_at": starts + timedelta(minutes=50),
+                        },
+                    )
+            for service, hour, capacity in (("youth_ward", 9, 2), ("self_harm_clinic", 14, 3)):
+                starts = day + timedelta(hours=hour)
+                HospitalSlot.objects.get_or_create(
+                    hospital=orgs["third-hospital"],
+                    service=service,
+                    starts_at=starts,
+                    defaults={"ends_at": starts + timedelta(hours=3), "capacity": capacity},
+                )
