@@ -1,12 +1,15 @@
 """Writes to the case file. Every function checks the actor, changes state atomically, publishes."""
 
+import functools
 import logging
+import time
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import FilteredRelation, Q
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
@@ -167,27 +170,56 @@ def open_case(
         raise Forbidden(_("You may not open a case for this person."))
     try:
         with transaction.atomic():
-            now = timezone.now()
-            case = Case.objects.create(
+            case = _insert_case(
+                actor,
                 person=person,
                 owning_organisation=owning_organisation,
                 owner=owner,
                 risk=risk,
                 summary=summary,
                 stage=stage,
-                stage_entered_at=now,
-                opened_at=now,
-            )
-            StageVisit.objects.create(case=case, stage=stage, entered_at=now)
-            publish(
-                "case.opened",
-                case=case,
-                actor=actor,
-                data={**_person_summary(person), "stage": stage, "risk": risk},
             )
     except IntegrityError as exc:
         # Two operators opening a case for the same person at once: the constraint decides.
         raise Conflict(_("This person already has an open case."), code="open_case_exists") from exc
+    return case
+
+
+def _insert_case(
+    actor,
+    *,
+    person: Person,
+    owning_organisation: Organisation,
+    owner=None,
+    risk: str = Risk.NONE,
+    summary: str = "",
+    stage: str = Stage.DISCOVERY,
+) -> Case:
+    """Write a new case, its first stage visit and ``case.opened`` (checks are the caller's).
+
+    Runs in the caller's transaction. A case just written has no access grants yet, so its
+    audience is its owner alone and publish need not look the grants up.
+    """
+    now = timezone.now()
+    case = Case.objects.create(
+        person=person,
+        owning_organisation=owning_organisation,
+        owner=owner,
+        risk=risk,
+        summary=summary,
+        stage=stage,
+        stage_entered_at=now,
+        opened_at=now,
+    )
+    StageVisit.objects.create(case=case, stage=stage, entered_at=now)
+    publish(
+        "case.opened",
+        case=case,
+        actor=actor,
+        data={**_person_summary(person), "stage": stage, "risk": risk},
+        audiences=[aud.org(owning_organisation.pk)],
+        include_case_audiences=False,
+    )
     return case
 
 
@@ -400,18 +432,42 @@ TERMINAL_TWILIO_STATUSES = {"completed", "busy", "failed", "no-answer", "cancele
 USER_PRESENCE = {PresenceStatus.AVAILABLE, PresenceStatus.BREAK, PresenceStatus.OFFLINE}
 
 
+# Every incoming call needs the centre; it is looked up once per process and forgotten when any
+# organisation is saved or deleted here, or after HOTLINE_CENTRE_CACHE_SECONDS (another process may
+# have changed it). Read-only: callers only use it as the calls' foreign key.
+HOTLINE_CENTRE_CACHE_SECONDS = 60.0
+_hotline_centre: dict[str, tuple[float, Organisation]] = {}
+
+
+def forget_hotline_centre(**_kwargs) -> None:
+    _hotline_centre.clear()
+
+
+post_save.connect(forget_hotline_centre, sender=Organisation, dispatch_uid="hotline.centre.save")
+post_delete.connect(forget_hotline_centre, sender=Organisation, dispatch_uid="hotline.centre.del")
+
+
 def hotline_for_webhook() -> Organisation:
     """The hotline centre that answers 2251885 (``HOTLINE_ORGANISATION_CODE``, else the first)."""
-    qs = Organisation.objects.filter(kind=OrganisationKind.HOTLINE_CENTRE, is_active=True)
     code = settings.HOTLINE_ORGANISATION_CODE
+    cached = _hotline_centre.get(code)
+    if cached is not None and time.monotonic() - cached[0] < HOTLINE_CENTRE_CACHE_SECONDS:
+        return cached[1]
+    qs = Organisation.objects.filter(kind=OrganisationKind.HOTLINE_CENTRE, is_active=True)
     org = (qs.filter(code=code) if code else qs.order_by("pk")).first()
     if org is None:
         raise NotFound(_("No hotline centre is configured."), code="no_hotline")
+    _hotline_centre[code] = (time.monotonic(), org)
     return org
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_number(raw: str):
-    """E.164 for a real number (China by default); None for withheld/"anonymous"/client ids."""
+    """E.164 for a real number (China by default); None for withheld/"anonymous"/client ids.
+
+    Cached: parsing is a good part of an incoming webhook's CPU and the same numbers (ours, and
+    repeat callers') come back. The result is shared, so it must not be mutated.
+    """
     raw = (raw or "").strip()
     if not raw or raw.startswith("client:"):
         return None
@@ -447,12 +503,26 @@ def call_data(call: Call) -> dict:
     }
 
 
-def _publish_call(type_: str, call: Call, actor, **extra) -> None:
+def _publish_call(
+    type_: str, call: Call, actor, *, case_org_ids: set[int] | None = None, **extra
+) -> None:
+    """``case_org_ids``: the case's audience organisations when the caller already knows them
+    (intake has just read or written the case), which spares publish looking them up."""
     audiences = [aud.org(call.hotline_id)]
     if call.offered_to_id:
         audiences.append(aud.user(call.offered_to_id))
+    if case_org_ids is not None and call.case_id is not None:
+        audiences += [aud.org(org_id) for org_id in case_org_ids]
+        include_case_audiences = False
+    else:
+        include_case_audiences = True
     publish(
-        type_, case=call.case, actor=actor, data={**call_data(call), **extra}, audiences=audiences
+        type_,
+        case=call.case,
+        actor=actor,
+        data={**call_data(call), **extra},
+        audiences=audiences,
+        include_case_audiences=include_case_audiences,
     )
 
 
@@ -484,18 +554,49 @@ def _set_presence_status(p: OperatorPresence, status: str, actor, now=None) -> N
     )
 
 
-def _identify(actor, hotline: Organisation, number) -> tuple[Person, Case]:
-    """来电识别: the person this number belongs to and their open case; a new person gets a case
-    in discovery owned by the hotline centre."""
-    person = (
-        Person.objects.filter(phone=number).order_by("-id").first() if number is not None else None
+_PERSON_FIELDS = [f.attname for f in Person._meta.concrete_fields]
+_CASE_FIELDS = [f.attname for f in Case._meta.concrete_fields]
+
+
+def _person_with_open_case(number) -> tuple[Person | None, Case | None]:
+    """The newest person with this number and their open case, in one indexed query (a left join
+    on the one open case the partial unique index allows)."""
+    row = (
+        Person.objects.filter(phone=number)
+        .annotate(open_case=FilteredRelation("cases", condition=~Q(cases__stage=Stage.CLOSED)))
+        .order_by("-id")
+        .values_list(*_PERSON_FIELDS, *(f"open_case__{name}" for name in _CASE_FIELDS))
+        .first()
     )
+    if row is None:
+        return None, None
+    db = Person.objects.db
+    n = len(_PERSON_FIELDS)
+    person = Person.from_db(db, _PERSON_FIELDS, row[:n])
+    if row[n] is None:
+        return person, None
+    case = Case.from_db(db, _CASE_FIELDS, row[n:])
+    case.person = person
+    return person, case
+
+
+def _identify(actor, hotline: Organisation, number) -> tuple[Person, Case, set[int]]:
+    """来电识别: the person this number belongs to and their open case; a new person gets a case
+    in discovery owned by the hotline centre. Also returns the case's audience organisations.
+
+    Runs inside ``receive_call``'s transaction. A number seen for the first time (or withheld)
+    costs no check: the person is new, so nobody else can be opening a case for them.
+    """
+    person, case = _person_with_open_case(number) if number is not None else (None, None)
     if person is None:
-        person = create_person(actor, phone=number or "", is_anonymous=number is None)
-    case = person.cases.open().first()
+        person = Person(phone=number or "", is_anonymous=number is None)
+        person.save(force_insert=True)
+        case = _insert_case(actor, person=person, owning_organisation=hotline)
+        return person, case, {hotline.pk}
     if case is None:
         case = open_case(actor, person=person, owning_organisation=hotline)
-    return person, case
+        return person, case, {hotline.pk}
+    return person, case, case.audience_organisation_ids()
 
 
 def _priority(channel: str, case: Case | None) -> tuple[int, list[str]]:
@@ -529,11 +630,12 @@ def _enqueue(
     now = timezone.now()
     number = normalise_number(from_raw)
     if person is None:
-        person, case = _identify(actor, hotline, number)
+        person, case, case_org_ids = _identify(actor, hotline, number)
     else:
         case = person.cases.open().first() or open_case(
             actor, person=person, owning_organisation=hotline
         )
+        case_org_ids = None
     priority, reasons = _priority(channel, case)
     call = Call(
         call_sid=call_sid,
@@ -554,7 +656,7 @@ def _enqueue(
         callback_of=callback_of,
     )
     call.save(force_insert=True)
-    _publish_call("call.queued", call, actor)
+    _publish_call("call.queued", call, actor, case_org_ids=case_org_ids)
     _offer_waiting(hotline.pk, actor)
     _check_surge(hotline, actor)
     return call
@@ -563,13 +665,11 @@ def _enqueue(
 def receive_call(actor, *, hotline: Organisation, call_sid: str, **fields) -> tuple[Call, bool]:
     """Put a call in the queue, once per ``call_sid``: (call, created).
 
-    A repeated Twilio delivery finds the existing row; two deliveries racing both try the insert,
-    the unique ``call_sid`` makes the second fail, and its whole transaction (person, case,
-    events) rolls back, so nothing is written twice.
+    A repeated Twilio delivery, or two deliveries racing, both try the insert: the unique
+    ``call_sid`` makes the second fail, and its whole transaction (person, case, events) rolls
+    back, so nothing is written twice and the existing call is returned. (No look-up first: a
+    repeat is rare, and the index has to be asked anyway.)
     """
-    existing = Call.objects.filter(call_sid=call_sid).first()
-    if existing is not None:
-        return existing, False
     try:
         with transaction.atomic():
             call = _enqueue(actor, hotline=hotline, call_sid=call_sid, **fields)
