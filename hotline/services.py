@@ -7,8 +7,8 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import FilteredRelation, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -53,7 +53,6 @@ from hotline.selectors import (
     case_organisation_ids,
     is_inside_owner,
     operator_hotline_ids,
-    queue_length,
     visible_people,
     waiting_calls,
 )
@@ -554,30 +553,88 @@ def _set_presence_status(p: OperatorPresence, status: str, actor, now=None) -> N
     )
 
 
-_PERSON_FIELDS = [f.attname for f in Person._meta.concrete_fields]
-_CASE_FIELDS = [f.attname for f in Case._meta.concrete_fields]
+class _Prepared:
+    """An ORM query compiled to SQL once per process and database, then run with one new value.
+
+    Compiling a query costs about a millisecond of CPU here - more than PostgreSQL takes to run
+    it - and each incoming call runs the same few. ``build(value)`` returns the queryset; the
+    sentinel value given at compile time marks where the real one goes in the parameters.
+    """
+
+    def __init__(self, build, sentinel) -> None:
+        self._build = build
+        self._sentinel = sentinel
+        self._compiled: dict[tuple[str, str], tuple[str, tuple]] = {}
+
+    def sql(self, value) -> tuple[str, list]:
+        key = (connection.alias, connection.vendor)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            query = self._build(self._sentinel).query
+            sql, params = query.get_compiler(connection.alias).as_sql()
+            if self._sentinel not in params:
+                raise ValueError("the prepared query lost its parameter")
+            compiled = self._compiled[key] = (sql, tuple(params))
+        sql, params = compiled
+        return sql, [value if p == self._sentinel else p for p in params]
+
+    def raw(self, model, value) -> list:
+        """The rows as ``model`` instances (the ORM's converters applied)."""
+        sql, params = self.sql(value)
+        return list(model.objects.raw(sql, params))
+
+    def scalars(self, value, *, count: bool = False) -> list:
+        sql, params = self.sql(value)
+        if count:
+            # The inner SQL is the ORM's own, with parameters kept apart.
+            sql = f"SELECT COUNT(*) FROM ({sql}) prepared_count"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [row[0] for row in cursor.fetchall()]
 
 
-def _person_with_open_case(number) -> tuple[Person | None, Case | None]:
-    """The newest person with this number and their open case, in one indexed query (a left join
-    on the one open case the partial unique index allows)."""
-    row = (
-        Person.objects.filter(phone=number)
-        .annotate(open_case=FilteredRelation("cases", condition=~Q(cases__stage=Stage.CLOSED)))
-        .order_by("-id")
-        .values_list(*_PERSON_FIELDS, *(f"open_case__{name}" for name in _CASE_FIELDS))
-        .first()
-    )
-    if row is None:
-        return None, None
-    db = Person.objects.db
-    n = len(_PERSON_FIELDS)
-    person = Person.from_db(db, _PERSON_FIELDS, row[:n])
-    if row[n] is None:
-        return person, None
-    case = Case.from_db(db, _CASE_FIELDS, row[n:])
+_PHONE_SENTINEL = "+8613000000000"
+_ID_SENTINEL = -7_000_000_001
+
+_newest_person_by_phone = _Prepared(
+    lambda phone: Person.objects.filter(phone=phone).order_by("-id")[:1], _PHONE_SENTINEL
+)
+_open_case_of_person = _Prepared(
+    lambda person_id: Case.objects.open().filter(person_id=person_id)[:1], _ID_SENTINEL
+)
+_case_grant_orgs = _Prepared(
+    lambda case_id: CaseAccess.objects.filter(case_id=case_id, revoked_at__isnull=True).values(
+        "organisation_id"
+    ),
+    _ID_SENTINEL,
+)
+_waiting_in_queue = _Prepared(
+    lambda hotline_id: Call.objects.filter(
+        hotline_id=hotline_id, status__in=WAITING_STATUSES
+    ).values("id"),
+    _ID_SENTINEL,
+)
+
+
+def _queue_length(hotline_id: int) -> int:
+    return _waiting_in_queue.scalars(hotline_id, count=True)[0]
+
+
+def _person_with_open_case(number) -> tuple[Person | None, Case | None, set[int]]:
+    """The newest person with this number, their open case and its audience organisations
+    (what ``Case.audience_organisation_ids`` returns), by the indexed phone and person."""
+    phone = Person._meta.get_field("phone").get_prep_value(number)
+    people = _newest_person_by_phone.raw(Person, phone)
+    if not people:
+        return None, None, set()
+    person = people[0]
+    cases = _open_case_of_person.raw(Case, person.pk)
+    if not cases:
+        return person, None, set()
+    case = cases[0]
     case.person = person
-    return person, case
+    orgs = set(_case_grant_orgs.scalars(case.pk)) | {case.owning_organisation_id}
+    return person, case, orgs
 
 
 def _identify(actor, hotline: Organisation, number) -> tuple[Person, Case, set[int]]:
@@ -587,7 +644,8 @@ def _identify(actor, hotline: Organisation, number) -> tuple[Person, Case, set[i
     Runs inside ``receive_call``'s transaction. A number seen for the first time (or withheld)
     costs no check: the person is new, so nobody else can be opening a case for them.
     """
-    person, case = _person_with_open_case(number) if number is not None else (None, None)
+    found = _person_with_open_case(number) if number is not None else (None, None, set())
+    person, case, case_org_ids = found
     if person is None:
         person = Person(phone=number or "", is_anonymous=number is None)
         person.save(force_insert=True)
@@ -596,7 +654,7 @@ def _identify(actor, hotline: Organisation, number) -> tuple[Person, Case, set[i
     if case is None:
         case = open_case(actor, person=person, owning_organisation=hotline)
         return person, case, {hotline.pk}
-    return person, case, case.audience_organisation_ids()
+    return person, case, case_org_ids
 
 
 def _priority(channel: str, case: Case | None) -> tuple[int, list[str]]:
@@ -757,19 +815,26 @@ def expire_offers(hotline_id: int, actor=None) -> int:
     return n
 
 
-def _offer_waiting(hotline_id: int, actor) -> None:
-    """Offer queued calls to available operators, longest idle first (one offer each)."""
-    now = timezone.now()
+def _free_operators_query(hotline_id: int):
     busy = Call.objects.filter(hotline_id=hotline_id, status=CallStatus.OFFERED).values(
         "offered_to"
     )
-    free = (
+    return (
         OperatorPresence.objects.select_for_update(skip_locked=True)
         .filter(hotline_id=hotline_id, status=PresenceStatus.AVAILABLE)
         .exclude(user__in=busy)
         .order_by("last_idle_at", "pk")
     )
-    for presence in free:
+
+
+# Available operators not holding an offer, longest idle first, rows locked (skipping locked).
+_free_operators = _Prepared(_free_operators_query, _ID_SENTINEL)
+
+
+def _offer_waiting(hotline_id: int, actor) -> None:
+    """Offer queued calls to available operators, longest idle first (one offer each)."""
+    now = timezone.now()
+    for presence in _free_operators.raw(OperatorPresence, hotline_id):
         call = (
             waiting_calls(hotline_id)
             .filter(status=CallStatus.QUEUED)
@@ -789,7 +854,7 @@ def _offer_waiting(hotline_id: int, actor) -> None:
 
 
 def _check_surge(hotline: Organisation, actor) -> None:
-    length = queue_length(hotline.pk)
+    length = _queue_length(hotline.pk)
     if length <= settings.HOTLINE_SURGE_QUEUE_LENGTH:
         return
     open_surge = QueueSurge.objects.filter(hotline=hotline, ended_at__isnull=True).first()
@@ -822,7 +887,7 @@ def _on_surge(hotline: Organisation, surge: QueueSurge, length: int) -> None:
 
 
 def _end_surge_if_over(hotline_id: int, actor) -> None:
-    if queue_length(hotline_id) > settings.HOTLINE_SURGE_QUEUE_LENGTH:
+    if _queue_length(hotline_id) > settings.HOTLINE_SURGE_QUEUE_LENGTH:
         return
     now = timezone.now()
     for surge in QueueSurge.objects.filter(hotline_id=hotline_id, ended_at__isnull=True):

@@ -28,14 +28,14 @@ def test_an_unknown_caller_is_queued_in_at_most_13_queries(
     ]
 
 
-def test_a_known_caller_is_queued_in_at_most_9_queries(
+def test_a_known_caller_is_queued_in_at_most_10_queries(
     network, incoming, hotline_case, operator, django_assert_max_num_queries
 ):
     from hotline import services
 
     services.set_risk(operator, hotline_case, "high")
     services.hotline_for_webhook()  # the centre is looked up once per process
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         incoming("CA" + "f" * 32, from_=str(hotline_case.person.phone))
     call = Call.objects.get(call_sid="CA" + "f" * 32)
     assert call.person == hotline_case.person and call.case == hotline_case
