@@ -255,3 +255,19 @@ ESCALATION_WORKER_IN_PROCESS = env.bool("ESCALATION_WORKER_IN_PROCESS", default=
 ESCALATION_WORKER_STEP_DELAY = env.float("ESCALATION_WORKER_STEP_DELAY", default=0.0)
 
 # --- dashboard ------------------------------------------------------------------------------
+
+# --- performance (PostgreSQL connection pool, hotline intake) --------------------------------
+# Under ASGI every request runs in a thread of its own, so a connection per request (or
+# CONN_MAX_AGE, one idle connection per dead thread) is what limited intake. psycopg's pool keeps a
+# few connections per process and hands one to each request; size it so that
+# processes x DATABASE_POOL_MAX_SIZE stays under PostgreSQL's max_connections.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_POOL", default=True
+):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        "max_idle": env.float("DATABASE_POOL_MAX_IDLE", default=300.0),
+    }
