@@ -31,7 +31,7 @@ moderate and below -> any, but emergency below imminent needs an explicit overri
 """
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from core.errors import Invalid
 from hotline.models import RISK_ORDER, Disposition, Risk
@@ -101,22 +101,24 @@ def is_lower(risk: str, than: str) -> bool:
 
 # Common protective factors the console offers as ticks (free text is accepted too).
 PROTECTIVE_FACTORS = [
-    ("family_support", _lazy("Supportive family or guardian")),
-    ("reasons_for_living", _lazy("Reasons for living, future plans")),
-    ("engaged_in_care", _lazy("In contact with a counsellor or doctor")),
-    ("school_connected", _lazy("Connected to school, teacher or friends")),
-    ("no_means", _lazy("No access to means")),
-    ("help_seeking", _lazy("Willing to seek help, agrees to a safety plan")),
+    ("family_support", gettext_lazy("Supportive family or guardian")),
+    ("reasons_for_living", gettext_lazy("Reasons for living, future plans")),
+    ("engaged_in_care", gettext_lazy("In contact with a counsellor or doctor")),
+    ("school_connected", gettext_lazy("Connected to school, teacher or friends")),
+    ("no_means", gettext_lazy("No access to means")),
+    ("help_seeking", gettext_lazy("Willing to seek help, agrees to a safety plan")),
 ]
 
 SCREEN_LABELS = {
-    "wish_to_be_dead": _lazy("Wished to be dead or not wake up (past month)"),
-    "active_thoughts": _lazy("Actually thought about killing themself (past month)"),
-    "method_thoughts": _lazy("Thought about how (a method)"),
-    "intent": _lazy("Had some intention of acting on it"),
-    "plan": _lazy("Worked out the details, intends to carry out the plan"),
-    "behaviour_3_months": _lazy("Did or prepared anything to end their life (past 3 months)"),
-    "behaviour_ever": _lazy("Ever did or prepared anything to end their life"),
-    "harm_to_others": _lazy("Thoughts or threats of harming someone else"),
-    "in_danger_now": _lazy("In danger right now (means at hand, alone, acting now)"),
+    "wish_to_be_dead": gettext_lazy("Wished to be dead or not wake up (past month)"),
+    "active_thoughts": gettext_lazy("Actually thought about killing themself (past month)"),
+    "method_thoughts": gettext_lazy("Thought about how (a method)"),
+    "intent": gettext_lazy("Had some intention of acting on it"),
+    "plan": gettext_lazy("Worked out the details, intends to carry out the plan"),
+    "behaviour_3_months": gettext_lazy(
+        "Did or prepared anything to end their life (past 3 months)"
+    ),
+    "behaviour_ever": gettext_lazy("Ever did or prepared anything to end their life"),
+    "harm_to_others": gettext_lazy("Thoughts or threats of harming someone else"),
+    "in_danger_now": gettext_lazy("In danger right now (means at hand, alone, acting now)"),
 }
