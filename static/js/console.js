@@ -189,13 +189,17 @@
     if (c) loadTimeline(c.id);
   }
 
+  var LABELS = (function () {
+    try { return JSON.parse(document.getElementById("live-labels").textContent); } catch (e) { return {}; }
+  })();
+
   function loadTimeline(caseId) {
     api("GET", "cases/" + caseId + "/timeline/").then(function (events) {
       var ol = $("timeline");
       ol.innerHTML = "";
       events.slice(-15).reverse().forEach(function (e) {
         var li = document.createElement("li");
-        text(li, localTime(e.at) + " " + e.type + (e.actor ? " · " + e.actor : ""));
+        text(li, localTime(e.at) + " " + (LABELS[e.type] || e.type) + (e.actor ? " · " + e.actor : ""));
         ol.append(li);
       });
     }).catch(function () { /* the call panel still works without the timeline */ });
@@ -301,9 +305,8 @@
         state.dirty = false;
         return loadCall(state.call.id);
       }).catch(function (err) {
-        var fields = err.data.fields ? " (" + Object.keys(err.data.fields).join(", ") + ")" : "";
         var prefix = dispatched ? T.dispatch_started.replace("%s", dispatched.id) + " " : "";
-        text($("triage-error"), prefix + (err.message || T.network_error) + fields);
+        text($("triage-error"), prefix + (err.message || T.network_error));
       });
     }).catch(function (err) {
       text($("triage-error"), err.message || T.network_error);
