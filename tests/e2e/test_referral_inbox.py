@@ -1,4 +1,4 @@
-"""A counsellor receives a referral pushed by the hotline in the inbox (a reload for now)."""
+"""A counsellor receives a referral pushed by the hotline in the inbox, live, without a reload."""
 
 import json
 import urllib.request
@@ -25,6 +25,7 @@ def test_a_counsellor_sees_a_pushed_referral_and_acknowledges_it(
     page = new_page("counsellor1")
     page.goto(base + "/care/counselling/")
     assert page.locator("h1").inner_text() == "咨询转介收件箱"
+    page.locator("#live-status[data-state=live]").wait_for()
     before = page.locator("tr.referral").count()
 
     token = api(
@@ -46,9 +47,9 @@ def test_a_counsellor_sees_a_pushed_referral_and_acknowledges_it(
     )
     assert referral["state"] == "sent"
 
-    page.reload()
     row = page.locator(f'tr[data-referral="{referral["id"]}"]')
-    assert row.count() == 1
+    row.wait_for()  # pushed: the inbox re-reads itself on the referral event
+    assert page.evaluate("Live.cues") >= 1  # with the sound and visual cue
     assert page.locator("tr.referral").count() == before + 1
     assert "浏览器测试：推送到咨询中心" in row.inner_text()
     assert row.locator(".countdown").count() == 1
