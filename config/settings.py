@@ -24,7 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
+    "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
@@ -42,7 +42,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # ServeStatic (the maintained WhiteNoise fork with native ASGI): an async middleware, so
+    # requests under Daphne are not hopped to a thread and back just to skip static files.
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -129,7 +131,7 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedManifestStaticFilesStorage"},
 }
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -160,6 +162,19 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set that several serializers share.
+    "ENUM_NAME_OVERRIDES": {
+        "RiskEnum": "hotline.models.Risk",
+        "CallStatusEnum": "hotline.models.CallStatus",
+        "CallChannelEnum": "hotline.models.CallChannel",
+        "ManualCallChannelEnum": "hotline.models.MANUAL_CHANNEL_CHOICES",
+        "PresenceStatusEnum": "hotline.models.PresenceStatus",
+        "SettablePresenceEnum": "hotline.models.SETTABLE_PRESENCE_CHOICES",
+        "ReferralKindEnum": "referrals.models.ReferralKind",
+        "HospitalServiceEnum": "referrals.models.HospitalService",
+        "MeasureKindEnum": "clinics.models.MeasureKind",
+        "ConferenceServiceEnum": [("110", "110"), ("120", "120")],
+    },
 }
 
 # Telephony (Twilio). With no account the console gateway records every outgoing SMS/call.
@@ -190,16 +205,6 @@ TWILIO_API_KEY_SID = env.str("TWILIO_API_KEY_SID", default="")
 TWILIO_API_KEY_SECRET = env.str("TWILIO_API_KEY_SECRET", default="")
 TWILIO_TWIML_APP_SID = env.str("TWILIO_TWIML_APP_SID", default="")
 HOTLINE_VOICE_TOKEN_TTL = env.int("HOTLINE_VOICE_TOKEN_TTL", default=600)
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
-    {
-        "RiskEnum": "hotline.models.Risk",
-        "CallStatusEnum": "hotline.models.CallStatus",
-        "CallChannelEnum": "hotline.models.CallChannel",
-        "ManualCallChannelEnum": "hotline.models.MANUAL_CHANNEL_CHOICES",
-        "PresenceStatusEnum": "hotline.models.PresenceStatus",
-        "SettablePresenceEnum": "hotline.models.SETTABLE_PRESENCE_CHOICES",
-    }
-)
 
 # --- realtime (console WebSocket) -----------------------------------------------------------
 # Server heartbeat interval; a client silent for (misses + 1) intervals is closed (4408).
@@ -225,13 +230,6 @@ FOLLOW_UP_HOURS_DEFAULT = env.list("FOLLOW_UP_HOURS_DEFAULT", cast=int, default=
 FOLLOW_UP_MAX_FAILED_ATTEMPTS = env.int("FOLLOW_UP_MAX_FAILED_ATTEMPTS", default=3)
 BREAK_GLASS_HOURS = env.int("BREAK_GLASS_HOURS", default=24)
 # Schema enum names for the choice sets referrals and clinics share field names with others.
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
-    {
-        "RiskEnum": "hotline.models.Risk",
-        "ReferralKindEnum": "referrals.models.ReferralKind",
-        "MeasureKindEnum": "clinics.models.MeasureKind",
-    }
-)
 
 # --- escalation (dispatch, alerts, timers, notifications) -----------------------------------
 ESCALATION_ACK_SECONDS_DEFAULT = env.int("ESCALATION_ACK_SECONDS", default=60)

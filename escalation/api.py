@@ -276,7 +276,7 @@ class HistorySerializer(serializers.Serializer):
     data = serializers.JSONField()
 
 
-class NoteSerializer(serializers.Serializer):
+class ResolveNoteSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
@@ -309,9 +309,9 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def acknowledge(self, request, pk=None):
         return self._reply(services.acknowledge_alert(request.user, self._alert(pk)))
 
-    @action(detail=True, methods=["post"], serializer_class=NoteSerializer)
+    @action(detail=True, methods=["post"], serializer_class=ResolveNoteSerializer)
     def resolve(self, request, pk=None):
-        body = NoteSerializer(data=request.data)
+        body = ResolveNoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return self._reply(
             services.resolve_alert(request.user, self._alert(pk), note=body.validated_data["note"])

@@ -18,7 +18,7 @@ def pytest_configure(config):
     from django.conf import settings
 
     # Tests render pages without running collectstatic first.
-    settings.STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root
+    settings.STATIC_ROOT.mkdir(exist_ok=True)  # ServeStatic warns about a missing root
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
