@@ -10,6 +10,11 @@ def test_healthz_answers(client):
 
 
 def test_readyz_checks_database_and_channel_layer(client, db):
+    from django.utils import timezone
+
+    from escalation import worker
+
+    worker.beat("test-worker", timezone.now(), 0)  # a live escalation worker
     response = client.get("/readyz")
     assert response.status_code == 200, response.json()
     assert response.json()["checks"]["database"] == "ok"

@@ -291,6 +291,7 @@ def test_readiness_reports_a_stale_or_missing_worker(db, settings, monkeypatch):
     from escalation import worker
     from escalation.models import WorkerHeartbeat
 
+    monkeypatch.setattr(worker, "_process_started", timezone.now())
     assert worker.heartbeat_problem() is None  # within the start-up grace period
     monkeypatch.setattr(worker, "_process_started", timezone.now() - timedelta(hours=1))
     assert "ever run" in worker.heartbeat_problem()

@@ -276,6 +276,7 @@ def test_a_receiver_that_fails_rolls_the_whole_triage_back(operator, held_call):
                 held_call,
                 screen={**SCREEN_NONE, "in_danger_now": True},
                 disposition="emergency",
+                location="月河街12号",  # so the real dispatch receiver succeeds and boom decides
             )
     finally:
         disposition_made.disconnect(boom)
@@ -286,9 +287,13 @@ def test_a_receiver_that_fails_rolls_the_whole_triage_back(operator, held_call):
 
 def test_refer_and_emergency_set_the_next_step(client_for, operator, held_call):
     response = _post_triage(
-        client_for(operator), held_call, in_danger_now=True, disposition="emergency"
+        client_for(operator),
+        held_call,
+        in_danger_now=True,
+        disposition="emergency",
+        location="月河街12号",
     )
-    assert response.status_code == 200
+    assert response.status_code == 200, response.json()
     held_call.refresh_from_db()
     assert held_call.case.risk == "imminent" and "Emergency" in held_call.case.next_step
 
@@ -399,3 +404,17 @@ def test_derive_risk_follows_the_documented_rule():
     assert derive_risk({**SCREEN_NONE, "intent": True, "plan": True}) == "imminent"
     assert derive_risk({**SCREEN_NONE, "plan": True, "behaviour_3_months": True}) == "imminent"
     assert derive_risk({**SCREEN_NONE, "in_danger_now": True}) == "imminent"
+
+
+def test_an_emergency_with_no_place_to_send_help_is_refused_and_nothing_is_written(
+    client_for, operator, held_call
+):
+    before = Event.objects.count()
+    response = _post_triage(
+        client_for(operator), held_call, in_danger_now=True, disposition="emergency"
+    )
+    assert response.status_code == 400
+    assert "address" in response.json()["detail"]
+    held_call.refresh_from_db()
+    assert held_call.status == "in_progress" and not Triage.objects.exists()
+    assert Event.objects.count() == before
