@@ -205,6 +205,7 @@ class Clients:
 
 
 def console_run(args, urls: list[str], token: str, org_id: int, fd_limit: int) -> list[float]:
+    from channels.db import database_sync_to_async
     from django.db import transaction
 
     from realtime import audiences as aud
@@ -222,13 +223,22 @@ def console_run(args, urls: list[str], token: str, org_id: int, fd_limit: int) -
             f"from {args.client_procs} client processes; load average {load_average()}"
         )
         committed: dict[int, float] = {}
-        for n in range(args.events):
+
+        def publish_one(n: int) -> None:
             holder = {}
             with transaction.atomic():
                 # Registered before publish() registers its broadcast, so it runs first: the commit.
-                transaction.on_commit(lambda h=holder: committed.__setitem__(h["id"], time.time()))
+                transaction.on_commit(lambda: committed.__setitem__(holder["id"], time.time()))
                 holder["id"] = publish("bench.tick", data={"n": n}, audiences=[aud.org(org_id)]).id
-            time.sleep(args.interval)
+
+        async def publish_all() -> None:
+            # From a thread under an event loop, as a view under Daphne: the broadcast reuses the
+            # loop's Redis connection (from a bare thread it would open one per event).
+            for n in range(args.events):
+                await database_sync_to_async(publish_one)(n)
+                await asyncio.sleep(args.interval)
+
+        asyncio.run(publish_all())
         arrivals = clients.gather(args.timeout)
     finally:
         clients.terminate()
