@@ -45,6 +45,12 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far: load-independent, unlike latency."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def summary(name: str, latencies_ms: list[float], expected: int) -> dict:
     if not latencies_ms:
         print(f"{name:<22} delivered 0/{expected}")
@@ -204,7 +210,9 @@ class Clients:
 # --- the runs ------------------------------------------------------------------------------------
 
 
-def console_run(args, urls: list[str], token: str, org_id: int, fd_limit: int) -> list[float]:
+def console_run(
+    args, urls: list[str], token: str, org_id: int, fd_limit: int, servers: list[int]
+) -> list[float]:
     from channels.db import database_sync_to_async
     from django.db import transaction
 
@@ -238,8 +246,18 @@ def console_run(args, urls: list[str], token: str, org_id: int, fd_limit: int) -
                 await database_sync_to_async(publish_one)(n)
                 await asyncio.sleep(args.interval)
 
+        before = [cpu_seconds(pid) for pid in servers]
         asyncio.run(publish_all())
         arrivals = clients.gather(args.timeout)
+        used = [
+            (cpu_seconds(pid) - b) * 1000 / args.events
+            for pid, b in zip(servers, before, strict=True)
+        ]
+        print(
+            "Daphne CPU per event: "
+            + ", ".join(f"{ms:.1f} ms" for ms in used)
+            + f" (per process; {sum(used) * 1000 / args.clients:.1f} us per console frame)"
+        )
     finally:
         clients.terminate()
     return [(t - committed[i]) * 1000 for i, t in arrivals if i in committed]
@@ -315,7 +333,8 @@ def main() -> None:
         org_id = Organisation.objects.get(code="hotline-centre").pk
         token = Api(procs[0].url, "operator1", servers.DEMO_PASSWORD).token
         urls = [p.url.replace("http://", "ws://") + "/ws/console/" for p in procs]
-        consoles = console_run(args, urls, token, org_id, fd_limit)
+        pids = [p.process.pid for p in procs]
+        consoles = console_run(args, urls, token, org_id, fd_limit, pids)
         load_consoles = load_average()
         floor = [] if args.no_floor else redis_floor(args, fd_limit)
     finally:
