@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 
 from realtime import audiences as aud
 from realtime.models import Event
+from realtime.publish import encode_frame
 from realtime.selectors import events_visible_to
 
 log = logging.getLogger(__name__)
@@ -192,8 +193,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     # --- frames to the client ------------------------------------------------------------------
 
-    async def _send(self, frame: dict) -> None:
-        await self.send(text_data=json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
+    async def _send(self, frame: dict, text: str | None = None) -> None:
+        await self.send(text_data=text if text is not None else encode_frame(frame))
 
     async def _control(self, type_: str, **fields) -> None:
         await self._send({"type": type_, "last_event_id": self.last_event_id, **fields})
@@ -205,7 +206,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         self.last_event_id = latest
         await self._control("resync")
 
-    async def _deliver(self, message: dict) -> None:
+    async def _deliver(self, message: dict, text: str | None = None) -> None:
         event_id = message["id"]
         # A user in several of the event's audiences receives it once per group; replay and live
         # overlap around connect. The id decides.
@@ -216,12 +217,13 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if len(self.sent_order) > SENT_IDS_KEPT:
             self.sent_ids.discard(self.sent_order.popleft())
         self.last_event_id = max(self.last_event_id, event_id)
-        await self._send(message)
+        await self._send(message, text)
 
     # --- channel-layer messages ----------------------------------------------------------------
 
     async def console_event(self, message):
-        await self._deliver(message["event"])
+        # ``text`` is the frame encoded once by publish(); absent in messages from older senders.
+        await self._deliver(message["event"], message.get("text"))
 
     async def console_membership(self, message):
         """Sent to ``user:<id>`` when the user's memberships change: follow them at once."""

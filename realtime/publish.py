@@ -1,5 +1,6 @@
 """``publish``: the one function every app uses to record and announce what happened."""
 
+import json
 import logging
 from collections.abc import Iterable
 
@@ -41,16 +42,21 @@ def publish(
     if broadcast and live:
         message = event.as_message()
         groups = [aud.group_name(a) for a in live] + [aud.group_name(aud.EVERYONE)]
-        transaction.on_commit(lambda: _broadcast(groups, message))
+        transaction.on_commit(lambda: _broadcast(groups, message, encode_frame(message)))
     return event
 
 
-def _broadcast(groups: list[str], message: dict) -> None:
+def encode_frame(message: dict) -> str:
+    """The console frame's text: the same for every member of every group, so encoded once."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def _broadcast(groups: list[str], message: dict, text: str) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(_send_all)(layer, groups, message)
+        async_to_sync(_send_all)(layer, groups, message, text)
     except Exception:
         # The channel layer is a nudge, the table is the truth: a console that missed this
         # gets it on its next replay.
@@ -59,6 +65,9 @@ def _broadcast(groups: list[str], message: dict) -> None:
         )
 
 
-async def _send_all(layer, groups: list[str], message: dict) -> None:
+async def _send_all(layer, groups: list[str], message: dict, text: str) -> None:
+    # ``text`` is the frame ready to send: a process with 500 consoles in a group would otherwise
+    # encode the same JSON 500 times. ``event`` stays for dedup by id and for other consumers.
+    payload = {"type": "console.event", "event": message, "text": text}
     for group in groups:
-        await layer.group_send(group, {"type": "console.event", "event": message})
+        await layer.group_send(group, payload)

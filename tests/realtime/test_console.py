@@ -1,5 +1,7 @@
 """The console WebSocket: who may connect, what they receive, in which order, and only once."""
 
+import json
+
 import pytest
 from channels.db import database_sync_to_async as db
 from channels.layers import get_channel_layer
@@ -125,6 +127,19 @@ async def test_a_user_in_several_audiences_receives_an_event_once(console, netwo
         assert (await c.frame())["id"] == everywhere.id
         assert (await c.frame())["id"] == sentinel.id
         assert await c.silent()
+
+
+async def test_a_live_event_is_sent_as_the_frame_publish_encoded(console, network, operator):
+    async with console(operator) as c:
+        event = await ev(audiences=[aud.user(operator.pk)], data={"名": "张三"})
+        raw = await c.ws.receive_from(2)
+        assert raw == json.dumps(event.as_message(), separators=(",", ":"), ensure_ascii=False)
+        # The frame is forwarded, not re-encoded: the consumer reads only the id for dedup.
+        await get_channel_layer().group_send(
+            aud.group_name(aud.user(operator.pk)),
+            {"type": "console.event", "event": {"id": 10**6}, "text": '{"id":1000000,"x":1}'},
+        )
+        assert await c.ws.receive_from(2) == '{"id":1000000,"x":1}'
 
 
 async def test_a_live_copy_of_a_replayed_event_is_dropped(console, network, operator):

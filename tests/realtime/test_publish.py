@@ -1,6 +1,7 @@
 """The event log: written with the change, broadcast only after commit, replayed by audience."""
 
 import asyncio
+import json
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -58,6 +59,8 @@ async def test_it_broadcasts_after_commit_and_not_before(network):
         "case": None,
         "data": {"n": 1},
     }
+    # Encoded once here, sent as is by every console in every group.
+    assert message["text"] == json.dumps(message["event"], separators=(",", ":"))
 
 
 async def _peek(layer, channel):
