@@ -163,6 +163,16 @@ def _back(request, fallback: str):
     return redirect(target if target.startswith("/") else fallback)
 
 
+def _run(request, action, *, success: str, fallback: str):
+    """Run one service call for a form post; its refusal becomes a message on the page."""
+    try:
+        action()
+        messages.success(request, success)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return _back(request, fallback)
+
+
 REFERRAL_ACTIONS = {
     "acknowledge": lambda u, r, p: referral_services.acknowledge(u, r),
     "decline": lambda u, r, p: referral_services.decline(u, r, reason=p.get("reason", "")),
@@ -189,15 +199,14 @@ def referral_action(request, pk: int, action: str):
     if action not in REFERRAL_ACTIONS:
         raise Http404
     referral = get_object_or_404(visible_referrals(request.user), pk=pk)
-    try:
-        REFERRAL_ACTIONS[action](request.user, referral, request.POST)
-        messages.success(request, _("Done."))
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    fallback = (
-        "clinics:hospital" if referral.kind != ReferralKind.COUNSELLING else "clinics:counsellor"
+    return _run(
+        request,
+        lambda: REFERRAL_ACTIONS[action](request.user, referral, request.POST),
+        success=_("Done."),
+        fallback="clinics:hospital"
+        if referral.kind != ReferralKind.COUNSELLING
+        else "clinics:counsellor",
     )
-    return _back(request, fallback)
 
 
 @require_POST
@@ -210,48 +219,48 @@ def session_action(request, pk: int):
         else Appointment.objects.filter(organisation__in=orgs)
     )
     appointment = get_object_or_404(qs, pk=pk)
-    try:
-        services.record_session(
+    return _run(
+        request,
+        lambda: services.record_session(
             request.user,
             appointment,
             notes=request.POST.get("notes", ""),
             outcome=request.POST.get("outcome", ""),
-        )
-        messages.success(request, _("Session recorded."))
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return _back(request, "clinics:counsellor")
+        ),
+        success=_("Session recorded."),
+        fallback="clinics:counsellor",
+    )
 
 
 @require_POST
 @for_roles(Role.HOSPITAL_STAFF, Role.COORDINATOR)
 def discharge_action(request, pk: int):
     admission = get_object_or_404(selectors.visible_admissions(request.user), pk=pk)
-    try:
-        services.discharge(
+    return _run(
+        request,
+        lambda: services.discharge(
             request.user,
             admission,
             summary=request.POST.get("summary", ""),
             follow_up_plan=request.POST.get("follow_up_plan", ""),
-        )
-        messages.success(request, _("Discharged; follow-ups scheduled."))
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return _back(request, "clinics:hospital")
+        ),
+        success=_("Discharged; follow-ups scheduled."),
+        fallback="clinics:hospital",
+    )
 
 
 @require_POST
 @for_roles(*CARE_PAGE_ROLES)
 def attempt_action(request, pk: int):
     follow_up = get_object_or_404(selectors.visible_follow_ups(request.user), pk=pk)
-    try:
-        services.record_attempt(
+    return _run(
+        request,
+        lambda: services.record_attempt(
             request.user,
             follow_up,
             outcome=request.POST.get("outcome", ""),
             notes=request.POST.get("notes", ""),
-        )
-        messages.success(request, _("Attempt recorded."))
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return _back(request, "clinics:follow_ups")
+        ),
+        success=_("Attempt recorded."),
+        fallback="clinics:follow_ups",
+    )

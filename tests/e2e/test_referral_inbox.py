@@ -1,21 +1,7 @@
 """A counsellor receives a referral pushed by the hotline in the inbox, live, without a reload."""
 
-import json
-import urllib.request
-
 from tests.e2e import servers
-
-
-def api(base: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
-    request = urllib.request.Request(
-        base + path,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json", "Accept-Language": "en"}
-        | ({"Authorization": f"Token {token}"} if token else {}),
-        method="POST" if body is not None else "GET",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+from tests.realtime.http import Api
 
 
 def test_a_counsellor_sees_a_pushed_referral_and_acknowledges_it(
@@ -28,13 +14,11 @@ def test_a_counsellor_sees_a_pushed_referral_and_acknowledges_it(
     page.locator("#live-status[data-state=live]").wait_for()
     before = page.locator("tr.referral").count()
 
-    token = api(
-        base, "/api/v1/auth/token/", {"username": "operator1", "password": servers.DEMO_PASSWORD}
-    )["token"]
-    cases = api(base, "/api/v1/cases/?open=1", token=token)["results"]
+    operator = Api(base, "operator1", servers.DEMO_PASSWORD)
+    cases = operator.call("GET", "/api/v1/cases/?open=1")["results"]
     case = next(c for c in cases if c["stage"] in ("discovery", "intervention"))
-    referral = api(
-        base,
+    referral = operator.call(
+        "POST",
         "/api/v1/referrals/",
         {
             "case": case["id"],
@@ -43,7 +27,6 @@ def test_a_counsellor_sees_a_pushed_referral_and_acknowledges_it(
             "reason": "来电者同意到咨询中心面谈",
             "snapshot": {"notes": "浏览器测试：推送到咨询中心"},
         },
-        token=token,
     )
     assert referral["state"] == "sent"
 
