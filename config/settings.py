@@ -255,3 +255,13 @@ ESCALATION_WORKER_IN_PROCESS = env.bool("ESCALATION_WORKER_IN_PROCESS", default=
 ESCALATION_WORKER_STEP_DELAY = env.float("ESCALATION_WORKER_STEP_DELAY", default=0.0)
 
 # --- dashboard ------------------------------------------------------------------------------
+
+# --- dashboard (一屏总览) ---------------------------------------------------------------------
+# "High-risk, no contact in N days" default; the page's filter may change it per view.
+DASHBOARD_NO_CONTACT_DAYS = env.int("DASHBOARD_NO_CONTACT_DAYS", default=7)
+# A repeat caller: at least this many calls in one week.
+DASHBOARD_REPEAT_CALLS = env.int("DASHBOARD_REPEAT_CALLS", default=3)
+# The worker refreshes the daily rollup at most this often (seconds).
+DASHBOARD_ROLLUP_EVERY = env.int("DASHBOARD_ROLLUP_EVERY", default=600)
+# The page re-reads its figures this often (seconds) even without events.
+DASHBOARD_POLL_SECONDS = env.int("DASHBOARD_POLL_SECONDS", default=15)
