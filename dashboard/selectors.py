@@ -795,7 +795,11 @@ TABLES = {
 
 def dashboard(f: Filters, now: datetime | None = None) -> dict[str, Table]:
     now = now or timezone.now()
-    return {key: fn(f, now) for key, fn in TABLES.items()}
+    rollup.clear_tail_cache()
+    try:
+        return {key: fn(f, now) for key, fn in TABLES.items()}
+    finally:
+        rollup.clear_tail_cache()
 
 
 # --- drill-down (coordinators) ----------------------------------------------------------------
