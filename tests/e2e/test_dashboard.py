@@ -49,7 +49,7 @@ def test_a_decision_maker_reads_charts_and_tables_without_names(new_page, daphne
     Api(daphne_server.url, "operator2", servers.DEMO_PASSWORD).open_case("看板测试")
     page.wait_for_function(
         "n => [...document.querySelectorAll(\"table[data-table='open_cases_by_stage'] tbody tr"
-        " td:nth-child(2)\")].reduce((s, td) => s + parseInt(td.innerText, 10), 0) > n",
+        ' td:nth-child(2)")].reduce((s, td) => s + parseInt(td.innerText, 10), 0) > n',
         arg=before,
         timeout=15000,
     )
