@@ -261,13 +261,17 @@ def open_dispatches(f: Filters, now: datetime) -> Table:
         .order_by("dispatch_id", "id")[:200]
     )
     rows = []
+    districts_by_path = _district_names()
     for leg in legs:
         waiting = leg.state == LegState.NOTIFIED
         rows.append(
             {
                 "dispatch": leg.dispatch_id,
                 "opened": timezone.localtime(leg.dispatch.created_at).strftime("%Y-%m-%d %H:%M"),
-                "region": leg.dispatch.region.name if leg.dispatch.region else "",
+                # The district only: a village and a minute could point at the person.
+                "region": districts_by_path.get(
+                    _district_of(leg.dispatch.region.path if leg.dispatch.region else ""), ""
+                ),
                 "responder": str(leg.get_kind_display()),
                 "organisation": leg.organisation.name,
                 "state": str(leg.get_state_display()),
@@ -282,7 +286,7 @@ def open_dispatches(f: Filters, now: datetime) -> Table:
         [
             ("dispatch", _("Dispatch")),
             ("opened", _("Opened")),
-            ("region", _("Region")),
+            ("region", _("District/county")),
             ("responder", _("Responder")),
             ("organisation", _("Organisation")),
             ("state", _("State")),

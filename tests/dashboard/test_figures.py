@@ -226,3 +226,28 @@ def test_the_now_tables(network, hotline_case, operator):
     assert 115 <= calls["Longest wait (seconds)"] <= 125
     alerts = selectors.open_alerts_by_severity(filters(), timezone.now())
     assert {r["code"] for r in alerts.rows} == {"info", "warning", "critical", "life_safety"}
+
+
+def test_open_dispatch_legs_count_down_and_show_only_the_district(network, hotline_case):
+    from escalation.models import Dispatch, DispatchLeg
+
+    now = timezone.now()
+    dispatch = Dispatch.objects.create(case=hotline_case, region=network["village"])
+    DispatchLeg.objects.create(
+        dispatch=dispatch,
+        kind="police",
+        organisation=network["police"],
+        ack_deadline=now + timedelta(seconds=60),
+    )
+    (leg,) = selectors.open_dispatches(filters(), now).rows
+    assert leg["region"] == "吴兴区"  # never the village
+    assert leg["seconds_left"] == 60
+    assert leg["state_code"] == "notified"
+    duty = {r["organisation"]: r for r in selectors.responsibilities(filters(), now).rows}
+    assert duty[network["police"].name]["open"] == 1
+    assert duty[network["police"].name]["overdue"] == 0
+    late = {
+        r["organisation"]: r
+        for r in selectors.responsibilities(filters(), now + timedelta(minutes=2)).rows
+    }
+    assert late[network["police"].name]["overdue"] == 1
