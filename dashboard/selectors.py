@@ -338,20 +338,12 @@ def _open_cases(f: Filters):
 def open_cases_by_stage(f: Filters, now: datetime) -> Table:
     """The funnel: open cases in each stage of the loop, discovery -> follow-up."""
     counts = dict(_open_cases(f).values_list("stage").annotate(n=Count("pk")).order_by())
+    # Prevention is shown only when a case is there: the hotline's cases start at discovery.
     rows = [
         {"stage": str(label), "code": code, "cases": counts.get(code, 0)}
         for code, label in Stage.choices
-        if code in OPEN_STAGES and code != Stage.PREVENTION
+        if code in OPEN_STAGES and (code != Stage.PREVENTION or counts.get(code))
     ]
-    if counts.get(Stage.PREVENTION):
-        rows.insert(
-            0,
-            {
-                "stage": str(Stage.PREVENTION.label),
-                "code": "prevention",
-                "cases": counts[Stage.PREVENTION],
-            },
-        )
     return Table(
         "open_cases_by_stage",
         _("Open cases by stage"),
