@@ -194,6 +194,15 @@ def _district_of(path: str | None) -> str:
     return path[: rollup.DISTRICT_PATH_LENGTH] if len(path) >= rollup.DISTRICT_PATH_LENGTH else ""
 
 
+def _by_district(cases) -> dict[str, int]:
+    """Count cases per district path, grouping by the home region id (no join to the regions)."""
+    district_of = {pk: _district_of(path) for pk, path in Region.objects.values_list("pk", "path")}
+    counts: dict[str, int] = defaultdict(int)
+    for region, n in cases.values_list("person__home_region").annotate(n=Count("pk")).order_by():
+        counts[district_of.get(region, "")] += n
+    return counts
+
+
 def _minutes(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
@@ -368,10 +377,7 @@ def open_cases_by_risk(f: Filters, now: datetime) -> Table:
 
 def open_cases_by_district(f: Filters, now: datetime) -> Table:
     """Open cases in each district/county (by the person's home region)."""
-    counts: dict[str, int] = defaultdict(int)
-    found = _open_cases(f).values("person__home_region__path").annotate(n=Count("pk")).order_by()
-    for r in found:
-        counts[_district_of(r["person__home_region__path"])] += r["n"]
+    counts = _by_district(_open_cases(f))
     names = _district_names()
     rows = [
         {"district": name, "code": path.split("/")[1], "cases": counts.get(path, 0)}
@@ -573,14 +579,7 @@ def _no_contact_cases(f: Filters, now: datetime):
 
 def high_risk_no_contact(f: Filters, now: datetime) -> Table:
     """High/imminent-risk open cases with no contact in ``no_contact_days``, by district."""
-    counts: dict[str, int] = defaultdict(int)
-    for r in (
-        _no_contact_cases(f, now)
-        .values("person__home_region__path")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        counts[_district_of(r["person__home_region__path"])] += r["n"]
+    counts = _by_district(_no_contact_cases(f, now))
     rows = [
         {"district": name, "code": path.split("/")[1], "cases": counts.get(path, 0)}
         for path, name in _district_names().items()
