@@ -165,8 +165,10 @@ def generate(n: int) -> None:
                 f"ELSE {centres[1]} END"
             ),
         },
-        "(SELECT i, now() - " + span + " * (1 - sqrt(random())) AS opened, random() AS r1, "
-        "random() AS r2, random() AS r3 FROM generate_series(1, %s) i) s",
+        # Ids follow time, as they do in production: the open (recent) cases sit together.
+        "(SELECT row_number() OVER (ORDER BY opened) AS i, opened, r1, r2, r3 FROM "
+        "(SELECT now() - " + span + " * (1 - sqrt(random())) AS opened, random() AS r1, "
+        "random() AS r2, random() AS r3 FROM generate_series(1, %s)) g) s",
         [n],
     )
     open_stage = "ARRAY['discovery','intervention','treatment','follow_up']"
@@ -188,7 +190,7 @@ def generate(n: int) -> None:
             "entered_at": f"c.opened_at + {case_step} * ((k - 1) * k / 2)",
             "left_at": (
                 f"CASE WHEN c.stage <> 'closed' AND ({open_stage})[k] = c.stage THEN NULL "
-                f"ELSE least(now(), c.opened_at + {case_step} * (k * (k + 1) / 2)) END"
+                f"ELSE c.opened_at + {case_step} * (k * (k + 1) / 2) END"
             ),
         },
         f"hotline_case c CROSS JOIN generate_series(1, 4) k WHERE c.id >= %s AND "
@@ -197,7 +199,7 @@ def generate(n: int) -> None:
     )
     # Calls: ~3 per case within a month of opening; 2% of people call 5 more times in a week.
     call_time = (
-        f"least(now() - interval '1 minute', date_trunc('day', c.opened_at) "
+        f"(date_trunc('day', c.opened_at) "
         f"+ interval '1 day' * floor(random() * 30 * (k - 1)) "
         f"+ interval '1 hour' * ({hour_array})[1 + floor(random() * {len(hours)})::int] "
         f"+ interval '1 minute' * floor(random() * 60))"
@@ -226,9 +228,7 @@ def generate(n: int) -> None:
         {
             **call_exprs,
             "call_sid": "'R' || c.id || '-' || k",
-            "queued_at": (
-                "least(now() - interval '1 minute', c.opened_at + interval '1 hour' * k * 20)"
-            ),
+            "queued_at": ("c.opened_at + interval '1 hour' * k * 20"),
         },
         "hotline_case c CROSS JOIN generate_series(1, 5) k WHERE c.id >= %s "
         "AND mod(c.id * 7919, 100) < 2",
@@ -385,12 +385,16 @@ def generate(n: int) -> None:
             "case_id": "e.case_id",
             "data": "'{}'::jsonb",
         },
-        f"(SELECT ({types})[k] AS t, k, c.id AS case_id, least(now(), c.opened_at + "
-        f"{case_step} * (k - 1) / 3) AS at FROM hotline_case c CROSS JOIN "
+        f"(SELECT ({types})[k] AS t, k, c.id AS case_id, c.opened_at + "
+        f"{case_step} * (k - 1) / 3 AS at FROM hotline_case c CROSS JOIN "
         f"generate_series(1, 10) k WHERE c.id >= %s ORDER BY 4) e",
         [c0],
     )
+    # What would lie in the future has not happened yet (clamping it to now piles it on today).
     with connection.cursor() as cur:
+        cur.execute("DELETE FROM hotline_call WHERE queued_at > now() AND call_sid NOT LIKE 'L%%'")
+        cur.execute("UPDATE hotline_stagevisit SET left_at = NULL WHERE left_at > now()")
+        cur.execute("DELETE FROM realtime_event WHERE at > now() AND case_id >= %s", [c0])
         for table in ("hotline_person", "hotline_case", "escalation_dispatch"):
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -341,7 +341,8 @@ def open_alerts_by_severity(f: Filters, now: datetime) -> Table:
 def _open_cases(f: Filters):
     from hotline.models import Case
 
-    return Case.objects.filter(stage__in=OPEN_STAGES).filter(_case_filter(f))
+    # "stage <> 'closed'", the predicate of the partial index case_open_dashboard.
+    return Case.objects.open().filter(_case_filter(f))
 
 
 def open_cases_by_stage(f: Filters, now: datetime) -> Table:
@@ -566,9 +567,11 @@ def _no_contact_cases(f: Filters, now: datetime):
     first_id = (
         Event.objects.filter(at__gte=cutoff).order_by("at").values_list("id", flat=True).first()
     )
-    qs = Case.objects.filter(
-        stage__in=OPEN_STAGES, risk__in=HIGH_RISKS, opened_at__lt=cutoff
-    ).filter(_case_filter(f))
+    qs = (
+        Case.objects.open()
+        .filter(risk__in=HIGH_RISKS, opened_at__lt=cutoff)
+        .filter(_case_filter(f))
+    )
     if first_id is None:
         return qs
     contact = Event.objects.filter(
