@@ -188,6 +188,9 @@ class FollowUp(FSMModelMixin, models.Model):
                 fields=["due_at"], condition=Q(state="scheduled"), name="follow_up_open_due"
             ),
             models.Index(fields=["organisation", "state"]),
+            models.Index(  # the dashboard's rollup: lost follow-ups per day
+                fields=["done_at"], condition=Q(state="lost"), name="follow_up_lost_at"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -254,6 +254,16 @@ ESCALATION_WORKER_STEP_DELAY = env.float("ESCALATION_WORKER_STEP_DELAY", default
 
 # --- dashboard ------------------------------------------------------------------------------
 
+# 一屏总览
+# "High-risk, no contact in N days" default; the page's filter may change it per view.
+DASHBOARD_NO_CONTACT_DAYS = env.int("DASHBOARD_NO_CONTACT_DAYS", default=7)
+# A repeat caller: at least this many calls in one week.
+DASHBOARD_REPEAT_CALLS = env.int("DASHBOARD_REPEAT_CALLS", default=3)
+# The worker refreshes the daily rollup at most this often (seconds).
+DASHBOARD_ROLLUP_EVERY = env.int("DASHBOARD_ROLLUP_EVERY", default=600)
+# The page re-reads its figures this often (seconds) even without events.
+DASHBOARD_POLL_SECONDS = env.int("DASHBOARD_POLL_SECONDS", default=15)
+
 # --- performance (PostgreSQL connection pool, hotline intake) --------------------------------
 # Under ASGI every request runs in a thread of its own, so a connection per request (or
 # CONN_MAX_AGE, one idle connection per dead thread) is what limited intake. psycopg's pool keeps a

@@ -1,7 +1,213 @@
-from django.utils.translation import gettext_lazy as _
+"""The one-screen view (一屏总览): page, JSON for live refresh, exports, monthly report, and the
+coordinators' drill-down. Decision makers get counts only; every drill-down is audited."""
 
-from core.pages import role_page
-from directory.models import Role
+from datetime import date, timedelta
 
-# Decision makers see counts and trends, never names: no case list here.
-home = role_page((Role.DECISION_MAKER, Role.COORDINATOR), _("One-screen view"), show_cases=False)
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from core.errors import Invalid
+from dashboard import exports, rollup, selectors, services
+from directory.models import Organisation, Role
+from hotline.models import Risk
+
+DRILL_DOWN_LIMIT = 200
+
+
+def _reader(request) -> str:
+    role = selectors.dashboard_role(request.user)
+    if role is None:
+        raise PermissionDenied("The one-screen view is for decision makers and coordinators.")
+    return role
+
+
+def _error(exc: Invalid) -> JsonResponse:
+    return JsonResponse(
+        {"detail": exc.message, "code": exc.code, "fields": exc.fields}, status=exc.status_code
+    )
+
+
+def _data(tables: dict) -> dict:
+    return {key: table.as_dict() for key, table in tables.items()}
+
+
+def _context(request, role: str, filters: selectors.Filters, tables: dict) -> dict:
+    query = urlencode(filters.query())
+    return {
+        "page_title": _("One-screen view"),
+        "role": role,
+        "can_drill_down": role != Role.DECISION_MAKER,
+        "filters": filters,
+        "query": query,
+        "tables": tables,
+        "data": _data(tables),
+        "districts": selectors.districts(),
+        "organisations": Organisation.objects.filter(is_active=True).order_by("kind", "name"),
+        "risks": Risk.choices,
+        "poll_seconds": settings.DASHBOARD_POLL_SECONDS,
+        "rollup_through": rollup.mark(),
+        "data_url": reverse("dashboard:data") + "?" + query,
+    }
+
+
+@login_required
+def home(request):
+    role = _reader(request)
+    try:
+        filters = selectors.parse_filters(request.GET)
+    except Invalid as exc:
+        filters = selectors.parse_filters({})
+        return render(
+            request,
+            "dashboard/home.html",
+            {**_context(request, role, filters, selectors.dashboard(filters)), "error": exc},
+            status=400,
+        )
+    tables = selectors.dashboard(filters)
+    return render(request, "dashboard/home.html", _context(request, role, filters, tables))
+
+
+@login_required
+def data(request):
+    """Every table as JSON: what the page re-reads on events and every poll."""
+    try:
+        role = _reader(request)
+    except PermissionDenied:
+        return JsonResponse({"detail": _("Not allowed."), "code": "forbidden"}, status=403)
+    try:
+        filters = selectors.parse_filters(request.GET)
+    except Invalid as exc:
+        return _error(exc)
+    now = timezone.now()
+    return JsonResponse(
+        {
+            "at": now.isoformat(),
+            "role": role,
+            "filters": filters.query(),
+            "tables": _data(selectors.dashboard(filters, now)),
+        }
+    )
+
+
+@login_required
+def export(request, key: str, fmt: str):
+    """One table as CSV or Excel, for the filters in the URL."""
+    try:
+        _reader(request)
+    except PermissionDenied:
+        return JsonResponse({"detail": _("Not allowed."), "code": "forbidden"}, status=403)
+    fn = selectors.TABLES.get(key)
+    if fn is None:
+        raise Http404("No such table.")
+    try:
+        filters = selectors.parse_filters(request.GET)
+    except Invalid as exc:
+        return _error(exc)
+    table = fn(filters, timezone.now())
+    stem = f"{key}-{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}"
+    if fmt == "csv":
+        response = HttpResponse(exports.as_csv(table, filters), content_type="text/csv")
+    else:
+        response = HttpResponse(
+            exports.as_xlsx(table, filters),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    return response
+
+
+def _month(raw: str | None, today: date) -> date:
+    if not raw:
+        return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    try:
+        return date.fromisoformat(raw + "-01")
+    except ValueError as exc:
+        raise Invalid(
+            _("Enter a month as YYYY-MM."), code="invalid_filters", fields={"month": [raw]}
+        ) from exc
+
+
+@login_required
+def report(request):
+    """The monthly report (月报): the period tables for one calendar month, made for printing."""
+    role = _reader(request)
+    today = rollup.local_day(timezone.now())
+    try:
+        month = _month(request.GET.get("month"), today)
+        end = min((month + timedelta(days=32)).replace(day=1) - timedelta(days=1), today)
+        params = {**request.GET.dict(), "from": month.isoformat(), "to": end.isoformat()}
+        filters = selectors.parse_filters(params)
+    except Invalid as exc:
+        return _error(exc)
+    now = timezone.now()
+    keys = (
+        "weekly_trends",
+        "open_cases_by_stage",
+        "open_cases_by_district",
+        "time_in_stage",
+        "overdue_referrals",
+        "follow_ups",
+        "responsibilities",
+        "repeat_callers",
+        "call_pattern",
+    )
+    tables = {key: selectors.TABLES[key](filters, now) for key in keys}
+    return render(
+        request,
+        "dashboard/report.html",
+        {
+            "page_title": _("Monthly report"),
+            "role": role,
+            "month": month,
+            "filters": filters,
+            "tables": tables,
+            "generated_at": now,
+        },
+    )
+
+
+@login_required
+def cases(request):
+    """Drill-down (钻取): the cases behind a figure, for coordinators (their own organisations)
+    and administrators. Each one goes on the audit trail."""
+    role = _reader(request)
+    if role == Role.DECISION_MAKER:
+        raise PermissionDenied("Decision makers see counts only.")
+    now = timezone.now()
+    kind, value = request.GET.get("kind", ""), request.GET.get("value", "")
+    try:
+        filters = selectors.parse_filters(request.GET, now)
+        found = list(
+            selectors.drill_down_cases(request.user, filters, kind, value, now)[
+                : DRILL_DOWN_LIMIT + 1
+            ]
+        )
+    except Invalid as exc:
+        return _error(exc)
+    shown = found[:DRILL_DOWN_LIMIT]
+    services.record_drill_down(
+        request.user,
+        kind=kind,
+        value=value,
+        filters=filters.query(),
+        case_ids=[c.pk for c in shown],
+    )
+    return render(
+        request,
+        "dashboard/cases.html",
+        {
+            "page_title": _("Cases behind the figure"),
+            "kind": kind,
+            "value": value,
+            "cases": shown,
+            "more": len(found) > DRILL_DOWN_LIMIT,
+            "back": reverse("dashboard:home") + "?" + urlencode(filters.query()),
+        },
+    )

@@ -108,6 +108,7 @@ class Dispatch(FSMModelMixin, models.Model):
         ordering = ["-id"]
         verbose_name = _("dispatch")
         verbose_name_plural = _("dispatches")
+        indexes = [models.Index(fields=["created_at"], name="dispatch_created_at")]  # dashboard
 
     def __str__(self) -> str:
         return f"#{self.pk} case {self.case_id}"

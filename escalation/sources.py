@@ -40,6 +40,14 @@ def register_alert_source(
         _clearers[kind] = cleared
 
 
+_periodic: dict[str, Callable[[datetime], None]] = {}
+
+
+def register_periodic_job(name: str, fn: Callable[[datetime], None]) -> None:
+    """Work the worker runs at the sources' cadence that raises no alert (e.g. the rollup)."""
+    _periodic[name] = fn
+
+
 def alert_sources() -> dict[str, Callable[[datetime], Iterable]]:
     return dict(_sources)
 
@@ -57,6 +65,11 @@ def poll_sources(now: datetime) -> int:
         except Exception:
             log.exception("alert source %s failed", name)
     clear_resolved_conditions()
+    for name, job in list(_periodic.items()):
+        try:
+            job(now)
+        except Exception:
+            log.exception("periodic job %s failed", name)
     return raised
 
 

@@ -144,6 +144,13 @@ class Case(FSMModelMixin, models.Model):
             models.Index(fields=["owning_organisation", "stage"]),
             models.Index(fields=["risk", "stage"]),
             models.Index(fields=["next_step_due"]),
+            models.Index(fields=["opened_at"], name="case_opened_at"),  # the dashboard's rollup
+            # The dashboard's open-case counts: an index-only scan of the open cases.
+            models.Index(
+                fields=["stage", "risk", "owning_organisation", "person"],
+                condition=~Q(stage="closed"),
+                name="case_open_dashboard",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -213,7 +220,10 @@ class StageVisit(models.Model):
 
     class Meta:
         ordering = ["entered_at", "id"]
-        indexes = [models.Index(fields=["stage", "entered_at"])]
+        indexes = [
+            models.Index(fields=["stage", "entered_at"]),
+            models.Index(fields=["left_at"], name="stagevisit_left_at"),  # the dashboard's rollup
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.stage} {self.entered_at:%Y-%m-%d %H:%M}"
@@ -356,6 +366,13 @@ class Call(FSMModelMixin, models.Model):
             models.Index(fields=["hotline", "status", "rank_at"]),
             models.Index(fields=["operator", "status"]),
             models.Index(fields=["from_number", "queued_at"]),
+            # The dashboard: calls per day (the rollup's live tail) and the calls now.
+            models.Index(fields=["queued_at"], name="call_queued_at"),
+            models.Index(
+                fields=["status"],
+                condition=Q(status__in=["queued", "offered", "in_progress", "wrap_up"]),
+                name="call_live_status",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -99,6 +99,8 @@ class Referral(FSMModelMixin, models.Model):
             ),
             models.Index(fields=["receiver", "state"]),
             models.Index(fields=["sender", "state"]),
+            # The dashboard's rollup of acknowledgement times.
+            models.Index(fields=["acknowledged_at"], name="referral_acknowledged_at"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,39 @@
+"""Summary tables of the one-screen view (一屏总览): a daily rollup, so trends cost the same at any
+history size. The tables are derived: ``manage.py dashboard_rollup --rebuild`` recreates them."""
+
+from django.db import models
+
+
+class DailyCount(models.Model):
+    """How many of ``metric`` happened on one local (Asia/Shanghai) ``day``, split by district,
+    organisation, risk and a metric-specific ``key`` (hour of day, stage and duration bucket...).
+
+    ``district`` is the district's materialised region path ("330500/330502/"), "" when unknown;
+    ``organisation`` an organisation id, 0 for none (no foreign key: rebuilt in bulk, and an
+    organisation is never deleted while it has history).
+    """
+
+    day = models.DateField()
+    metric = models.CharField(max_length=20)
+    district = models.CharField(max_length=14, blank=True)
+    organisation = models.IntegerField(default=0)
+    risk = models.CharField(max_length=10, blank=True)
+    key = models.CharField(max_length=40, blank=True)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["metric", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.metric} {self.key} {self.n}"
+
+
+class RollupMark(models.Model):
+    """The last local day the rollup holds complete; later days are read live."""
+
+    name = models.CharField(max_length=20, primary_key=True)
+    through = models.DateField()
+    refreshed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} through {self.through}"

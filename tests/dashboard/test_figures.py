@@ -1,0 +1,254 @@
+"""The numbers: live tables, the rollup (stored and live tail agree), medians, early warning."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from dashboard import rollup, selectors
+from dashboard.models import DailyCount
+from hotline.models import Call, StageVisit
+from realtime.models import Event
+from referrals.models import Referral
+from tests.factories import CaseFactory, PersonFactory
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 3, 18, 10, 0, tzinfo=SHANGHAI)  # a Wednesday
+
+
+def rows(table, key="code"):
+    return {r[key]: r for r in table.rows}
+
+
+def filters(**params):
+    return selectors.parse_filters(params, now=NOW)
+
+
+def _call(hotline, at, *, person=None, case=None, sid=None):
+    return Call.objects.create(
+        call_sid=sid or f"CA{Call.objects.count()}-{at:%Y%m%d%H%M}",
+        hotline=hotline,
+        status="completed",
+        queued_at=at,
+        person=person,
+        case=case,
+    )
+
+
+@pytest.fixture
+def history(network):
+    """Calls, cases and stays in the weeks before NOW, in Wuxing (吴兴区) and Deqing (德清县)."""
+    hotline = network["hotline"]
+    person = PersonFactory(home_region=network["village"])
+    case = CaseFactory(
+        person=person,
+        owning_organisation=hotline,
+        risk="high",
+        opened_at=NOW - timedelta(days=20),
+    )
+    # 23:30 Shanghai on a Monday is 15:30 UTC: the hour pattern must use local time.
+    monday_night = datetime(2026, 3, 2, 23, 30, tzinfo=SHANGHAI)
+    for i in range(3):
+        _call(hotline, monday_night + timedelta(minutes=i), person=person, case=case)
+    other = PersonFactory(home_region=network["deqing"])
+    _call(hotline, NOW - timedelta(days=1, hours=1), person=other)
+    _call(hotline, NOW - timedelta(minutes=30), person=other)  # today: read live
+    for hours in (1, 2, 30):
+        entered = NOW - timedelta(days=10)
+        StageVisit.objects.create(
+            case=case,
+            stage="intervention",
+            entered_at=entered,
+            left_at=entered + timedelta(hours=hours),
+        )
+    return {"case": case, "person": person, "other": other}
+
+
+def test_open_cases_by_stage_risk_and_district(hotline_case, network):
+    table = selectors.open_cases_by_district(filters(), NOW)
+    by_name = {r["district"]: r["cases"] for r in table.rows}
+    assert by_name == {"吴兴区": 1, "德清县": 0}
+    assert rows(selectors.open_cases_by_risk(filters(), NOW))["moderate"]["cases"] == 1
+    assert (
+        rows(selectors.open_cases_by_stage(filters(district="330521"), NOW))["discovery"]["cases"]
+        == 0
+    )
+    assert rows(selectors.open_cases_by_stage(filters(risk="high"), NOW))["discovery"]["cases"] == 0
+
+
+def _figures():
+    f = filters(**{"from": "2026-01-01", "to": "2026-03-18"})
+    return {
+        key: selectors.TABLES[key](f, NOW).rows
+        for key in ("weekly_trends", "call_pattern", "time_in_stage", "repeat_callers")
+    }
+
+
+def test_the_rollup_and_the_live_count_agree(history):
+    rollup.clear_tail_cache()
+    live = _figures()
+    written = rollup.refresh(now=NOW)
+    assert written > 0
+    assert rollup.mark() == NOW.date() - timedelta(days=1)
+    assert DailyCount.objects.filter(metric=rollup.CALLS).exists()
+    rollup.clear_tail_cache()
+    assert _figures() == live
+    # Refreshing again rewrites this week's days to the same rows; a rebuild changes nothing.
+    stored = sorted(DailyCount.objects.values_list("day", "metric", "key", "n"))
+    rollup.refresh(now=NOW)
+    assert sorted(DailyCount.objects.values_list("day", "metric", "key", "n")) == stored
+    rollup.rebuild(now=NOW)
+    rollup.clear_tail_cache()
+    assert _figures() == live
+
+
+def test_weekly_trends_and_the_local_hour_pattern(history):
+    f = filters(**{"from": "2026-03-01", "to": "2026-03-18"})
+    weeks = {r["week"]: r for r in selectors.weekly_trends(f, NOW).rows}
+    assert weeks["2026-03-02"]["calls"] == 3
+    assert weeks["2026-03-16"]["calls"] == 2  # yesterday and today (live)
+    assert weeks["2026-03-16"]["cases_opened"] == 0
+    pattern = {r["weekday"]: r for r in selectors.call_pattern(f, NOW).rows}
+    assert pattern["Mon"]["h23"] == 3
+    assert pattern["Mon"]["h15"] == 0
+
+
+def test_median_time_in_stage_is_within_a_band(history):
+    table = rows(selectors.time_in_stage(filters(), NOW))
+    assert table["intervention"]["stays"] == 3
+    assert 1.6 <= table["intervention"]["median_hours"] <= 2.4  # the true median is 2 h
+    assert table["treatment"]["median_hours"] is None
+
+
+def test_repeat_callers_are_counted_per_week(history, settings):
+    settings.DASHBOARD_REPEAT_CALLS = 3
+    weeks = {r["week"]: r["people"] for r in selectors.repeat_callers(filters(), NOW).rows}
+    assert weeks["2026-03-02"] == 1
+    assert weeks["2026-03-09"] == 0
+    assert len(weeks) == 12
+
+
+def test_filters_narrow_the_rollup(history):
+    rollup.refresh(now=NOW)
+    rollup.clear_tail_cache()
+    f = filters(**{"from": "2026-03-01", "to": "2026-03-18", "district": "330521"})
+    weeks = {r["week"]: r for r in selectors.weekly_trends(f, NOW).rows}
+    assert weeks["2026-03-02"]["calls"] == 0
+    assert weeks["2026-03-16"]["calls"] == 2
+
+
+def test_high_risk_people_without_contact(history, network):
+    case = history["case"]
+    no_contact = selectors.high_risk_no_contact(filters(), NOW)
+    assert {r["district"]: r["cases"] for r in no_contact.rows}["吴兴区"] == 1
+    Event.objects.create(type="follow_up.attempted", case=case, at=NOW - timedelta(days=2))
+    no_contact = selectors.high_risk_no_contact(filters(), NOW)
+    assert {r["district"]: r["cases"] for r in no_contact.rows}["吴兴区"] == 0
+    longer = selectors.high_risk_no_contact(filters(no_contact_days="1"), NOW)
+    assert {r["district"]: r["cases"] for r in longer.rows}["吴兴区"] == 1
+
+
+def test_overdue_referrals_and_responsibilities(history, network):
+    case = history["case"]
+    Referral.objects.create(
+        case=case,
+        kind="counselling",
+        sender=network["hotline"],
+        receiver=network["centre_a"],
+        urgency="high",
+        sent_at=NOW - timedelta(hours=2),
+        ack_due_at=NOW - timedelta(hours=1, minutes=45),
+    )
+    acked = Referral.objects.create(
+        case=case,
+        kind="counselling",
+        sender=network["hotline"],
+        receiver=network["centre_b"],
+        urgency="high",
+        sent_at=NOW - timedelta(days=3),
+        ack_due_at=NOW - timedelta(days=3) + timedelta(minutes=15),
+        state="acknowledged",
+        acknowledged_at=NOW - timedelta(days=3) + timedelta(minutes=10),
+    )
+    overdue = selectors.overdue_referrals(filters(), NOW)
+    assert [(r["code"], r["referrals"]) for r in overdue.rows] == [("centre-a", 1)]
+    assert overdue.rows[0]["oldest_minutes_late"] == 105
+    duty = {r["organisation"]: r for r in selectors.responsibilities(filters(), NOW).rows}
+    assert duty[network["centre_a"].name]["open"] == 1
+    assert duty[network["centre_a"].name]["overdue"] == 1
+    assert duty[network["centre_b"].name]["overdue"] == 0
+    assert 8 <= duty[network["centre_b"].name]["median_ack_minutes"] <= 12
+    assert acked.pk
+
+
+def test_the_rollup_command(history):
+    call_command("dashboard_rollup", "--rebuild")
+    assert rollup.mark() == rollup.local_day(timezone.now()) - timedelta(days=1)
+    call_command("dashboard_rollup", "--since", "2026-03-01")
+    assert DailyCount.objects.filter(metric=rollup.CALLS, day="2026-03-02").exists()
+
+
+def test_the_worker_hook_refreshes_once_a_day_has_closed(history, settings):
+    settings.DASHBOARD_ROLLUP_EVERY = 0
+    rollup.worker_hook(NOW)
+    assert rollup.mark() == NOW.date() - timedelta(days=1)
+
+
+def test_the_worker_runs_the_rollup_with_its_periodic_jobs(db):
+    from escalation import sources
+
+    assert sources._periodic["dashboard_rollup"] is rollup.worker_hook
+    assert "dashboard_rollup" not in sources.alert_sources()
+
+
+@pytest.mark.postgres
+def test_postgres_buckets_equal_the_portable_ones(history):
+    """On PostgreSQL the duration bucket is ``width_bucket``; it must match the CASE form."""
+    visits = StageVisit.objects.filter(left_at__isnull=False)
+    fast = sorted(visits.annotate(b=rollup._bucket("entered_at", "left_at")).values_list("b"))
+    expected = []
+    for v in visits:
+        minutes = (v.left_at - v.entered_at).total_seconds() / 60
+        expected.append((sum(1 for b in rollup.BUCKET_BOUNDS if b <= minutes),))
+    assert fast == sorted(expected)
+
+
+def test_the_now_tables(network, hotline_case, operator):
+    _call(network["hotline"], timezone.now() - timedelta(minutes=3), sid="CA-wait")
+    calls = {r["measure"]: r["value"] for r in selectors.calls_now(filters(), timezone.now()).rows}
+    assert calls["Calls waiting"] == 0  # created completed
+    Call.objects.create(
+        call_sid="CA-q", hotline=network["hotline"], queued_at=timezone.now() - timedelta(minutes=2)
+    )
+    calls = {r["measure"]: r["value"] for r in selectors.calls_now(filters(), timezone.now()).rows}
+    assert calls["Calls waiting"] == 1
+    assert 115 <= calls["Longest wait (seconds)"] <= 125
+    alerts = selectors.open_alerts_by_severity(filters(), timezone.now())
+    assert {r["code"] for r in alerts.rows} == {"info", "warning", "critical", "life_safety"}
+
+
+def test_open_dispatch_legs_count_down_and_show_only_the_district(network, hotline_case):
+    from escalation.models import Dispatch, DispatchLeg
+
+    now = timezone.now()
+    dispatch = Dispatch.objects.create(case=hotline_case, region=network["village"])
+    DispatchLeg.objects.create(
+        dispatch=dispatch,
+        kind="police",
+        organisation=network["police"],
+        ack_deadline=now + timedelta(seconds=60),
+    )
+    (leg,) = selectors.open_dispatches(filters(), now).rows
+    assert leg["region"] == "吴兴区"  # never the village
+    assert leg["seconds_left"] == 60
+    assert leg["state_code"] == "notified"
+    duty = {r["organisation"]: r for r in selectors.responsibilities(filters(), now).rows}
+    assert duty[network["police"].name]["open"] == 1
+    assert duty[network["police"].name]["overdue"] == 0
+    late = {
+        r["organisation"]: r
+        for r in selectors.responsibilities(filters(), now + timedelta(minutes=2)).rows
+    }
+    assert late[network["police"].name]["overdue"] == 1
