@@ -14,7 +14,7 @@
   var WAITING = ["queued", "offered"];
   var MINE_ACTIVE = ["offered", "in_progress", "wrap_up"];
 
-  var state = { queue: [], call: null, dirty: false, previewTimer: null, refreshTimer: null };
+  var state = { queue: [], call: null, dirty: false, previewTimer: null, refreshTimer: null, wrapped: {} };
   var $ = function (id) { return document.getElementById(id); };
 
   function csrf() {
@@ -206,7 +206,15 @@
   }
 
   function loadCall(id) {
-    return api("GET", "calls/" + id + "/").then(showCall);
+    return api("GET", "calls/" + id + "/").then(function (call) {
+      // A read that started before the wrap-up may answer after it: a call that is no longer
+      // this operator's live call must not come back onto the panel.
+      if (MINE_ACTIVE.indexOf(call.status) < 0 || call.operator !== ME || state.wrapped[call.id]) {
+        if (!state.call || state.call.id === call.id) showCall(null);
+        return;
+      }
+      showCall(call);
+    });
   }
 
   function loadMine() {
@@ -335,8 +343,10 @@
 
   function submitWrapUp(event) {
     event.preventDefault();
-    api("POST", "calls/" + state.call.id + "/wrap-up/", { notes: $("wrap-up").elements.notes.value })
+    var id = state.call.id;
+    api("POST", "calls/" + id + "/wrap-up/", { notes: $("wrap-up").elements.notes.value })
       .then(function () {
+        state.wrapped[id] = true;
         $("wrap-up").reset();
         showCall(null);
         loadPresence();
