@@ -288,10 +288,10 @@ register_alert_source("queue_surge", queue_surges, kind="queue_surge", cleared=_
 
 def housekeeping(now: datetime) -> None:
     """Small deadlines other apps keep in their own rows: lapsed call offers go back to the queue,
-    expired break-glass grants are revoked."""
+    expired break-glass grants are revoked, the hotline queues are counted for surges."""
     from clinics.services import expire_break_glass
     from hotline.models import Call, CallStatus
-    from hotline.services import expire_offers
+    from hotline.services import check_surges, expire_offers
 
     lapsed = (
         Call.objects.filter(status=CallStatus.OFFERED, offer_expires_at__lte=now)
@@ -301,3 +301,4 @@ def housekeeping(now: datetime) -> None:
     for hotline_id in list(lapsed):
         expire_offers(hotline_id)
     expire_break_glass(now)
+    check_surges()

@@ -652,7 +652,14 @@ def _identify(actor, hotline: Organisation, number) -> tuple[Person, Case, set[i
         case = _insert_case(actor, person=person, owning_organisation=hotline)
         return person, case, {hotline.pk}
     if case is None:
-        case = open_case(actor, person=person, owning_organisation=hotline)
+        try:
+            case = open_case(actor, person=person, owning_organisation=hotline)
+        except Conflict:
+            # The same person calling on two lines at once: the other call opened it first.
+            _person, case, case_org_ids = _person_with_open_case(number)
+            if case is None:
+                raise
+            return person, case, case_org_ids
         return person, case, {hotline.pk}
     return person, case, case_org_ids
 
@@ -853,7 +860,21 @@ def _offer_waiting(hotline_id: int, actor) -> None:
         )
 
 
-def _check_surge(hotline: Organisation, actor) -> None:
+# When each hotline's queue was last counted by this process (see ``_check_surge``).
+_surge_checked_at: dict[int, float] = {}
+
+
+def _check_surge(hotline: Organisation, actor, *, force: bool = False) -> None:
+    """话务高峰 detection. Counting the queue costs what the queue holds, and a surge is exactly
+    when calls pour in, so each process counts at most every ``HOTLINE_SURGE_CHECK_SECONDS``;
+    the worker's housekeeping counts every second (``check_surges``), so a surge that begins
+    between two calls is still announced within a second or so."""
+    now = time.monotonic()
+    if not force:
+        last = _surge_checked_at.get(hotline.pk)
+        if last is not None and now - last < settings.HOTLINE_SURGE_CHECK_SECONDS:
+            return
+    _surge_checked_at[hotline.pk] = now
     length = _queue_length(hotline.pk)
     if length <= settings.HOTLINE_SURGE_QUEUE_LENGTH:
         return
@@ -868,6 +889,14 @@ def _check_surge(hotline: Organisation, actor) -> None:
     except IntegrityError:
         return  # another call started this surge a moment ago
     _on_surge(hotline, surge, length)
+
+
+def check_surges() -> None:
+    """Housekeeping: count every hotline's queue once (a surge may begin or grow between calls)."""
+    for hotline in Organisation.objects.filter(
+        kind=OrganisationKind.HOTLINE_CENTRE, is_active=True
+    ):
+        _check_surge(hotline, SYSTEM, force=True)
 
 
 def _on_surge(hotline: Organisation, surge: QueueSurge, length: int) -> None:

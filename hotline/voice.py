@@ -1,5 +1,7 @@
 """TwiML and Voice tokens for the hotline (official Twilio SDK)."""
 
+import functools
+
 from django.conf import settings
 from django.utils.translation import gettext as _
 from twilio.jwt.access_token import AccessToken
@@ -14,6 +16,7 @@ GREETING = "您好，这里是南太湖心航心理援助热线。您的来电�
 WAIT_MESSAGE = "接线员正在通话中，请不要挂机，我们会尽快接听您的来电。"
 
 
+@functools.lru_cache(maxsize=8)
 def queue_twiml(wait_url: str) -> str:
     """Greet in Chinese and put the caller into the hotline queue with a wait loop."""
     response = VoiceResponse()

@@ -1,0 +1,68 @@
+"""Twilio webhooks on the thread pool: a burst is taken several calls at a time, on PostgreSQL."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+from django.test import AsyncClient
+
+from hotline import services
+from hotline.models import Call, Person
+from tests.twilio_recorder import sign
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+async def _deliver(client, token, sid, from_):
+    params = {"CallSid": sid, "From": from_, "To": "+865722251885", "CallStatus": "ringing"}
+    path = "/twilio/voice/incoming/"
+    signature = sign("http://testserver" + path, params, token)
+    return await client.post(path, params, headers={"X-Twilio-Signature": signature})
+
+
+async def test_a_burst_of_calls_is_queued_several_at_a_time_and_a_repeat_once(
+    network, twilio, settings, monkeypatch
+):
+    settings.WEBHOOKS_IN_THREAD_POOL = True
+    lock = threading.Lock()
+    seen = {"now": 0, "peak": 0, "threads": set()}
+    real = services.receive_call
+
+    def watched(*args, **kwargs):
+        with lock:
+            seen["now"] += 1
+            seen["peak"] = max(seen["peak"], seen["now"])
+            seen["threads"].add(threading.get_ident())
+        try:
+            time.sleep(0.05)  # long enough for the others to arrive while this one works
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                seen["now"] -= 1
+
+    monkeypatch.setattr(services, "receive_call", watched)
+    client = AsyncClient()
+    sids = [f"CA{i:032d}" for i in range(6)]
+    deliveries = [
+        _deliver(client, twilio.token, sid, f"+86139000012{i:02d}") for i, sid in enumerate(sids)
+    ]
+    # Twilio retrying the first call while its first delivery is still being handled.
+    deliveries.append(_deliver(client, twilio.token, sids[0], "+8613900001200"))
+    responses = await asyncio.gather(*deliveries)
+
+    assert [r.status_code for r in responses] == [200] * 7
+    assert all(b"<Enqueue" in r.content for r in responses)
+    assert seen["peak"] > 1 and len(seen["threads"]) > 1
+    assert await Call.objects.filter(call_sid__in=sids).acount() == 6
+    assert await Person.objects.filter(phone="+8613900001200").acount() == 1
+
+
+async def test_a_forged_webhook_is_refused_before_any_thread_is_used(network, twilio, settings):
+    settings.WEBHOOKS_IN_THREAD_POOL = True
+    params = {"CallSid": "CA" + "7" * 32, "From": "+8613900001299", "To": "+865722251885"}
+    response = await AsyncClient().post(
+        "/twilio/voice/incoming/", params, headers={"X-Twilio-Signature": "forged"}
+    )
+    assert response.status_code == 403
+    assert not await Call.objects.filter(call_sid=params["CallSid"]).aexists()
