@@ -10,7 +10,6 @@ import logging
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-
 from django.conf import settings
 from django.http import HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
