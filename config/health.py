@@ -17,7 +17,8 @@ def register_readiness_check(name: str, fn: Callable[[], str | None]) -> None:
     _checks[name] = fn
 
 
-def healthz(request):
+async def healthz(request):
+    """Liveness: answered on the event loop, no thread and no database."""
     return JsonResponse({"status": "ok"})
 
 

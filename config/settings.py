@@ -40,18 +40,20 @@ INSTALLED_APPS = [
     "dashboard",
 ]
 
+# Django's own middleware with their hooks run on the event loop under Daphne (core/middleware.py:
+# the stock ones hop to a thread and back for every hook of every request).
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "core.middleware.SecurityMiddleware",
     # ServeStatic (the maintained WhiteNoise fork with native ASGI): an async middleware, so
     # requests under Daphne are not hopped to a thread and back just to skip static files.
     "servestatic.middleware.ServeStaticMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.SessionMiddleware",
+    "core.middleware.LocaleMiddleware",
+    "core.middleware.CommonMiddleware",
+    "core.middleware.CsrfViewMiddleware",
+    "core.middleware.AuthenticationMiddleware",
+    "core.middleware.MessageMiddleware",
+    "core.middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

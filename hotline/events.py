@@ -1,0 +1,33 @@
+"""The ``data`` of the hotline's events that several writers build (the console renders from it)."""
+
+from hotline.models import Call, Person
+
+
+def person_summary(person: Person) -> dict:
+    return {"person": person.pk, "name": str(person), "anonymous": person.is_anonymous}
+
+
+def call_data(call: Call) -> dict:
+    """The stable ``data`` of every ``call.*`` event (the console renders from it alone)."""
+    case = call.case
+    return {
+        "call": call.pk,
+        "call_sid": call.call_sid,
+        "status": call.status,
+        "channel": call.channel,
+        "priority": call.priority,
+        "priority_reasons": list(call.priority_reasons),
+        "waiting_since": call.queued_at.isoformat(),
+        "from_number": str(call.from_number) if call.from_number else call.from_raw,
+        "caller_name": call.caller_name,
+        "caller_relation": call.caller_relation,
+        "person": call.person_id,
+        "person_name": str(call.person) if call.person_id else "",
+        "case": call.case_id,
+        "stage": case.stage if case else None,
+        "risk": case.risk if case else None,
+        "operator": call.operator_id,
+        "operator_name": str(call.operator) if call.operator_id else "",
+        "offered_to": call.offered_to_id,
+        "callback_of": call.callback_of_id,
+    }
