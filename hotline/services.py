@@ -667,17 +667,21 @@ def receive_call(actor, *, hotline: Organisation, call_sid: str, **fields) -> tu
     A repeated Twilio delivery, or two deliveries racing, both try the insert: the unique
     ``call_sid`` makes the second fail, and its whole transaction (person, case, events) rolls
     back, so nothing is written twice and the existing call is returned. (No look-up first: a
-    repeat is rare, and the index has to be asked anyway.)
+    repeat is rare, and the index has to be asked anyway.) The same person calling on two lines
+    at once can race to open their case: the loser's insert meets the one-open-case index, rolls
+    back, and is taken again, now finding the case.
     """
-    try:
-        with transaction.atomic():
-            call = _enqueue(actor, hotline=hotline, call_sid=call_sid, **fields)
-    except IntegrityError:
-        existing = Call.objects.filter(call_sid=call_sid).first()
-        if existing is None:
-            raise
-        return existing, False
-    return call, True
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return _enqueue(actor, hotline=hotline, call_sid=call_sid, **fields), True
+        except IntegrityError:
+            existing = Call.objects.filter(call_sid=call_sid).first()
+            if existing is not None:
+                return existing, False
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _require_operator(actor, hotline_id: int | None = None) -> set[int]:

@@ -66,3 +66,48 @@ async def test_a_forged_webhook_is_refused_before_any_thread_is_used(network, tw
     )
     assert response.status_code == 403
     assert not await Call.objects.filter(call_sid=params["CallSid"]).aexists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_lines_racing_to_open_one_persons_case_end_with_one_case(network, monkeypatch):
+    """Both calls look the number up before either writes; the second insert meets the
+    one-open-case index, rolls back and is taken again, joining the case the first opened."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from hotline import intake
+    from hotline.models import Case
+
+    person = Person.objects.create(phone="+8613900004321")  # known, with no open case
+    barrier = threading.Barrier(2, timeout=10)
+    looked_up = threading.local()
+    real = intake.identify
+
+    def identify(*args, **kwargs):
+        found = real(*args, **kwargs)
+        if not getattr(looked_up, "once", False):
+            looked_up.once = True
+            barrier.wait()  # both have seen "no open case"
+        return found
+
+    monkeypatch.setattr(intake, "identify", identify)
+
+    def call(sid):
+        try:
+            return services.receive_call(
+                services.SYSTEM,
+                hotline=network["hotline"],
+                call_sid=sid,
+                channel="twilio_voice",
+                from_raw="+8613900004321",
+            )
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(call, ["CA" + "1" * 32, "CA" + "2" * 32]))
+
+    assert all(created for _call, created in results)
+    [case] = Case.objects.filter(person=person)
+    assert Call.objects.filter(case=case).count() == 2
