@@ -65,3 +65,25 @@ def test_sessions_in_csrf_are_refused(settings):
     settings.CSRF_USE_SESSIONS = True
     with pytest.raises(ImproperlyConfigured):
         middleware.CsrfViewMiddleware(lambda request: None)
+
+
+def _deploy_warnings():
+    from django.core.checks import run_checks
+
+    found = run_checks(include_deployment_checks=True, tags=["security"])
+    return {m.id for m in found if not m.is_silenced()}
+
+
+def test_deploy_checks_still_look_at_the_security_middleware(settings):
+    settings.DEBUG = False
+    settings.SECURE_HSTS_SECONDS = 0
+    settings.SECURE_SSL_REDIRECT = False
+    ids = _deploy_warnings()
+    # Django alone would see no SecurityMiddleware and skip both.
+    assert {"security.W004", "security.W008"} <= ids
+    assert not ids & {"core.W001", "core.W002", "core.W003"}
+
+
+def test_a_missing_security_middleware_is_still_reported(settings):
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith("SecurityMiddleware")]
+    assert "core.W001" in _deploy_warnings()
