@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -133,24 +134,30 @@ def encode_frame(message: dict) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
-def _request_loop():
-    """The event loop of the async request this thread works for, if any and still running."""
-    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
-        return None
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    if loop is None or loop.is_closed() or not loop.is_running():
-        return None
-    return loop
+def _running(loop):
+    return loop if loop is not None and loop.is_running() and not loop.is_closed() else None
+
+
+def _serving_loop():
+    """The loop to broadcast on: the one of the async request this thread works for, else the
+    Daphne server's in this process (the in-process worker's thread), else None."""
+    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
+        loop = _running(getattr(SyncToAsync.threadlocal, "main_event_loop", None))
+        if loop is not None:
+            return loop
+    # The consoles' queues (the in-memory layer's, the Redis layer's connection) belong to the
+    # server's loop; a loop made for each broadcast would reach them from the wrong thread.
+    return _running(getattr(sys.modules.get("daphne.server"), "twisted_loop", None))
 
 
 def _broadcast(sends: list[tuple[list[str], dict, str]]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    loop = _request_loop()
+    loop = _serving_loop()
     if loop is not None:
-        # A worker thread of an async request (a webhook, a console): hand the sends to the
-        # request's loop and return, instead of holding the thread until Redis answers.
+        # A worker thread of an async request (a webhook, a console) or of the server: hand the
+        # sends to the loop and return, instead of holding the thread until Redis answers.
         future = asyncio.run_coroutine_threadsafe(_send_all(layer, sends), loop)
         future.add_done_callback(_log_if_lost)
         return
