@@ -177,12 +177,13 @@ def write_rows(rows: list[tuple[str, Model, dict[str, str]]]) -> dict[str, int]:
                 for column, ref in refs.items():
                     setattr(obj, column, ids[ref])
                 columns, exprs, values = _values(obj, {})
+                meta = obj._meta
                 cursor.execute(
                     f"INSERT INTO {_table(type(obj))} ({', '.join(columns)}) "  # noqa: S608
-                    f"VALUES ({', '.join(exprs)}) RETURNING id",
+                    f"VALUES ({', '.join(exprs)})",
                     values,
                 )
-                ids[name] = cursor.fetchone()[0]
+                ids[name] = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
     for name, obj, refs in rows:
         obj.pk = ids[name]
         obj._state.adding = False
