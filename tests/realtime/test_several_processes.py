@@ -3,19 +3,29 @@ console connected to the other."""
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 import websockets
+from channels.layers import get_channel_layer
 
+from realtime import audiences as aud
+from realtime.publish import encode_frame
 from tests.e2e import servers
 from tests.realtime.http import Api
 
 
 @pytest.fixture(scope="module")
-def two_servers(tmp_path_factory):
+def prepared(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("two")
     env = servers.server_env(servers.fresh_database_url(tmp, "two"), tmp / "static")
     servers.prepare(env)
+    return env, tmp
+
+
+@pytest.fixture(scope="module")
+def two_servers(prepared):
+    env, tmp = prepared
     a = servers.Server(env, tmp / "a.log")
     b = servers.Server(env, tmp / "b.log")
     yield a, b
@@ -71,3 +81,42 @@ async def test_a_foreign_origin_is_refused_by_a_real_server(two_servers):
     with pytest.raises(websockets.InvalidStatus):
         async with websockets.connect(ws_url):
             pass
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+async def test_a_real_server_writes_an_event_once_to_a_user_in_several_of_its_audiences(
+    two_servers,
+):
+    a, _ = two_servers
+    operator1 = await asyncio.to_thread(Api, a.url, "operator1", servers.DEMO_PASSWORD)
+    ws_url = a.url.replace("http://", "ws://") + "/ws/console/"
+    async with websockets.connect(
+        ws_url, additional_headers={"Authorization": f"Token {operator1.token}"}
+    ) as ws:
+        hello = await frames_until(ws, lambda f: f["type"] == "hello")
+        # Straight onto the servers' Redis groups, as publish() would, under an id of its own.
+        event = {"id": hello["last_event_id"] + 10**6, "type": "test.twice", "at": "", "case": None}
+        message = {"type": "console.event", "event": event, "text": encode_frame(event)}
+        groups = [aud.group_name(x) for x in hello["audiences"] if x.startswith("org")]
+        assert len(groups) == 2  # the organisation and the role in it
+        layer = get_channel_layer()
+        for _ in range(2):
+            for group in groups:
+                await layer.group_send(group, message)
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == event
+        await ws.send(json.dumps({"type": "ping"}))
+        pong = await frames_until(ws, lambda f: f["type"] != "heartbeat")
+        assert pong["type"] == "pong" and pong["last_event_id"] == event["id"]
+
+
+def test_serve_runs_daphne_on_uvloop_unless_told_not_to(prepared, two_servers):
+    pytest.importorskip("uvloop")
+    env, tmp = prepared
+    a, _ = two_servers
+    assert "Event loop: uvloop.Loop" in Path(a.log.name).read_text()
+    plain = servers.Server(dict(env, REALTIME_UVLOOP="0"), tmp / "plain.log")
+    try:
+        assert "Event loop: asyncio." in Path(plain.log.name).read_text()
+    finally:
+        plain.stop()

@@ -1,6 +1,7 @@
 """All-in-one server for the embedded default: Daphne (HTTP + WebSocket) + the timer worker."""
 
 from daphne.cli import CommandLineInterface
+from daphne.server import twisted_loop
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -27,5 +28,9 @@ class Command(BaseCommand):
             # A daemon thread: it dies with Daphne; timers live in the database, so none is lost.
             worker.start_in_process()
             self.stdout.write("Escalation worker running in-process")
+        # Daphne's loop was made when the apps loaded (REALTIME_UVLOOP in settings chose it).
+        loop = type(twisted_loop)
+        self.stdout.write(f"Event loop: {loop.__module__}.{loop.__qualname__}")
         self.stdout.write(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
+        self.stdout.flush()
         CommandLineInterface().run([*argv, "config.asgi:application"])
