@@ -194,7 +194,7 @@ def write_rows(rows: list[tuple[str, Model, dict[str, str]]]) -> dict[str, int]:
 
 @dataclass
 class Intake:
-    """A call to queue from a number with no person given."""
+    """A call to queue (the webhook's fields, or an operator's for a manual call)."""
 
     hotline: Organisation
     call_sid: str
@@ -206,6 +206,28 @@ class Intake:
     caller_relation: str = CallerRelation.UNKNOWN
     notes: str = ""
     actor_id: int | None = None
+    callback_of: Call | None = None
+
+    def build_call(self, person, case, priority: int, reasons: list[str], now) -> Call:
+        """The queued call (unsaved), ranked by ``priority`` from ``now``."""
+        return Call(
+            call_sid=self.call_sid,
+            hotline=self.hotline,
+            channel=self.channel,
+            from_number=self.number or "",
+            from_raw=(self.from_raw or "")[:64],
+            to_number=self.to_number or "",
+            caller_name=self.caller_name,
+            caller_relation=self.caller_relation,
+            person=person,
+            case=case,
+            priority=priority,
+            priority_reasons=reasons,
+            rank_at=queue.rank_at(now, priority),
+            queued_at=now,
+            notes=self.notes,
+            callback_of=self.callback_of,
+        )
 
 
 def enqueue(intake: Intake, found: Found, priority_of) -> tuple[Call, list[dict]]:
@@ -233,23 +255,7 @@ def enqueue(intake: Intake, found: Found, priority_of) -> tuple[Call, list[dict]
         visit = StageVisit(case=case, stage=Stage.DISCOVERY, entered_at=now)
         rows.append(("visit", visit, {"case_id": "case_"}))
     priority, reasons = priority_of(intake.channel, None if new_case else case)
-    call = Call(
-        call_sid=intake.call_sid,
-        hotline=intake.hotline,
-        channel=intake.channel,
-        from_number=intake.number or "",
-        from_raw=(intake.from_raw or "")[:64],
-        to_number=intake.to_number or "",
-        caller_name=intake.caller_name,
-        caller_relation=intake.caller_relation,
-        person=person,
-        case=case,
-        priority=priority,
-        priority_reasons=reasons,
-        rank_at=queue.rank_at(now, priority),
-        queued_at=now,
-        notes=intake.notes,
-    )
+    call = intake.build_call(person, case, priority, reasons, now)
     refs = {}
     if person.pk is None:
         refs["person_id"] = "person"

@@ -609,25 +609,23 @@ def _enqueue(
 ) -> Call:
     now = timezone.now()
     number = normalise_number(from_raw)
+    details = intake.Intake(
+        hotline=hotline,
+        call_sid=call_sid,
+        channel=channel,
+        number=number,
+        from_raw=from_raw,
+        to_number=normalise_number(to_raw),
+        caller_name=caller_name,
+        caller_relation=caller_relation,
+        notes=notes,
+        actor_id=actor.pk if actor is not None else None,
+        callback_of=callback_of,
+    )
     if person is None:
         # 来电识别 and the writes in a fixed few statements (hotline/intake.py).
         found = intake.identify(number, hotline.pk, _free_operator.sql(hotline.pk))
-        call, _events = intake.enqueue(
-            intake.Intake(
-                hotline=hotline,
-                call_sid=call_sid,
-                channel=channel,
-                number=number,
-                from_raw=from_raw,
-                to_number=normalise_number(to_raw),
-                caller_name=caller_name,
-                caller_relation=caller_relation,
-                notes=notes,
-                actor_id=actor.pk if actor is not None else None,
-            ),
-            found,
-            _priority,
-        )
+        call, _events = intake.enqueue(details, found, _priority)
         if found.operator_free:
             _offer_waiting(hotline.pk, actor)
         _check_surge(hotline, actor)
@@ -636,24 +634,7 @@ def _enqueue(
         actor, person=person, owning_organisation=hotline
     )
     priority, reasons = _priority(channel, case)
-    call = Call(
-        call_sid=call_sid,
-        hotline=hotline,
-        channel=channel,
-        from_number=number or "",
-        from_raw=(from_raw or "")[:64],
-        to_number=normalise_number(to_raw) or "",
-        caller_name=caller_name,
-        caller_relation=caller_relation,
-        person=person,
-        case=case,
-        priority=priority,
-        priority_reasons=reasons,
-        rank_at=queue.rank_at(now, priority),
-        queued_at=now,
-        notes=notes,
-        callback_of=callback_of,
-    )
+    call = details.build_call(person, case, priority, reasons, now)
     call.save(force_insert=True)
     _publish_call("call.queued", call, actor)
     _offer_waiting(hotline.pk, actor)
