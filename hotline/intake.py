@@ -55,15 +55,11 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _col(model, name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
-
-
 _lookup_sql: dict[str, str] = {}
 
 
 def _lookup(free_operators_sql: tuple[str, list]) -> str:
-    """The look-up statement; built once per process (names quoted for the database)."""
+    """The look-up statement (its text built once per process and database)."""
     sql = _lookup_sql.get(connection.vendor)
     if sql is None:
         p, c, g = _table(Person), _table(Case), _table(CaseAccess)
@@ -107,20 +103,14 @@ def identify(number, hotline_id: int, free_operators_sql: tuple[str, list]) -> F
     return found
 
 
-def _values(obj: Model, refs: dict[str, str]) -> tuple[list[str], list[str], list]:
-    """Columns, value expressions and parameters to insert ``obj`` as ``Model.save`` would;
-    ``refs`` maps a column to an expression (the id of a row written in the same statement)."""
-    columns, exprs, params = [], [], []
+def _values(obj: Model) -> tuple[list[str], list]:
+    """Columns and parameters to insert ``obj`` as ``Model.save`` would."""
+    columns, params = [], []
     for f in obj._meta.concrete_fields:
-        if f.primary_key:
-            continue
-        columns.append(connection.ops.quote_name(f.column))
-        if f.column in refs:
-            exprs.append(refs[f.column])
-        else:
-            exprs.append("%s")
+        if not f.primary_key:
+            columns.append(connection.ops.quote_name(f.column))
             params.append(f.get_db_prep_save(f.pre_save(obj, add=True), connection))
-    return columns, exprs, params
+    return columns, params
 
 
 def _json_value(value):
@@ -176,11 +166,11 @@ def write_rows(rows: list[tuple[str, Model, dict[str, str]]]) -> dict[str, int]:
             for name, obj, refs in rows:
                 for column, ref in refs.items():
                     setattr(obj, column, ids[ref])
-                columns, exprs, values = _values(obj, {})
+                columns, values = _values(obj)
                 meta = obj._meta
                 cursor.execute(
                     f"INSERT INTO {_table(type(obj))} ({', '.join(columns)}) "  # noqa: S608
-                    f"VALUES ({', '.join(exprs)})",
+                    f"VALUES ({', '.join(['%s'] * len(values))})",
                     values,
                 )
                 ids[name] = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
