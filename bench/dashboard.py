@@ -9,17 +9,31 @@ then times every dashboard selector (``dashboard.selectors.TABLES``) and prints 
     .venv/bin/python bench/dashboard.py --cases 10000               # 10k cases
     .venv/bin/python bench/dashboard.py --cases 1000000             # the full size
     .venv/bin/python bench/dashboard.py --cases 1000000 --reuse     # time again, no regeneration
+    .venv/bin/python bench/dashboard.py --cases 10000 --history-of 1000000  # same rate, 9 days
+    .venv/bin/python bench/dashboard.py --cases 1000000 --reuse --against small.json  # ratios
+
+``--history-of M`` generates only the newest N cases of the M-case five-year history: the same
+city at the same daily rate (the same calls waiting, the same open dispatches), with days
+instead of years behind it. Comparing it with M isolates what history costs; ``--cases 10000``
+alone is a city with 1/100 of the activity.
+
+Before timing, the rollup is refreshed as the escalation worker leaves it (closed days, then
+today up to ``DASHBOARD_ROLLUP_EVERY`` seconds ago). ``--save PATH`` writes the p50/p95 per
+query; ``--against PATH`` (a ``--save`` of a smaller run) prints each p95 as a multiple of it.
 
 The database is ``BENCH_DATABASE_URL`` (default
-``postgres://postgres@127.0.0.1:5432/wt_dashboard_bench_<N>``); it is dropped and recreated
-unless ``--reuse``. Loopback only; stops by itself.
+``postgres://postgres@127.0.0.1:5432/wt_dashboard_bench_<N>``, ``..._<N>_of_<M>`` with
+``--history-of``); it is dropped and recreated unless ``--reuse``. Loopback only; stops by
+itself.
 """
 
 import argparse
+import json
 import os
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,7 +49,25 @@ def parse():
     p.add_argument("--cases", type=int, default=10_000)
     p.add_argument("--runs", type=int, default=30, help="timed runs per query")
     p.add_argument("--reuse", action="store_true", help="keep the generated database")
-    return p.parse_args()
+    p.add_argument(
+        "--history-of",
+        type=int,
+        metavar="M",
+        help="generate the newest N cases of an M-case five-year history (same daily rate)",
+    )
+    p.add_argument("--save", metavar="PATH", help="write the p50/p95 per query as JSON")
+    p.add_argument(
+        "--against",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="a --save of a smaller run: print each query's p95 as a multiple of its p95 there "
+        "(repeatable)",
+    )
+    args = p.parse_args()
+    if args.history_of is not None and args.history_of < args.cases:
+        p.error("--history-of must be at least --cases")
+    return args
 
 
 def prepare_database(url: str, reuse: bool) -> None:
@@ -88,7 +120,7 @@ def step(label: str, fn, *args, **kwargs):
     return result
 
 
-def generate(n: int) -> None:
+def generate(n: int, history_of: int | None = None) -> None:
     from django.core.management import call_command
     from django.db import connection
 
@@ -127,7 +159,8 @@ def generate(n: int) -> None:
     village_array = "ARRAY[" + ",".join(map(str, villages)) + "]"
     hour_array = "ARRAY[" + ",".join(map(str, hours)) + "]"
     span = "interval '1826 days'"
-    # Cases: denser towards now (a growing service); open if recent, rarely if old.
+    # The newest n of `history_of` cases: the same five-year curve, cut to its last days.
+    newest = n / (history_of or n)
     step(
         "people",
         insert_select,
@@ -165,11 +198,12 @@ def generate(n: int) -> None:
                 f"ELSE {centres[1]} END"
             ),
         },
+        # Cases: denser towards now (a growing service); open if recent, rarely if old.
         # Ids follow time, as they do in production: the open (recent) cases sit together.
         "(SELECT row_number() OVER (ORDER BY opened) AS i, opened, r1, r2, r3 FROM "
-        "(SELECT now() - " + span + " * (1 - sqrt(random())) AS opened, random() AS r1, "
-        "random() AS r2, random() AS r3 FROM generate_series(1, %s)) g) s",
-        [n],
+        "(SELECT now() - " + span + " * (1 - sqrt(1 - %s * (1 - random()))) AS opened, "
+        "random() AS r1, random() AS r2, random() AS r3 FROM generate_series(1, %s)) g) s",
+        [newest, n],
     )
     open_stage = "ARRAY['discovery','intervention','treatment','follow_up']"
     with connection.cursor() as cur:
@@ -407,7 +441,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def time_queries(runs: int) -> None:
+def time_queries(runs: int) -> dict[str, dict[str, list[float]]]:
+    """Time every table as a page asks for them (one shared live tail); returns, per scenario,
+    ``{query: [p50, p95]}``."""
     from django.db import reset_queries
     from django.utils import timezone
 
@@ -419,46 +455,79 @@ def time_queries(runs: int) -> None:
         "12 months": {},
         "12 months, 长兴县, high risk": {"district": district.code, "risk": "high"},
     }
+    figures: dict[str, dict[str, list[float]]] = {}
     for name, params in scenarios.items():
         print(f"\n{name}: ms per query over {runs} runs (p50 / p95 / max)")
         filters = selectors.parse_filters(params)
-        totals, tail = [], []
-        results: dict[str, list[float]] = {k: [] for k in selectors.TABLES}
+        results: dict[str, list[float]] = {TAIL: [], **{k: [] for k in selectors.TABLES}}
+        results[PAGE] = []
         for i in range(runs + 2):
             now = timezone.now()
             rollup.clear_tail_cache()
             started_all = time.perf_counter()
             rollup.tail_rows(now)  # once per page, shared by the period tables
             if i >= 2:
-                tail.append((time.perf_counter() - started_all) * 1000)
+                results[TAIL].append((time.perf_counter() - started_all) * 1000)
             for key, fn in selectors.TABLES.items():
                 started = time.perf_counter()
                 fn(filters, now)
                 if i >= 2:
                     results[key].append((time.perf_counter() - started) * 1000)
             if i >= 2:
-                totals.append((time.perf_counter() - started_all) * 1000)
+                results[PAGE].append((time.perf_counter() - started_all) * 1000)
             reset_queries()
-        print(
-            f"  {'live tail (today, week)':24s} {statistics.median(tail):8.1f} "
-            f"{percentile(tail, 0.95):8.1f} {max(tail):8.1f}"
-        )
+        figures[name] = {}
         for key, values in results.items():
-            print(
-                f"  {key:24s} {statistics.median(values):8.1f} {percentile(values, 0.95):8.1f}"
-                f" {max(values):8.1f}"
-            )
-        print(
-            f"  {'whole page (15 tables)':24s} {statistics.median(totals):8.1f} "
-            f"{percentile(totals, 0.95):8.1f} {max(totals):8.1f}"
-        )
+            p50, p95 = statistics.median(values), percentile(values, 0.95)
+            figures[name][key] = [round(p50, 1), round(p95, 1)]
+            print(f"  {key:28s} {p50:8.1f} {p95:8.1f} {max(values):8.1f}")
+    return figures
+
+
+TAIL = "live tail (once per page)"
+PAGE = "whole page (15 tables)"
+
+
+def time_whole_day_tail(runs: int) -> None:
+    """What a page pays for the live tail if the worker's intraday refresh has not run today."""
+    from django.utils import timezone
+
+    from dashboard import rollup
+
+    through, _until = rollup.coverage()
+    if through is None:
+        return
+    values = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        rollup._tail_rows(timezone.now(), through, rollup.day_start(through + timedelta(days=1)))
+        values.append((time.perf_counter() - started) * 1000)
+    print(
+        f"\n(without the intraday refresh the live tail is today's whole day so far: "
+        f"p50 {statistics.median(values):.1f} / p95 {percentile(values, 0.95):.1f} ms)"
+    )
+
+
+def compare(figures: dict, path: str) -> None:
+    """Each query's p95 here as a multiple of its p95 in the smaller run saved at ``path``."""
+    base = json.loads(Path(path).read_text())
+    print(f"\np95 here / p95 in {path} (target: at most 3x)")
+    for scenario, rows in figures.items():
+        print(f"  {scenario}")
+        for key, (_p50, p95) in rows.items():
+            before = base.get("figures", {}).get(scenario, {}).get(key)
+            if before:
+                ratio = p95 / max(before[1], 0.1)
+                flag = "" if ratio <= 3 else "  > 3x"
+                print(f"    {key:28s} {before[1]:8.1f} -> {p95:8.1f}  {ratio:5.1f}x{flag}")
 
 
 def main() -> None:
     args = parse()
-    url = os.environ.get(
-        "BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/wt_dashboard_bench_{args.cases}"
-    )
+    name = f"wt_dashboard_bench_{args.cases}"
+    if args.history_of and args.history_of != args.cases:
+        name += f"_of_{args.history_of}"
+    url = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{name}")
     prepare_database(url, args.reuse)
     os.environ["DATABASE_URL"] = url
     os.environ.pop("REDIS_URL", None)
@@ -467,8 +536,10 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
+    from django.utils import timezone
 
     from dashboard import rollup
 
@@ -476,25 +547,44 @@ def main() -> None:
     if not args.reuse:
         print(f"generating {args.cases} cases into {url}", flush=True)
         started = time.perf_counter()
-        generate(args.cases)
+        generate(args.cases, args.history_of)
         print(f"generated in {time.perf_counter() - started:.0f} s", flush=True)
         step("rollup rebuild (rows)", rollup.rebuild)
         with connection.cursor() as cur:
             step("vacuum analyze", cur.execute, "VACUUM ANALYZE")
+    # As the escalation worker leaves it: the closed days stored, and today up to its last run,
+    # taken as DASHBOARD_ROLLUP_EVERY ago (the longest live tail a page meets).
+    step("rollup refresh, closed days (rows)", rollup.refresh)
+    step(
+        "rollup refresh, today so far (rows)",
+        rollup.refresh_today,
+        timezone.now() - timedelta(seconds=settings.DASHBOARD_ROLLUP_EVERY),
+    )
+    through, until = rollup.coverage()
+    print(f"  rollup: whole days through {through}, today stored until {until:%H:%M:%S %Z}")
     with connection.cursor() as cur:
         cur.execute(
             "SELECT (SELECT count(*) FROM hotline_case), (SELECT count(*) FROM hotline_call), "
             "(SELECT count(*) FROM realtime_event), (SELECT count(*) FROM hotline_stagevisit), "
             "(SELECT count(*) FROM referrals_referral), "
             "(SELECT count(*) FROM dashboard_dailycount), "
-            "(SELECT count(*) FROM hotline_case WHERE stage <> 'closed')"
+            "(SELECT count(*) FROM hotline_case WHERE stage <> 'closed'), "
+            "(SELECT count(*) FROM hotline_case WHERE opened_at > now() - interval '1 day'), "
+            "(SELECT extract(day FROM now() - min(opened_at)) FROM hotline_case)"
         )
         counts = cur.fetchone()
     print(
         "rows: cases {:,} calls {:,} events {:,} stage visits {:,} referrals {:,} rollup {:,}"
-        " open cases {:,}".format(*counts)
+        " open cases {:,}; cases opened in the last 24 h {:,}, history {:.0f} days".format(*counts)
     )
-    time_queries(args.runs)
+    figures = time_queries(args.runs)
+    time_whole_day_tail(min(args.runs, 5))
+    if args.save:
+        Path(args.save).write_text(
+            json.dumps({"database": name, "counts": list(map(float, counts)), "figures": figures})
+        )
+    for path in args.against:
+        compare(figures, path)
 
 
 if __name__ == "__main__":

@@ -287,8 +287,10 @@ ESCALATION_WORKER_STEP_DELAY = env.float("ESCALATION_WORKER_STEP_DELAY", default
 DASHBOARD_NO_CONTACT_DAYS = env.int("DASHBOARD_NO_CONTACT_DAYS", default=7)
 # A repeat caller: at least this many calls in one week.
 DASHBOARD_REPEAT_CALLS = env.int("DASHBOARD_REPEAT_CALLS", default=3)
-# The worker refreshes the daily rollup at most this often (seconds).
+# The worker refreshes the daily rollup (closed days, and today so far) this often (seconds).
 DASHBOARD_ROLLUP_EVERY = env.int("DASHBOARD_ROLLUP_EVERY", default=600)
+# It stores today up to this many seconds ago (rows in transactions still open are not missed).
+DASHBOARD_ROLLUP_LAG = env.int("DASHBOARD_ROLLUP_LAG", default=60)
 # The page re-reads its figures this often (seconds) even without events.
 DASHBOARD_POLL_SECONDS = env.int("DASHBOARD_POLL_SECONDS", default=15)
 

@@ -22,17 +22,26 @@ class DailyCount(models.Model):
     n = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["metric", "day"])]
+        indexes = [
+            # Covering: a year of a metric is read from the index alone (the rows of one day
+            # lie all over the table, written metric by metric).
+            models.Index(
+                fields=["metric", "day", "district", "organisation", "risk", "key", "n"],
+                name="dailycount_metric_day",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.metric} {self.key} {self.n}"
 
 
 class RollupMark(models.Model):
-    """The last local day the rollup holds complete; later days are read live."""
+    """The last local day the rollup holds complete (``through``), and the instant up to which
+    it holds the day after it (``until``, the intraday refresh); later rows are read live."""
 
     name = models.CharField(max_length=20, primary_key=True)
     through = models.DateField()
+    until = models.DateTimeField(null=True, blank=True)
     refreshed_at = models.DateTimeField()
 
     def __str__(self) -> str:

@@ -1,9 +1,11 @@
 """The daily rollup behind the dashboard's trends, medians and period counts.
 
 Closed days never change, so each is counted once (``refresh``) and the dashboard sums at most
-a few thousand rollup rows instead of millions of calls. Days after the mark (normally only
-today) are counted live by the same builder, so the figures are exact whether or not the
-refresh has run. Durations (time in stage, time to acknowledge) are kept as counts per
+a few thousand rollup rows instead of millions of calls. The worker also stores today so far
+(``refresh_today``, every ``DASHBOARD_ROLLUP_EVERY``), so what is counted live for each page is
+the few minutes after that (``RollupMark.until``), not the whole day; whatever the refreshes
+have not stored is counted live by the same builder, so the figures are right whether or not
+they ran. Durations (time in stage, time to acknowledge) are kept as counts per
 geometric bucket (x1.25 wide), from which the median is read to within about 12%.
 
 Rows are built with the ORM so the same code runs on SQLite and PostgreSQL.
@@ -18,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, F, Func, IntegerField, Sum, Value, When
+from django.db.models import Case, CharField, Count, F, Func, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import (
     Coalesce,
     ExtractHour,
@@ -31,6 +33,8 @@ from django.utils import timezone
 from dashboard.models import DailyCount, RollupMark
 
 MARK = "daily"
+# Calls whose person, case and risk may still be set (``refresh_today`` stops before them).
+LIVE_CALL_STATUSES = ("queued", "offered", "in_progress", "wrap_up")
 LOCAL = ZoneInfo("Asia/Shanghai")
 # A district's path is the city's and the district's six-digit GB/T 2260 codes: "330500/330502/".
 DISTRICT_PATH_LENGTH = 14
@@ -139,19 +143,18 @@ def _daily(qs, moment: str, district: str, organisation: str, risk: str, **extra
     )
 
 
-def build_rows(first: date, last: date) -> Iterator[DailyCount]:
-    """Daily rollup rows for the local days ``first..last`` (repeat callers are per week:
-    ``repeat_caller_rows``)."""
+def build_rows(start: datetime, end: datetime, *, stream: bool = True) -> Iterator[DailyCount]:
+    """Daily rollup rows of what happened from ``start`` to before ``end`` (repeat callers are
+    per week: ``repeat_caller_rows``). ``stream`` reads years through a server-side cursor; a
+    page's few minutes are read in one round trip."""
     from clinics.models import FollowUp, FollowUpState
     from escalation.models import Dispatch
     from hotline.models import Call, StageVisit
     from hotline.models import Case as CaseFile
     from referrals.models import Referral
 
-    start, end = day_start(first), day_start(last + timedelta(days=1))
-
     def rows(metric: str, found: Iterable, key=lambda r: "") -> Iterator[DailyCount]:
-        for r in found.iterator(chunk_size=10000):
+        for r in found.iterator(chunk_size=10000) if stream else found:
             yield DailyCount(
                 day=r["d_day"],
                 metric=metric,
@@ -230,25 +233,65 @@ def build_rows(first: date, last: date) -> Iterator[DailyCount]:
     )
 
 
-def repeat_caller_rows(first_monday: date, last: date) -> Iterator[DailyCount]:
+def repeat_caller_rows(
+    first_monday: date,
+    last: date,
+    *,
+    before: datetime | None = None,
+    stored_until: datetime | None = None,
+) -> Iterator[DailyCount]:
     """复访来电: per week (on its Monday), how many people called at least
-    ``DASHBOARD_REPEAT_CALLS`` times that week, by district and hotline."""
-    from hotline.models import Call
+    ``DASHBOARD_REPEAT_CALLS`` times that week, by district and hotline.
 
+    ``before``: count only the calls before that instant (the intraday refresh).
+    ``stored_until``: the first week is stored up to that instant (``refresh_today``); count
+    only the people it adds, those whose calls since then brought them to the threshold."""
+    from hotline.models import Call, Person
+
+    threshold = settings.DASHBOARD_REPEAT_CALLS
     monday = first_monday
     while monday <= last:
         start, end = day_start(monday), day_start(monday + timedelta(days=7))
-        per_person = (
-            Call.objects.filter(queued_at__gte=start, queued_at__lt=end, person__isnull=False)
-            .values("person_id", "hotline_id")
-            .annotate(calls=Count("pk"), d_district=_district("person__home_region__path"))
-            .filter(calls__gte=settings.DASHBOARD_REPEAT_CALLS)
-            .order_by()
+        if before is not None:
+            end = min(end, before)
+        calls = Call.objects.filter(queued_at__gte=start, queued_at__lt=end, person__isnull=False)
+        if stored_until is not None and monday == first_monday:
+            late = set(
+                calls.filter(queued_at__gte=stored_until).values_list("person_id", "hotline_id")
+            )
+            counted = (
+                calls.filter(person__in={person for person, _ in late})
+                .values_list("person_id", "hotline_id")
+                .annotate(
+                    calls=Count("pk"), earlier=Count("pk", filter=Q(queued_at__lt=stored_until))
+                )
+                .order_by()
+            )
+            repeaters = [
+                (person, hotline)
+                for person, hotline, n, earlier in counted
+                if (person, hotline) in late and n >= threshold > earlier
+            ]
+        else:
+            # Count per person first (the week's calls from the index), then look up the
+            # district of the few repeat callers only.
+            repeaters = list(
+                calls.values_list("person_id", "hotline_id")
+                .annotate(calls=Count("pk"))
+                .filter(calls__gte=threshold)
+                .values_list("person_id", "hotline_id")
+                .order_by()
+            )
+        district_of = dict(
+            Person.objects.filter(pk__in={person for person, _ in repeaters})
+            .annotate(d_district=_district("home_region__path"))
+            .values_list("pk", "d_district")
         )
         groups: dict[tuple[str, int], int] = defaultdict(int)
-        for r in per_person:
-            district = r["d_district"] if len(r["d_district"]) == DISTRICT_PATH_LENGTH else ""
-            groups[(district, r["hotline_id"])] += 1
+        for person, hotline in repeaters:
+            district = district_of.get(person, "")
+            district = district if len(district) == DISTRICT_PATH_LENGTH else ""
+            groups[(district, hotline)] += 1
         for (district, hotline), n in groups.items():
             yield DailyCount(
                 day=monday,
@@ -265,32 +308,57 @@ def mark() -> date | None:
     return found
 
 
+def coverage() -> tuple[date | None, datetime | None]:
+    """``(through, until)``: the last whole day stored, and the instant before which everything
+    is stored (today's rows up to the last intraday refresh, else the end of ``through``)."""
+    found = RollupMark.objects.filter(name=MARK).values_list("through", "until").first()
+    if found is None:
+        return None, None
+    through, until = found
+    return through, until or day_start(through + timedelta(days=1))
+
+
+def _lock() -> None:
+    """Serialise refreshes (several workers may run the hook): each deletes and rewrites rows,
+    and two at once would write them twice. Call inside the refresh's transaction."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('dashboard_rollup'))")
+
+
 def refresh(*, since: date | None = None, through: date | None = None, now=None) -> int:
     """Count the closed days from ``since`` (default: the day after the mark, back to its week's
     Monday so the week's repeat callers are whole) through ``through`` (default: yesterday).
 
-    Idempotent: the span's rows are deleted and rewritten in one transaction. Returns the rows
-    written.
+    Idempotent: the span's rows (and any partial day after it) are deleted and rewritten in one
+    transaction. Returns the rows written.
     """
     today = local_day(now or timezone.now())
     through = through or today - timedelta(days=1)
-    if since is None:
-        current = mark()
-        if current is None:
-            first_case = _earliest()
-            since = first_case or through
-        else:
-            since = current + timedelta(days=1)
-    since = monday_of(since)
-    if since > through:
-        return 0
-    written = 0
     with transaction.atomic():
-        DailyCount.objects.filter(day__gte=since, day__lte=through).delete()
+        _lock()
+        if since is None:
+            current = mark()
+            if current is None:
+                first_case = _earliest()
+                since = first_case or through
+            else:
+                since = current + timedelta(days=1)
+        since = monday_of(since)
+        if since > through:
+            return 0
+        written = 0
+        # From ``since`` on: the span, and the partial day an intraday refresh stored after it.
+        DailyCount.objects.filter(day__gte=since).delete()
         batch: list[DailyCount] = []
-        # Weeks are stored once complete; the current week's repeat callers are read live.
+        # Weeks are stored once complete; the current week's repeat callers are read live (or
+        # stored so far by ``refresh_today``).
         last_complete_monday = monday_of(through + timedelta(days=1)) - timedelta(days=7)
-        rows = chain(build_rows(since, through), repeat_caller_rows(since, last_complete_monday))
+        DailyCount.objects.filter(metric=REPEAT_CALLERS, day__gt=last_complete_monday).delete()
+        rows = chain(
+            build_rows(day_start(since), day_start(through + timedelta(days=1))),
+            repeat_caller_rows(since, last_complete_monday),
+        )
         for row in rows:
             batch.append(row)
             if len(batch) == 5000:
@@ -300,9 +368,51 @@ def refresh(*, since: date | None = None, through: date | None = None, now=None)
         DailyCount.objects.bulk_create(batch)
         written += len(batch) + _sum_months(since, through)
         RollupMark.objects.update_or_create(
-            name=MARK, defaults={"through": through, "refreshed_at": timezone.now()}
+            name=MARK, defaults={"through": through, "until": None, "refreshed_at": timezone.now()}
         )
     return written
+
+
+def refresh_today(now=None) -> int:
+    """Store the day after the mark (normally today) up to shortly before ``now``, so a page
+    counts only the minutes since live. The day is recounted whole each time (a case's risk or a
+    call's person set since the last time is picked up) and again when it closes.
+
+    The cut stays ``DASHBOARD_ROLLUP_LAG`` seconds behind (a row written in a transaction still
+    open is not missed) and before the oldest call still live (its person and case are set
+    during the call). Returns the rows written; 0 if the closed days are not stored yet.
+    """
+    from hotline.models import Call
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock()
+        through = mark()
+        if through is None:
+            return 0
+        start = day_start(through + timedelta(days=1))
+        cut = min(
+            now - timedelta(seconds=settings.DASHBOARD_ROLLUP_LAG),
+            day_start(through + timedelta(days=2)),
+        )
+        live = (
+            Call.objects.filter(status__in=LIVE_CALL_STATUSES)
+            .order_by("queued_at")
+            .values_list("queued_at", flat=True)
+            .first()
+        )
+        if live is not None:
+            cut = min(cut, live)
+        if cut <= start:
+            return 0
+        week = monday_of(through + timedelta(days=1))  # not complete at ``through``
+        DailyCount.objects.filter(day__gt=through).delete()
+        DailyCount.objects.filter(metric=REPEAT_CALLERS, day=week).delete()
+        made = list(build_rows(start, cut, stream=False))
+        made += repeat_caller_rows(week, week, before=cut)
+        DailyCount.objects.bulk_create(made, batch_size=5000)
+        RollupMark.objects.filter(name=MARK).update(until=cut, refreshed_at=timezone.now())
+    return len(made)
 
 
 def _sum_months(since: date, through: date) -> int:
@@ -343,9 +453,10 @@ def _sum_months(since: date, through: date) -> int:
 def rebuild(*, now=None) -> int:
     """Drop the rollup and count every day again (after a backdated correction or an import)."""
     with transaction.atomic():
+        _lock()
         DailyCount.objects.all().delete()
         RollupMark.objects.filter(name=MARK).delete()
-    return refresh(now=now)
+        return refresh(now=now)
 
 
 def _earliest() -> date | None:
@@ -368,37 +479,40 @@ def clear_tail_cache() -> None:
 
 
 def tail_rows(now=None) -> list[DailyCount]:
-    """The rows the table does not hold yet: days after the mark (through today) and the weeks
-    not complete at the mark. Normally today and this week only. Several tables of one page
-    ask with the same ``now``: they share one count."""
+    """The rows the table does not hold yet: what happened from ``until`` through today (a few
+    minutes when the worker runs) and the weeks not complete at the mark (repeat callers).
+    Several tables of one page ask with the same ``now``: they share one count."""
     now = now or timezone.now()
-    current = mark()
+    state = coverage()
     cached = _tail_cache.get("tail")
-    if cached and cached[0] == (now, current):
+    if cached and cached[0] == (now, state):
         return cached[1]
-    rows = _tail_rows(now, current)
-    _tail_cache["tail"] = ((now, current), rows)
+    rows = _tail_rows(now, *state)
+    _tail_cache["tail"] = ((now, state), rows)
     return rows
 
 
-def _tail_rows(now: datetime, current: date | None) -> list[DailyCount]:
+def _tail_rows(now: datetime, through: date | None, until: datetime | None) -> list[DailyCount]:
     today = local_day(now)
-    if current is None:
+    end = day_start(today + timedelta(days=1))
+    if through is None or until is None:
         first = _earliest() or today
-        return list(build_rows(first, today)) + list(repeat_caller_rows(monday_of(first), today))
-    daily = []
-    if current < today:
-        daily = list(build_rows(current + timedelta(days=1), today))
-    first_open_week = monday_of(current + timedelta(days=1))
-    return daily + list(repeat_caller_rows(first_open_week, today))
+        return list(build_rows(day_start(first), end, stream=False)) + list(
+            repeat_caller_rows(monday_of(first), today)
+        )
+    daily = list(build_rows(until, end, stream=False)) if until < end else []
+    first_open_week = monday_of(through + timedelta(days=1))
+    # Stored up to ``until`` by the intraday refresh: only the people it adds since.
+    stored = until if until > day_start(through + timedelta(days=1)) else None
+    return daily + list(repeat_caller_rows(first_open_week, today, stored_until=stored))
 
 
 _last_refresh: dict[str, datetime] = {}
 
 
 def worker_hook(now: datetime) -> None:
-    """Run by the escalation worker (every ``ESCALATION_SOURCES_POLL``): refreshes the rollup
-    once a day has closed, at most every ``DASHBOARD_ROLLUP_EVERY`` seconds."""
+    """Run by the escalation worker (every ``ESCALATION_SOURCES_POLL``), at most every
+    ``DASHBOARD_ROLLUP_EVERY`` seconds: stores the days that have closed, then today so far."""
     last = _last_refresh.get(MARK)
     if last is not None and (now - last).total_seconds() < settings.DASHBOARD_ROLLUP_EVERY:
         return
@@ -406,3 +520,4 @@ def worker_hook(now: datetime) -> None:
     current = mark()
     if current is None or current < local_day(now) - timedelta(days=1):
         refresh(now=now)
+    refresh_today(now)

@@ -10,11 +10,14 @@ work in hand, not the years of history; period tables read the daily rollup (``r
 """
 
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, Min, OuterRef, Q, Sum
+from django.db import connection, transaction
+from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.lookups import In
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -173,16 +176,83 @@ class Table:
         }
 
 
+def _home_region():
+    """The home region of a case's person, looked up for each case (a subquery per row).
+
+    Open cases are few and people many: joined instead, the planner hashes every person of
+    the city or the district, years of them, to find the persons of today's open cases."""
+    from hotline.models import Person
+
+    return Subquery(Person.objects.filter(pk=OuterRef("person_id")).values("home_region_id")[:1])
+
+
 def _case_filter(f: Filters, prefix: str = "") -> Q:
     """The district/organisation/risk filters applied to a case reached through ``prefix``."""
     q = Q()
     if f.district:
-        q &= Q(**{f"{prefix}person__home_region__path__startswith": f.district.path})
+        # The district's regions by id (a few hundred at most): the person's region id is then
+        # enough, without joining every row to the regions to match the path.
+        regions = _regions_in(f.district)
+        if prefix:
+            q &= Q(**{f"{prefix}person__home_region__in": regions})
+        else:
+            q &= Q(In(_home_region(), regions))
     if f.organisation:
         q &= Q(**{f"{prefix}owning_organisation": f.organisation})
     if f.risk:
         q &= Q(**{f"{prefix}risk": f.risk})
     return q
+
+
+def _of_filtered_cases(items, f: Filters, case: str, open_ids: list[int] | None = None) -> list:
+    """Live items (follow-ups, referrals, legs) whose case, reached through ``case``, passes the
+    district/risk filters (not the organisation's), as querysets whose counts add up.
+
+    Joining every live item to its case and person lets the planner hash all the high-risk
+    cases of every year instead. So: items of the open cases that pass (a few, found from the
+    open cases' index), plus items of the other cases (next to none), tested one by one.
+    """
+    from hotline.models import Case
+
+    f = replace(f, organisation=None)
+    if not (f.district or f.risk):
+        return [items]
+    return [
+        items.filter(**{f"{case}__in": _open_case_ids(f) if open_ids is None else open_ids}),
+        items.exclude(**{f"{case}__in": Case.objects.open().values("pk")}).filter(
+            _case_filter(f, case + "__")
+        ),
+    ]
+
+
+@contextmanager
+def _serial():
+    """Without parallel workers: the check of ``_of_filtered_cases`` hashes the open cases'
+    ids once, and each parallel worker would build that hash again on its own."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        try:
+            yield
+        finally:
+            cur.execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
+
+
+def _open_case_ids(f: Filters) -> list[int]:
+    """The open cases passing the district/risk filters."""
+    from hotline.models import Case
+
+    return list(
+        Case.objects.open()
+        .filter(_case_filter(replace(f, organisation=None)))
+        .values_list("pk", flat=True)
+    )
+
+
+def _regions_in(district: Region) -> list[int]:
+    return list(Region.objects.filter(path__startswith=district.path).values_list("pk", flat=True))
 
 
 def _district_names() -> dict[str, str]:
@@ -198,7 +268,8 @@ def _by_district(cases) -> dict[str, int]:
     """Count cases per district path, grouping by the home region id (no join to the regions)."""
     district_of = {pk: _district_of(path) for pk, path in Region.objects.values_list("pk", "path")}
     counts: dict[str, int] = defaultdict(int)
-    for region, n in cases.values_list("person__home_region").annotate(n=Count("pk")).order_by():
+    counted = cases.annotate(region=_home_region()).values_list("region").annotate(n=Count("*"))
+    for region, n in counted.order_by():
         counts[district_of.get(region, "")] += n
     return counts
 
@@ -261,32 +332,43 @@ def operators_now(f: Filters, now: datetime) -> Table:
 
 def open_dispatches(f: Filters, now: datetime) -> Table:
     """一键智达 in progress: every leg of every open dispatch with its state and countdown."""
-    from escalation.models import Dispatch, DispatchLeg, LegState
+    from escalation.models import Dispatch, DispatchLeg, LegState, ResponderKind
 
+    # Plain values, not model instances: a leg row is a handful of fields, and building the
+    # leg, dispatch, organisation and region objects cost more than the query.
     legs = (
         DispatchLeg.objects.filter(dispatch__status=Dispatch.Status.OPEN)
         .filter(_case_filter(f, "dispatch__case__"))
-        .select_related("organisation", "dispatch", "dispatch__region")
+        .values_list(
+            "dispatch_id",
+            "dispatch__created_at",
+            "dispatch__region__path",
+            "kind",
+            "organisation__name",
+            "state",
+            "ack_deadline",
+        )
         .order_by("dispatch_id", "id")[:200]
     )
     rows = []
     districts_by_path = _district_names()
-    for leg in legs:
-        waiting = leg.state == LegState.NOTIFIED
+    kinds = {code: str(label) for code, label in ResponderKind.choices}
+    states = {code: str(label) for code, label in LegState.choices}
+    zone = timezone.get_current_timezone()
+    for dispatch, opened, region_path, kind, organisation, state, ack_deadline in legs:
+        waiting = state == LegState.NOTIFIED
         rows.append(
             {
-                "dispatch": leg.dispatch_id,
-                "opened": timezone.localtime(leg.dispatch.created_at).strftime("%Y-%m-%d %H:%M"),
+                "dispatch": dispatch,
+                "opened": opened.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 # The district only: a village and a minute could point at the person.
-                "region": districts_by_path.get(
-                    _district_of(leg.dispatch.region.path if leg.dispatch.region else ""), ""
-                ),
-                "responder": str(leg.get_kind_display()),
-                "organisation": leg.organisation.name,
-                "state": str(leg.get_state_display()),
-                "state_code": leg.state,
-                "ack_deadline": leg.ack_deadline.isoformat() if waiting else "",
-                "seconds_left": int((leg.ack_deadline - now).total_seconds()) if waiting else None,
+                "region": districts_by_path.get(_district_of(region_path or ""), ""),
+                "responder": kinds.get(kind, kind),
+                "organisation": organisation,
+                "state": states.get(state, state),
+                "state_code": state,
+                "ack_deadline": ack_deadline.isoformat() if waiting else "",
+                "seconds_left": int((ack_deadline - now).total_seconds()) if waiting else None,
             }
         )
     return Table(
@@ -347,7 +429,8 @@ def _open_cases(f: Filters):
 
 def open_cases_by_stage(f: Filters, now: datetime) -> Table:
     """The funnel: open cases in each stage of the loop, discovery -> follow-up."""
-    counts = dict(_open_cases(f).values_list("stage").annotate(n=Count("pk")).order_by())
+    # COUNT(*), not COUNT(id): the partial index holds no id, and the scan stays index-only.
+    counts = dict(_open_cases(f).values_list("stage").annotate(n=Count("*")).order_by())
     # Prevention is shown only when a case is there: the hotline's cases start at discovery.
     rows = [
         {"stage": str(label), "code": code, "cases": counts.get(code, 0)}
@@ -363,7 +446,7 @@ def open_cases_by_stage(f: Filters, now: datetime) -> Table:
 
 
 def open_cases_by_risk(f: Filters, now: datetime) -> Table:
-    counts = dict(_open_cases(f).values_list("risk").annotate(n=Count("pk")).order_by())
+    counts = dict(_open_cases(f).values_list("risk").annotate(n=Count("*")).order_by())
     rows = [
         {"risk": str(label), "code": code, "cases": counts.get(code, 0)}
         for code, label in reversed(Risk.choices)
@@ -400,35 +483,41 @@ def _rolled(
     f: Filters, metrics: tuple[str, ...], fields: tuple[str, ...], now: datetime, *, monthly=False
 ) -> dict[tuple, int]:
     """Sum of the rollup rows of ``metrics`` in the filtered period, grouped by ``fields``:
-    stored days up to the mark (whole months from the monthly sums when ``monthly``), plus the
-    days after it counted live."""
-    mark = rollup.mark()
-    last_stored = min(f.date_to, mark) if mark else None
+    stored days up to the mark (whole months from the monthly sums when ``monthly``), the part
+    of the day after it stored by the intraday refresh, plus what came after counted live."""
+    through, until = rollup.coverage()
     totals: dict[tuple, int] = defaultdict(int)
 
-    if last_stored is not None and last_stored >= f.date_from:
-        spans = Q(metric__in=metrics, day__gte=f.date_from, day__lte=last_stored)
+    if through is not None:
+        # The last day with stored rows: ``through``, or the day the intraday refresh stored.
+        last_stored = min(f.date_to, rollup.local_day(until - timedelta(microseconds=1)))
+        spans = [Q(metric__in=metrics, day__gte=f.date_from, day__lte=last_stored)]
         if monthly:
-            months, days = _split_months(f.date_from, last_stored)
-            spans = Q(metric__in=[m + rollup.MONTHLY for m in metrics], day__in=months)
-            for first, last in days:
-                spans |= Q(metric__in=metrics, day__gte=first, day__lte=last)
-        qs = DailyCount.objects.filter(spans)
-        if f.district:
-            qs = qs.filter(district=f.district.path)
-        if f.organisation:
-            qs = qs.filter(organisation=f.organisation.pk)
-        if f.risk and all(m in RISK_SPLIT for m in metrics):
-            qs = qs.filter(risk=f.risk)
-        for r in qs.values(*fields).annotate(total=Sum("n")).order_by():
-            row = dict(r)
-            if "metric" in row:
-                row["metric"] = row["metric"].removesuffix(rollup.MONTHLY)
-            totals[tuple(row[x] for x in fields)] += row["total"]
+            # Monthly sums exist for the months complete at ``through``.
+            months, days = _split_months(f.date_from, min(last_stored, through))
+            spans = [Q(metric__in=[m + rollup.MONTHLY for m in metrics], day__in=months)]
+            days += [(max(f.date_from, through + timedelta(days=1)), last_stored)]
+            spans += [
+                Q(metric__in=metrics, day__gte=first, day__lte=last)
+                for first, last in days
+                if first <= last
+            ]
+        # One query per span, not one with OR: each is then read from the covering index alone.
+        for span in spans if f.date_from <= last_stored else []:
+            qs = DailyCount.objects.filter(span)
+            if f.district:
+                qs = qs.filter(district=f.district.path)
+            if f.organisation:
+                qs = qs.filter(organisation=f.organisation.pk)
+            if f.risk and all(m in RISK_SPLIT for m in metrics):
+                qs = qs.filter(risk=f.risk)
+            for r in qs.values(*fields).annotate(total=Sum("n")).order_by():
+                row = dict(r)
+                if "metric" in row:
+                    row["metric"] = row["metric"].removesuffix(rollup.MONTHLY)
+                totals[tuple(row[x] for x in fields)] += row["total"]
     for row in rollup.tail_rows(now):
         if row.metric not in metrics or not (f.date_from <= row.day <= f.date_to):
-            continue
-        if mark and row.day <= mark and row.metric != rollup.REPEAT_CALLERS:
             continue
         if f.district and row.district != f.district.path:
             continue
@@ -525,12 +614,14 @@ def follow_ups_overdue_or_lost(f: Filters, now: datetime) -> Table:
     """回访: follow-ups overdue now, and those lost (three failed attempts) in the period."""
     from clinics.models import FollowUp, FollowUpState
 
-    qs = FollowUp.objects.filter(state=FollowUpState.SCHEDULED, due_at__lt=now).filter(
-        _case_filter(replace(f, organisation=None), "case__")
-    )
+    qs = FollowUp.objects.filter(state=FollowUpState.SCHEDULED, due_at__lt=now)
     if f.organisation:
         qs = qs.filter(organisation=f.organisation)
-    overdue = dict(qs.values_list("organisation_id").annotate(n=Count("pk")).order_by())
+    overdue: dict[int, int] = defaultdict(int)
+    with _serial():
+        for part in _of_filtered_cases(qs, f, "case"):
+            for org, n in part.values_list("organisation_id").annotate(n=Count("pk")).order_by():
+                overdue[org] += n
     lost = {
         org: n for (org,), n in _rolled(f, (rollup.FOLLOW_UP_LOST,), ("organisation",), now).items()
     }
@@ -642,31 +733,51 @@ def responsibilities(f: Filters, now: datetime) -> Table:
 
     open_items: dict[int, int] = defaultdict(int)
     overdue: dict[int, int] = defaultdict(int)
-    by_case = _case_filter(replace(f, organisation=None), "case__")
+    open_ids = _open_case_ids(f) if f.district or f.risk else None
 
-    def add(target: dict, qs, org_field: str):
+    def add(qs, org_field: str, late: Q, case: str | None):
+        # Open and overdue in one pass over the open items.
         if f.organisation:
             qs = qs.filter(**{org_field: f.organisation})
-        for org, n in qs.values_list(org_field).annotate(n=Count("pk")).order_by():
-            if org:
-                target[org] += n
+        with _serial():
+            for part in _of_filtered_cases(qs, f, case, open_ids) if case else [qs]:
+                counted = (
+                    part.values_list(org_field)
+                    .annotate(n=Count("pk"), late=Count("pk", filter=late))
+                    .order_by()
+                )
+                for org, n, n_late in counted:
+                    if org:
+                        open_items[org] += n
+                        overdue[org] += n_late
 
-    referrals = Referral.objects.filter(by_case)
-    add(open_items, referrals.filter(state__in=ACTIVE_STATES), "receiver")
-    add(overdue, referrals.filter(state=ReferralState.SENT, ack_due_at__lte=now), "receiver")
-    follow_ups = FollowUp.objects.filter(by_case).filter(state=FollowUpState.SCHEDULED)
-    add(open_items, follow_ups, "organisation")
-    add(overdue, follow_ups.filter(due_at__lt=now), "organisation")
-    legs = DispatchLeg.objects.filter(
-        _case_filter(replace(f, organisation=None), "dispatch__case__")
-    ).filter(state__in=ACTIVE_LEG_STATES)
-    add(open_items, legs, "organisation")
-    add(overdue, legs.filter(state=LegState.NOTIFIED, ack_deadline__lt=now), "organisation")
-    alerts = Alert.objects.filter(
-        state__in=[AlertState.OPEN, AlertState.ACKNOWLEDGED], assigned_organisation__isnull=False
+    add(
+        Referral.objects.filter(state__in=ACTIVE_STATES),
+        "receiver",
+        Q(state=ReferralState.SENT, ack_due_at__lte=now),
+        "case",
     )
-    add(open_items, alerts, "assigned_organisation")
-    add(overdue, alerts.filter(assignment_due__lt=now), "assigned_organisation")
+    add(
+        FollowUp.objects.filter(state=FollowUpState.SCHEDULED),
+        "organisation",
+        Q(due_at__lt=now),
+        "case",
+    )
+    add(
+        DispatchLeg.objects.filter(state__in=ACTIVE_LEG_STATES),
+        "organisation",
+        Q(state=LegState.NOTIFIED, ack_deadline__lt=now),
+        "dispatch__case",
+    )
+    add(
+        Alert.objects.filter(
+            state__in=[AlertState.OPEN, AlertState.ACKNOWLEDGED],
+            assigned_organisation__isnull=False,
+        ),
+        "assigned_organisation",
+        Q(assignment_due__lt=now),
+        None,
+    )
 
     acks: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for (org, key), n in _rolled(

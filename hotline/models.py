@@ -151,6 +151,12 @@ class Case(FSMModelMixin, models.Model):
                 condition=~Q(stage="closed"),
                 name="case_open_dashboard",
             ),
+            # The dashboard's high-risk open cases (no contact in N days), from the index alone.
+            models.Index(
+                fields=["risk", "opened_at", "id", "person", "owning_organisation"],
+                condition=~Q(stage="closed"),
+                name="case_open_risk_dashboard",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -196,6 +196,76 @@ def test_the_worker_hook_refreshes_once_a_day_has_closed(history, settings):
     assert rollup.mark() == NOW.date() - timedelta(days=1)
 
 
+def _live_calls_in_tail(now):
+    rollup.clear_tail_cache()
+    return sum(r.n for r in rollup.tail_rows(now) if r.metric == rollup.CALLS)
+
+
+def test_the_intraday_refresh_stores_today_so_a_page_counts_only_the_minutes_after(
+    history, network, settings
+):
+    settings.DASHBOARD_ROLLUP_LAG = 60
+    rollup.clear_tail_cache()
+    live = _figures()
+    assert _live_calls_in_tail(NOW) == 5  # nothing stored yet: all counted for every page
+    rollup.refresh(now=NOW)
+    assert _live_calls_in_tail(NOW) == 1
+    assert rollup.refresh_today(NOW) > 0
+    assert rollup.coverage() == (NOW.date() - timedelta(days=1), NOW - timedelta(seconds=60))
+    assert DailyCount.objects.filter(metric=rollup.CALLS, day=NOW.date()).exists()
+    assert _live_calls_in_tail(NOW) == 0
+    rollup.clear_tail_cache()
+    assert _figures() == live
+    # A call after the cut is counted live, and once only; it makes a third call this week.
+    _call(network["hotline"], NOW - timedelta(seconds=30), person=history["other"])
+    assert _live_calls_in_tail(NOW) == 1
+    rollup.clear_tail_cache()
+    weeks = {r["week"]: r for r in selectors.weekly_trends(filters(), NOW).rows}
+    assert weeks["2026-03-16"]["calls"] == 3
+    repeat = {r["week"]: r["people"] for r in selectors.repeat_callers(filters(), NOW).rows}
+    assert repeat["2026-03-16"] == 1  # from the stored week so far plus the late call
+    assert not DailyCount.objects.filter(metric=rollup.REPEAT_CALLERS, n__gt=0, day="2026-03-16")
+    rollup.refresh_today(NOW + timedelta(minutes=5))
+    assert DailyCount.objects.get(metric=rollup.REPEAT_CALLERS, day="2026-03-16").n == 1
+    _call(network["hotline"], NOW + timedelta(minutes=6), person=history["other"])
+    rollup.clear_tail_cache()
+    later = NOW + timedelta(minutes=7)
+    repeat = {r["week"]: r["people"] for r in selectors.repeat_callers(filters(), later).rows}
+    assert repeat["2026-03-16"] == 1  # a fourth call: still one person
+    # The day closes: it is recounted whole, its partial rows replaced, nothing twice.
+    tomorrow = NOW + timedelta(days=1)
+    rollup.clear_tail_cache()
+    before = {r["week"]: r for r in selectors.weekly_trends(filters(), tomorrow).rows}
+    rollup.refresh(now=tomorrow)
+    assert rollup.coverage() == (NOW.date(), rollup.day_start(tomorrow.date()))
+    rollup.clear_tail_cache()
+    after = {r["week"]: r for r in selectors.weekly_trends(filters(), tomorrow).rows}
+    assert after == before
+    assert after["2026-03-16"]["calls"] == 4
+    repeat = {r["week"]: r["people"] for r in selectors.repeat_callers(filters(), tomorrow).rows}
+    assert repeat["2026-03-16"] == 1
+
+
+def test_the_intraday_refresh_stops_before_a_call_still_live(history, network, settings):
+    settings.DASHBOARD_ROLLUP_LAG = 60
+    rollup.refresh(now=NOW)
+    queued = NOW - timedelta(minutes=20)
+    Call.objects.create(call_sid="CA-live", hotline=network["hotline"], queued_at=queued)
+    rollup.refresh_today(NOW)
+    assert rollup.coverage()[1] == queued  # its person and case may still be set
+    assert _live_calls_in_tail(NOW) == 1
+    rollup.clear_tail_cache()
+    weeks = {r["week"]: r for r in selectors.weekly_trends(filters(), NOW).rows}
+    assert weeks["2026-03-16"]["calls"] == 3
+
+
+def test_the_worker_hook_also_stores_today_so_far(history, settings):
+    settings.DASHBOARD_ROLLUP_EVERY = 0
+    settings.DASHBOARD_ROLLUP_LAG = 60
+    rollup.worker_hook(NOW)
+    assert rollup.coverage() == (NOW.date() - timedelta(days=1), NOW - timedelta(seconds=60))
+
+
 def test_the_worker_runs_the_rollup_with_its_periodic_jobs(db):
     from escalation import sources
 
@@ -252,3 +322,45 @@ def test_open_dispatch_legs_count_down_and_show_only_the_district(network, hotli
         for r in selectors.responsibilities(filters(), now + timedelta(minutes=2)).rows
     }
     assert late[network["police"].name]["overdue"] == 1
+
+
+def test_filtered_live_items_count_those_of_open_and_of_closed_cases(network):
+    """The district/risk filters reach a follow-up through its case, open or not."""
+    from clinics.models import FollowUp
+
+    def follow_up(stage, risk, region):
+        case = CaseFactory(
+            person=PersonFactory(home_region=region),
+            owning_organisation=network["hotline"],
+            risk=risk,
+            stage=stage,
+        )
+        return FollowUp.objects.create(
+            case=case,
+            organisation=network["centre_a"],
+            reason="resolved_call",
+            due_at=NOW - timedelta(days=1),
+        )
+
+    follow_up("follow_up", "high", network["village"])
+    follow_up("closed", "high", network["village"])  # kept open past the close: still counted
+    follow_up("follow_up", "low", network["village"])
+    follow_up("follow_up", "high", network["deqing"])
+
+    def overdue(**params):
+        table = selectors.follow_ups_overdue_or_lost(filters(**params), NOW)
+        return {r["organisation"]: r["overdue"] for r in table.rows}.get(network["centre_a"].name)
+
+    def duty(**params):
+        table = selectors.responsibilities(filters(**params), NOW)
+        return {r["organisation"]: (r["open"], r["overdue"]) for r in table.rows}.get(
+            network["centre_a"].name
+        )
+
+    assert overdue() == 4
+    assert overdue(district="330502", risk="high") == 2
+    assert overdue(district="330502") == 3
+    assert overdue(risk="high") == 3
+    assert overdue(district="330521", risk="low") is None
+    assert duty(district="330502", risk="high") == (2, 2)
+    assert duty(risk="high") == (3, 3)
