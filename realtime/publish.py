@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -102,7 +101,8 @@ def _insert_events_postgresql(drafts: list[Draft], at) -> list[int]:
             f"e{n} AS (INSERT INTO realtime_event (type, at, case_id, actor_id, data) "
             f"SELECT %s, %s, %s, %s, %s::jsonb {source}RETURNING id)"
         )
-        params += [d.type, at, d.case_id, d.actor_id, json.dumps(d.data, cls=DjangoJSONEncoder)]
+        # Encoded as the JSONField would (no custom encoder), so both paths store the same.
+        params += [d.type, at, d.case_id, d.actor_id, json.dumps(d.data)]
     audience_rows = " UNION ALL ".join(
         f"SELECT e{n}.id, unnest(%s::varchar[]) FROM e{n}"  # noqa: S608 (only numbers)
         for n in range(len(drafts))
