@@ -70,9 +70,9 @@ def twilio_webhook(view):
 async def in_db_thread(fn, /, *args, **kwargs):
     """Run ``fn`` (a service: its own transactions) on a thread of the event loop's pool.
 
-    Django runs every sync view of a process on one thread, so a webhook burst would wait on
-    PostgreSQL one transaction at a time; here several commit together while the loop parses
-    the next requests. The database connection is handed back when ``fn`` returns.
+    The view stays on the event loop (signature check, TwiML) and only the database work takes
+    a thread, from a pool shared by all requests, so a burst commits several calls at once
+    while the loop parses the next requests. The connection is handed back when ``fn`` returns.
     ``WEBHOOKS_IN_THREAD_POOL = False`` keeps Django's one thread (tests that hold the data in
     their own transaction need their own connection).
     """
