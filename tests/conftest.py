@@ -60,6 +60,23 @@ def pytest_runtest_setup(item):
         _missing("Redis (REDIS_URL)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def release_test_database(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the sessions other threads left open on it
+    (async tests' ORM calls run on threads no request cycle closes), so PostgreSQL lets it go."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connection.close()
+
+
 @pytest.fixture(autouse=True)
 def english_messages():
     """Service messages in English for the assertions; pages still follow the request language."""
