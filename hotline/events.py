@@ -1,10 +1,25 @@
 """The ``data`` of the hotline's events that several writers build (the console renders from it)."""
 
-from hotline.models import Call, Person
+from hotline.models import Call, Case, Person
+from realtime import audiences as aud
 
 
 def person_summary(person: Person) -> dict:
     return {"person": person.pk, "name": str(person), "anonymous": person.is_anonymous}
+
+
+def case_opened_data(person: Person, case: Case) -> dict:
+    """``case.opened``: who, and where the case starts in the loop."""
+    return {**person_summary(person), "stage": case.stage, "risk": case.risk}
+
+
+def call_audiences(call: Call) -> list[str]:
+    """Who hears of a call besides the case's organisations: its hotline and the operator it is
+    offered to."""
+    audiences = [aud.org(call.hotline_id)]
+    if call.offered_to_id:
+        audiences.append(aud.user(call.offered_to_id))
+    return audiences
 
 
 def call_data(call: Call) -> dict:

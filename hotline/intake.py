@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from directory.models import Organisation
 from hotline import queue
-from hotline.events import call_data, person_summary
+from hotline.events import call_audiences, call_data, case_opened_data
 from hotline.models import (
     Call,
     CallerRelation,
@@ -255,13 +255,12 @@ def enqueue(intake: Intake, found: Found, priority_of) -> tuple[Call, list[dict]
     write_rows(rows)
     call.person, call.case = person, case  # the instances, with their new ids
 
-    hotline_audience = aud.org(intake.hotline.pk)
     if new_case:
         drafts.append(
             Draft(
                 "case.opened",
-                {**person_summary(person), "stage": case.stage, "risk": case.risk},
-                [hotline_audience],
+                case_opened_data(person, case),
+                [aud.org(intake.hotline.pk)],
                 case_id=case.pk,
                 actor_id=intake.actor_id,
             )
@@ -273,7 +272,7 @@ def enqueue(intake: Intake, found: Found, priority_of) -> tuple[Call, list[dict]
         Draft(
             "call.queued",
             call_data(call),
-            [hotline_audience, *(aud.org(o) for o in case_org_ids)],
+            [*call_audiences(call), *(aud.org(o) for o in case_org_ids)],
             case_id=case.pk,
             actor_id=intake.actor_id,
         )

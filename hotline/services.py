@@ -22,7 +22,7 @@ from directory.access import has_role, is_administrator
 from directory.models import Organisation, OrganisationKind, Region, Role
 from hotline import intake, queue, voice
 from hotline.closing import reasons_case_cannot_close
-from hotline.events import call_data
+from hotline.events import call_audiences, call_data, case_opened_data
 from hotline.events import person_summary as _person_summary
 from hotline.models import (
     ADVANCE_TRANSITIONS,
@@ -213,7 +213,7 @@ def _insert_case(
         "case.opened",
         case=case,
         actor=actor,
-        data={**_person_summary(person), "stage": stage, "risk": risk},
+        data=case_opened_data(person, case),
         audiences=[aud.org(owning_organisation.pk)],
         include_case_audiences=False,
     )
@@ -474,26 +474,13 @@ def normalise_number(raw: str):
     return number
 
 
-def _publish_call(
-    type_: str, call: Call, actor, *, case_org_ids: set[int] | None = None, **extra
-) -> None:
-    """``case_org_ids``: the case's audience organisations when the caller already knows them
-    (intake has just read or written the case), which spares publish looking them up."""
-    audiences = [aud.org(call.hotline_id)]
-    if call.offered_to_id:
-        audiences.append(aud.user(call.offered_to_id))
-    if case_org_ids is not None and call.case_id is not None:
-        audiences += [aud.org(org_id) for org_id in case_org_ids]
-        include_case_audiences = False
-    else:
-        include_case_audiences = True
+def _publish_call(type_: str, call: Call, actor, **extra) -> None:
     publish(
         type_,
         case=call.case,
         actor=actor,
         data={**call_data(call), **extra},
-        audiences=audiences,
-        include_case_audiences=include_case_audiences,
+        audiences=call_audiences(call),
     )
 
 

@@ -39,12 +39,18 @@ def publish(
     targets = set(audiences)
     if case is not None and include_case_audiences:
         targets |= {aud.org(org_id) for org_id in case.audience_organisation_ids()}
-    event = Event.objects.create(type=type, case=case, actor=actor, data=data or {})
-    EventAudience.objects.bulk_create(
-        [EventAudience(event=event, audience=a) for a in sorted(targets)]
-    )
+    event = _append(Event(type=type, case=case, actor=actor, data=data or {}), targets)
     if broadcast:
         _broadcast_on_commit([(event.as_message(), targets)])
+    return event
+
+
+def _append(event: Event, audiences: set[str]) -> Event:
+    """One event row and its audience rows, by the ORM."""
+    event.save(force_insert=True)
+    EventAudience.objects.bulk_create(
+        [EventAudience(event=event, audience=a) for a in sorted(audiences)]
+    )
     return event
 
 
@@ -73,15 +79,13 @@ def publish_all(drafts: list[Draft], *, broadcast: bool = True) -> list[dict]:
     if connection.vendor == "postgresql":
         ids = _insert_events_postgresql(drafts, at)
     else:
-        ids = []
-        for d in drafts:
-            event = Event.objects.create(
-                type=d.type, at=at, case_id=d.case_id, actor_id=d.actor_id, data=d.data
-            )
-            EventAudience.objects.bulk_create(
-                [EventAudience(event=event, audience=a) for a in sorted(set(d.audiences))]
-            )
-            ids.append(event.id)
+        ids = [
+            _append(
+                Event(type=d.type, at=at, case_id=d.case_id, actor_id=d.actor_id, data=d.data),
+                set(d.audiences),
+            ).id
+            for d in drafts
+        ]
     messages = [
         {"id": i, "type": d.type, "at": at.isoformat(), "case": d.case_id, "data": d.data}
         for i, d in zip(ids, drafts, strict=True)
