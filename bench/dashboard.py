@@ -207,9 +207,14 @@ def generate(n: int, history_of: int | None = None) -> None:
     )
     open_stage = "ARRAY['discovery','intervention','treatment','follow_up']"
     with connection.cursor() as cur:
+        # One pass: closed cases' closing time, and every case's district (Case.district).
         cur.execute(
-            "UPDATE hotline_case SET closed_at = opened_at + interval '30 days' "
-            "WHERE stage = 'closed' AND id >= %s",
+            "UPDATE hotline_case c SET closed_at = CASE WHEN c.stage = 'closed' "
+            "THEN c.opened_at + interval '30 days' END, district_id = d.id "
+            "FROM hotline_person p JOIN directory_region h ON h.id = p.home_region_id "
+            "JOIN directory_region d ON d.level = 'district' "
+            "AND substr(h.path, 1, length(d.path)) = d.path "
+            "WHERE p.id = c.person_id AND c.id >= %s",
             [c0],
         )
     # Per case a pseudo-random step (2 h .. 4 days): stays in stage k last k x step.

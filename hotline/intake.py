@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import JSONField, Model
 from django.utils import timezone
 
-from directory.models import Organisation
+from directory.models import Organisation, Region, RegionLevel
 from hotline import queue
 from hotline.events import call_audiences, call_data, case_opened_data
 from hotline.models import (
@@ -49,6 +49,7 @@ class Found:
     case: Case | None = None
     case_org_ids: set[int] = field(default_factory=set)
     operator_free: bool = False
+    district_id: int | None = None  # of the person's home region, for a new case
 
 
 def _table(model) -> str:
@@ -62,12 +63,15 @@ def _lookup(free_operators_sql: tuple[str, list]) -> str:
     """The look-up statement (its text built once per process and database)."""
     sql = _lookup_sql.get(connection.vendor)
     if sql is None:
-        p, c, g = _table(Person), _table(Case), _table(CaseAccess)
+        p, c, g, r = _table(Person), _table(Case), _table(CaseAccess), _table(Region)
         sql = _lookup_sql[connection.vendor] = (
             "SELECT p.id, p.name, p.is_anonymous, c.id, c.stage, c.risk, "  # noqa: S608
-            f"c.owning_organisation_id, g.organisation_id, EXISTS ({{free}}) "
+            f"c.owning_organisation_id, g.organisation_id, EXISTS ({{free}}), "
+            # The district whose path starts the home region's (Case.district).
+            f"(SELECT d.id FROM {r} h JOIN {r} d ON d.level = '{RegionLevel.DISTRICT}' "
+            "AND substr(h.path, 1, length(d.path)) = d.path WHERE h.id = p.home_region_id) "
             "FROM (SELECT 1 AS one) one "
-            f"LEFT JOIN (SELECT id, name, is_anonymous FROM {p} WHERE phone = %s "
+            f"LEFT JOIN (SELECT id, name, is_anonymous, home_region_id FROM {p} WHERE phone = %s "
             "ORDER BY id DESC LIMIT 1) p ON 1 = 1 "
             f"LEFT JOIN {c} c ON c.person_id = p.id AND c.stage <> %s "
             f"LEFT JOIN {g} g ON g.case_id = c.id AND g.revoked_at IS NULL"
@@ -91,6 +95,7 @@ def identify(number, hotline_id: int, free_operators_sql: tuple[str, list]) -> F
     if first[0] is None:
         return found
     found.person = Person(id=first[0], name=first[1], is_anonymous=first[2], phone=phone or "")
+    found.district_id = first[9]
     if first[3] is not None:
         found.case = Case(
             id=first[3],
@@ -239,6 +244,7 @@ def enqueue(intake: Intake, found: Found, priority_of) -> tuple[Call, list[dict]
             stage=Stage.DISCOVERY,
             stage_entered_at=now,
             opened_at=now,
+            district_id=found.district_id,
         )
         refs = {"person_id": "person"} if person.pk is None else {}
         rows.append(("case_", case, refs))
