@@ -16,8 +16,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.lookups import In
+from django.db.models import Count, Exists, Min, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -176,27 +175,12 @@ class Table:
         }
 
 
-def _home_region():
-    """The home region of a case's person, looked up for each case (a subquery per row).
-
-    Open cases are few and people many: joined instead, the planner hashes every person of
-    the city or the district, years of them, to find the persons of today's open cases."""
-    from hotline.models import Person
-
-    return Subquery(Person.objects.filter(pk=OuterRef("person_id")).values("home_region_id")[:1])
-
-
 def _case_filter(f: Filters, prefix: str = "") -> Q:
     """The district/organisation/risk filters applied to a case reached through ``prefix``."""
     q = Q()
     if f.district:
-        # The district's regions by id (a few hundred at most): the person's region id is then
-        # enough, without joining every row to the regions to match the path.
-        regions = _regions_in(f.district)
-        if prefix:
-            q &= Q(**{f"{prefix}person__home_region__in": regions})
-        else:
-            q &= Q(In(_home_region(), regions))
+        # The case's own district (Case.district): no look-up of its person.
+        q &= Q(**{f"{prefix}district": f.district})
     if f.organisation:
         q &= Q(**{f"{prefix}owning_organisation": f.organisation})
     if f.risk:
@@ -251,10 +235,6 @@ def _open_case_ids(f: Filters) -> list[int]:
     )
 
 
-def _regions_in(district: Region) -> list[int]:
-    return list(Region.objects.filter(path__startswith=district.path).values_list("pk", flat=True))
-
-
 def _district_names() -> dict[str, str]:
     return {r.path: r.name for r in districts()}
 
@@ -265,12 +245,12 @@ def _district_of(path: str | None) -> str:
 
 
 def _by_district(cases) -> dict[str, int]:
-    """Count cases per district path, grouping by the home region id (no join to the regions)."""
-    district_of = {pk: _district_of(path) for pk, path in Region.objects.values_list("pk", "path")}
+    """Count cases per district path, grouping by the case's district (from the open cases'
+    index); cases with none count under ""."""
+    path_of = dict(districts().values_list("pk", "path"))
     counts: dict[str, int] = defaultdict(int)
-    counted = cases.annotate(region=_home_region()).values_list("region").annotate(n=Count("*"))
-    for region, n in counted.order_by():
-        counts[district_of.get(region, "")] += n
+    for district, n in cases.values_list("district").annotate(n=Count("*")).order_by():
+        counts[path_of.get(district, "")] += n
     return counts
 
 
@@ -926,7 +906,7 @@ def drill_down_cases(user, f: Filters, kind: str, value: str, now: datetime):
     if kind == "no_contact":
         qs = _no_contact_cases(f, now)
         if value:
-            qs = qs.filter(person__home_region__path__startswith=_district_path(value))
+            qs = qs.filter(district=_district(value))
     else:
         qs = _open_cases(f)
     if kind == "stage":
@@ -938,7 +918,7 @@ def drill_down_cases(user, f: Filters, kind: str, value: str, now: datetime):
             raise Invalid(_("Unknown risk."), code="invalid_drill_down", fields={"value": [value]})
         qs = qs.filter(risk=value)
     elif kind == "district":
-        qs = qs.filter(person__home_region__path__startswith=_district_path(value))
+        qs = qs.filter(district=_district(value))
     elif kind == "overdue_referral":
         qs = qs.filter(
             Exists(
@@ -961,10 +941,10 @@ def drill_down_cases(user, f: Filters, kind: str, value: str, now: datetime):
     return qs.select_related("person", "owning_organisation").order_by("opened_at", "pk")
 
 
-def _district_path(code: str) -> str:
+def _district(code: str) -> Region:
     district = districts().filter(code=code).first()
     if district is None:
         raise Invalid(
             _("No such district or county."), code="invalid_drill_down", fields={"value": [code]}
         )
-    return district.path
+    return district
