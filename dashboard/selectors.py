@@ -188,21 +188,27 @@ def _case_filter(f: Filters, prefix: str = "") -> Q:
     return q
 
 
-def _of_filtered_cases(items, f: Filters, case: str, open_ids: list[int] | None = None) -> list:
+def _of_filtered_cases(items, f: Filters, case: str, *, closed_cases_too: bool) -> list:
     """Live items (follow-ups, referrals, legs) whose case, reached through ``case``, passes the
     district/risk filters (not the organisation's), as querysets whose counts add up.
 
-    Joining every live item to its case and person lets the planner hash all the high-risk
-    cases of every year instead. So: items of the open cases that pass (a few, found from the
-    open cases' index), plus items of the other cases (next to none), tested one by one.
+    Joining every live item to its case lets the planner hash all the matching cases of every
+    year instead. So: items of the open cases that pass (a few, found from the open cases'
+    index), plus, where a closed case can hold a live item at all, items of the other cases
+    (next to none), tested one by one. A referral or a dispatch cannot: neither is created on a
+    closed case, and a case does not close while one is live (``hotline.closing``). A follow-up
+    can be scheduled after the case closed.
     """
     from hotline.models import Case
 
     f = replace(f, organisation=None)
     if not (f.district or f.risk):
         return [items]
+    passing = items.filter(**{f"{case}__in": _open_cases(f).values("pk")})
+    if not closed_cases_too:
+        return [passing]
     return [
-        items.filter(**{f"{case}__in": _open_case_ids(f) if open_ids is None else open_ids}),
+        passing,
         items.exclude(**{f"{case}__in": Case.objects.open().values("pk")}).filter(
             _case_filter(f, case + "__")
         ),
@@ -222,17 +228,6 @@ def _serial():
             yield
         finally:
             cur.execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
-
-
-def _open_case_ids(f: Filters) -> list[int]:
-    """The open cases passing the district/risk filters."""
-    from hotline.models import Case
-
-    return list(
-        Case.objects.open()
-        .filter(_case_filter(replace(f, organisation=None)))
-        .values_list("pk", flat=True)
-    )
 
 
 def _district_names() -> dict[str, str]:
@@ -599,7 +594,7 @@ def follow_ups_overdue_or_lost(f: Filters, now: datetime) -> Table:
         qs = qs.filter(organisation=f.organisation)
     overdue: dict[int, int] = defaultdict(int)
     with _serial():
-        for part in _of_filtered_cases(qs, f, "case"):
+        for part in _of_filtered_cases(qs, f, "case", closed_cases_too=True):
             for org, n in part.values_list("organisation_id").annotate(n=Count("pk")).order_by():
                 overdue[org] += n
     lost = {
@@ -713,14 +708,16 @@ def responsibilities(f: Filters, now: datetime) -> Table:
 
     open_items: dict[int, int] = defaultdict(int)
     overdue: dict[int, int] = defaultdict(int)
-    open_ids = _open_case_ids(f) if f.district or f.risk else None
 
-    def add(qs, org_field: str, late: Q, case: str | None):
+    def add(qs, org_field: str, late: Q, case: str | None, closed_cases_too: bool = False):
         # Open and overdue in one pass over the open items.
         if f.organisation:
             qs = qs.filter(**{org_field: f.organisation})
         with _serial():
-            for part in _of_filtered_cases(qs, f, case, open_ids) if case else [qs]:
+            parts = (
+                _of_filtered_cases(qs, f, case, closed_cases_too=closed_cases_too) if case else [qs]
+            )
+            for part in parts:
                 counted = (
                     part.values_list(org_field)
                     .annotate(n=Count("pk"), late=Count("pk", filter=late))
@@ -742,6 +739,7 @@ def responsibilities(f: Filters, now: datetime) -> Table:
         "organisation",
         Q(due_at__lt=now),
         "case",
+        closed_cases_too=True,
     )
     add(
         DispatchLeg.objects.filter(state__in=ACTIVE_LEG_STATES),

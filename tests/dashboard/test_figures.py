@@ -364,3 +364,46 @@ def test_filtered_live_items_count_those_of_open_and_of_closed_cases(network):
     assert overdue(district="330521", risk="low") is None
     assert duty(district="330502", risk="high") == (2, 2)
     assert duty(risk="high") == (3, 3)
+
+
+def test_filtered_referrals_and_legs_rely_on_no_closed_case_holding_one(
+    network, hotline_case, operator, coordinator
+):
+    """Filtered, referrals and dispatch legs are counted from the open cases alone: a closed
+    case can hold neither. A live one holds the case open, and a closed case takes no new one."""
+    from core.errors import Conflict
+    from escalation import services as escalation
+    from escalation.models import Dispatch, DispatchLeg
+    from hotline import services as hotline
+    from hotline.closing import reasons_case_cannot_close
+    from referrals import services as referrals
+
+    referral = Referral.objects.create(
+        case=hotline_case,
+        kind="counselling",
+        sender=network["hotline"],
+        receiver=network["centre_a"],
+        urgency="high",
+        sent_at=NOW,
+        ack_due_at=NOW + timedelta(minutes=15),
+    )
+    dispatch = Dispatch.objects.create(case=hotline_case, region=network["village"])
+    DispatchLeg.objects.create(
+        dispatch=dispatch, kind="police", organisation=network["police"], ack_deadline=NOW
+    )
+    assert len(reasons_case_cannot_close(hotline_case)) == 2
+    with pytest.raises(Conflict):
+        hotline.close_case(coordinator, hotline_case, reason="done")
+
+    Referral.objects.filter(pk=referral.pk).update(state="completed")
+    Dispatch.objects.filter(pk=dispatch.pk).update(status="closed")
+    DispatchLeg.objects.filter(dispatch=dispatch).update(state="done")
+    assert reasons_case_cannot_close(hotline_case) == []
+    hotline.close_case(coordinator, hotline_case, reason="done")
+    hotline_case.refresh_from_db()
+    with pytest.raises(Conflict, match="closed"):
+        referrals.send_referral(
+            operator, hotline_case, kind="counselling", receiver=network["centre_a"]
+        )
+    with pytest.raises(Conflict, match="closed"):
+        escalation.create_dispatch(operator, hotline_case, address="月河街12号")
