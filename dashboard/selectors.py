@@ -398,7 +398,7 @@ def open_alerts_by_severity(f: Filters, now: datetime) -> Table:
 def _open_cases(f: Filters):
     from hotline.models import Case
 
-    # "stage <> 'closed'", the predicate of the partial index case_open_dashboard.
+    # "stage <> 'closed'", the predicate of the partial indexes case_open_*figures.
     return Case.objects.open().filter(_case_filter(f))
 
 
