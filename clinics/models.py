@@ -188,6 +188,12 @@ class FollowUp(FSMModelMixin, models.Model):
                 fields=["due_at"], condition=Q(state="scheduled"), name="follow_up_open_due"
             ),
             models.Index(fields=["organisation", "state"]),
+            # The dashboard's live follow-ups by case (filtered counts), from the index alone.
+            models.Index(
+                fields=["case", "organisation", "due_at"],
+                condition=Q(state="scheduled"),
+                name="follow_up_open_case",
+            ),
             models.Index(  # the dashboard's rollup: lost follow-ups per day
                 fields=["done_at"], condition=Q(state="lost"), name="follow_up_lost_at"
             ),

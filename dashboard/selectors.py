@@ -207,12 +207,14 @@ def _of_filtered_cases(items, f: Filters, case: str, *, closed_cases_too: bool) 
     passing = items.filter(**{f"{case}__in": _open_cases(f).values("pk")})
     if not closed_cases_too:
         return [passing]
-    return [
-        passing,
-        items.exclude(**{f"{case}__in": Case.objects.open().values("pk")}).filter(
-            _case_filter(f, case + "__")
-        ),
-    ]
+    # The items of closed cases first, alone: NOT EXISTS lets the planner merge two sorted
+    # index-only scans (the items' case ids, the open cases' ids). With the case filter in the
+    # same statement it would hash every matching case of every year instead.
+    on_open_case = Exists(Case.objects.open().filter(pk=OuterRef(f"{case}_id")))
+    stray = list(items.filter(~on_open_case).values_list("pk", flat=True))
+    if not stray:
+        return [passing]
+    return [passing, items.filter(pk__in=stray).filter(_case_filter(f, case + "__"))]
 
 
 @contextmanager
@@ -555,8 +557,11 @@ def overdue_referrals(f: Filters, now: datetime) -> Table:
     """Referrals past their acknowledgement deadline, by receiving organisation."""
     from referrals.models import Referral, ReferralState
 
-    qs = Referral.objects.filter(state=ReferralState.SENT, ack_due_at__lte=now).filter(
-        _case_filter(replace(f, organisation=None, risk=""), "case__")
+    (qs,) = _of_filtered_cases(
+        Referral.objects.filter(state=ReferralState.SENT, ack_due_at__lte=now),
+        replace(f, risk=""),  # the risk filter is the referral's urgency, below
+        "case",
+        closed_cases_too=False,
     )
     if f.organisation:
         qs = qs.filter(receiver=f.organisation)

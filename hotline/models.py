@@ -180,6 +180,8 @@ class Case(FSMModelMixin, models.Model):
                 condition=~Q(stage="closed"),
                 name="case_open_figures",
             ),
+            # The open cases' ids in order: "is this item's case open?" as a merge anti-join.
+            models.Index(fields=["id"], condition=~Q(stage="closed"), name="case_open_ids"),
             # The dashboard's high-risk open cases (no contact in N days), from the index alone.
             models.Index(
                 fields=["risk", "opened_at", "id", "district", "owning_organisation"],
