@@ -452,10 +452,13 @@ def _sum_months(since: date, through: date) -> int:
 
 def rebuild(*, now=None) -> int:
     """Drop the rollup and count every day again (after a backdated correction or an import)."""
+    from dashboard import tally
+
     with transaction.atomic():
         _lock()
         DailyCount.objects.all().delete()
         RollupMark.objects.filter(name=MARK).delete()
+        tally.rebuild()  # derived too; recounted with the rest
         return refresh(now=now)
 
 
@@ -512,11 +515,15 @@ _last_refresh: dict[str, datetime] = {}
 
 def worker_hook(now: datetime) -> None:
     """Run by the escalation worker (every ``ESCALATION_SOURCES_POLL``), at most every
-    ``DASHBOARD_ROLLUP_EVERY`` seconds: stores the days that have closed, then today so far."""
+    ``DASHBOARD_ROLLUP_EVERY`` seconds: stores the days that have closed, then today so far, and
+    folds the open-case tally's rows together."""
+    from dashboard import tally
+
     last = _last_refresh.get(MARK)
     if last is not None and (now - last).total_seconds() < settings.DASHBOARD_ROLLUP_EVERY:
         return
     _last_refresh[MARK] = now
+    tally.compact()
     current = mark()
     if current is None or current < local_day(now) - timedelta(days=1):
         refresh(now=now)

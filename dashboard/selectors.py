@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import Invalid
-from dashboard import rollup
+from dashboard import rollup, tally
 from dashboard.models import DailyCount
 from directory.access import is_administrator, memberships
 from directory.models import Organisation, Region, RegionLevel, Role
@@ -404,10 +404,19 @@ def _open_cases(f: Filters):
     return Case.objects.open().filter(_case_filter(f))
 
 
+def _open_case_counts(f: Filters, by: str) -> dict:
+    """Open cases per ``by`` from the tally (the number of groups, not of open cases)."""
+    return tally.counts(
+        by,
+        risk=f.risk or None,
+        organisation=f.organisation.pk if f.organisation else None,
+        district=f.district.pk if f.district else None,
+    )
+
+
 def open_cases_by_stage(f: Filters, now: datetime) -> Table:
     """The funnel: open cases in each stage of the loop, discovery -> follow-up."""
-    # COUNT(*), not COUNT(id): the partial index holds no id, and the scan stays index-only.
-    counts = dict(_open_cases(f).values_list("stage").annotate(n=Count("*")).order_by())
+    counts = _open_case_counts(f, "stage")
     # Prevention is shown only when a case is there: the hotline's cases start at discovery.
     rows = [
         {"stage": str(label), "code": code, "cases": counts.get(code, 0)}
@@ -423,7 +432,7 @@ def open_cases_by_stage(f: Filters, now: datetime) -> Table:
 
 
 def open_cases_by_risk(f: Filters, now: datetime) -> Table:
-    counts = dict(_open_cases(f).values_list("risk").annotate(n=Count("*")).order_by())
+    counts = _open_case_counts(f, "risk")
     rows = [
         {"risk": str(label), "code": code, "cases": counts.get(code, 0)}
         for code, label in reversed(Risk.choices)
@@ -437,8 +446,11 @@ def open_cases_by_risk(f: Filters, now: datetime) -> Table:
 
 
 def open_cases_by_district(f: Filters, now: datetime) -> Table:
-    """Open cases in each district/county (by the person's home region)."""
-    counts = _by_district(_open_cases(f))
+    """Open cases in each district/county (by the person's home region, Case.district)."""
+    path_of = dict(districts().values_list("pk", "path"))
+    counts: dict[str, int] = defaultdict(int)
+    for district, n in _open_case_counts(f, "district").items():
+        counts[path_of.get(district, "")] += n
     names = _district_names()
     rows = [
         {"district": name, "code": path.split("/")[1], "cases": counts.get(path, 0)}
