@@ -188,39 +188,48 @@ def _case_filter(f: Filters, prefix: str = "") -> Q:
     return q
 
 
-def _of_filtered_cases(items, f: Filters, case: str, *, closed_cases_too: bool) -> list:
+def _of_filtered_cases(items, f: Filters, case: str, *, follow_ups: bool = False) -> list:
     """Live items (follow-ups, referrals, legs) whose case, reached through ``case``, passes the
     district/risk filters (not the organisation's), as querysets whose counts add up.
 
     Joining every live item to its case lets the planner hash all the matching cases of every
     year instead. So: items of the open cases that pass (a few, found from the open cases'
-    index), plus, where a closed case can hold a live item at all, items of the other cases
-    (next to none), tested one by one. A referral or a dispatch cannot: neither is created on a
-    closed case, and a case does not close while one is live (``hotline.closing``). A follow-up
-    can be scheduled after the case closed.
+    index), plus for ``follow_ups``, items of the closed cases that hold one (next to none).
+    Only a follow-up can be live on a closed case: it can be scheduled after the case closed,
+    while referrals and dispatches are refused on a closed case and a case does not close while
+    one is live (``hotline.closing``).
     """
-    from hotline.models import Case
-
     f = replace(f, organisation=None)
     if not (f.district or f.risk):
         return [items]
     passing = items.filter(**{f"{case}__in": _open_cases(f).values("pk")})
-    if not closed_cases_too:
-        return [passing]
-    # The items of closed cases first, alone: NOT EXISTS lets the planner merge two sorted
-    # index-only scans (the items' case ids, the open cases' ids). With the case filter in the
-    # same statement it would hash every matching case of every year instead.
-    on_open_case = Exists(Case.objects.open().filter(pk=OuterRef(f"{case}_id")))
-    stray = list(items.filter(~on_open_case).values_list("pk", flat=True))
+    stray = _closed_cases_with_follow_ups() if follow_ups else []
     if not stray:
         return [passing]
-    return [passing, items.filter(pk__in=stray).filter(_case_filter(f, case + "__"))]
+    return [passing, items.filter(**{f"{case}__in": stray}).filter(_case_filter(f, case + "__"))]
+
+
+def _closed_cases_with_follow_ups() -> list[int]:
+    """Closed cases holding a scheduled follow-up: NOT EXISTS lets the planner merge two sorted
+    index-only scans (the follow-ups' case ids, the open cases' ids). With the case filter in
+    the same statement it would hash every matching case of every year instead."""
+    from clinics.models import FollowUp, FollowUpState
+    from hotline.models import Case
+
+    on_open_case = Exists(Case.objects.open().filter(pk=OuterRef("case_id")))
+    return list(
+        FollowUp.objects.filter(state=FollowUpState.SCHEDULED)
+        .filter(~on_open_case)
+        .values_list("case_id", flat=True)
+        .order_by()  # not the model's (due_at, id): the follow-up index holds the case id
+        .distinct()
+    )
 
 
 @contextmanager
 def _serial():
-    """Without parallel workers: the check of ``_of_filtered_cases`` hashes the open cases'
-    ids once, and each parallel worker would build that hash again on its own."""
+    """Without parallel workers: the live-item counts read a few thousand index entries, less
+    than it costs to start workers that would each hash the open cases' ids again."""
     if connection.vendor != "postgresql":
         yield
         return
@@ -573,7 +582,6 @@ def overdue_referrals(f: Filters, now: datetime) -> Table:
         Referral.objects.filter(state=ReferralState.SENT, ack_due_at__lte=now),
         replace(f, risk=""),  # the risk filter is the referral's urgency, below
         "case",
-        closed_cases_too=False,
     )
     if f.organisation:
         qs = qs.filter(receiver=f.organisation)
@@ -611,7 +619,7 @@ def follow_ups_overdue_or_lost(f: Filters, now: datetime) -> Table:
         qs = qs.filter(organisation=f.organisation)
     overdue: dict[int, int] = defaultdict(int)
     with _serial():
-        for part in _of_filtered_cases(qs, f, "case", closed_cases_too=True):
+        for part in _of_filtered_cases(qs, f, "case", follow_ups=True):
             for org, n in part.values_list("organisation_id").annotate(n=Count("pk")).order_by():
                 overdue[org] += n
     lost = {
@@ -726,14 +734,12 @@ def responsibilities(f: Filters, now: datetime) -> Table:
     open_items: dict[int, int] = defaultdict(int)
     overdue: dict[int, int] = defaultdict(int)
 
-    def add(qs, org_field: str, late: Q, case: str | None, closed_cases_too: bool = False):
+    def add(qs, org_field: str, late: Q, case: str | None, follow_ups: bool = False):
         # Open and overdue in one pass over the open items.
         if f.organisation:
             qs = qs.filter(**{org_field: f.organisation})
         with _serial():
-            parts = (
-                _of_filtered_cases(qs, f, case, closed_cases_too=closed_cases_too) if case else [qs]
-            )
+            parts = _of_filtered_cases(qs, f, case, follow_ups=follow_ups) if case else [qs]
             for part in parts:
                 counted = (
                     part.values_list(org_field)
@@ -756,7 +762,7 @@ def responsibilities(f: Filters, now: datetime) -> Table:
         "organisation",
         Q(due_at__lt=now),
         "case",
-        closed_cases_too=True,
+        follow_ups=True,
     )
     add(
         DispatchLeg.objects.filter(state__in=ACTIVE_LEG_STATES),
