@@ -407,3 +407,22 @@ def test_filtered_referrals_and_legs_rely_on_no_closed_case_holding_one(
         )
     with pytest.raises(Conflict, match="closed"):
         escalation.create_dispatch(operator, hotline_case, address="月河街12号")
+
+
+def test_the_contact_index_lists_exactly_the_contact_event_types(db):
+    """The partial index behind "no contact in N days" is only used while its predicate holds
+    every type the query asks for: a new contact type needs a new migration."""
+    import re
+
+    from django.db import connection
+
+    from dashboard.selectors import CONTACT_EVENT_TYPES
+
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'event_contact'")
+        else:
+            cur.execute("SELECT sql FROM sqlite_master WHERE name = 'event_contact'")
+        (definition,) = cur.fetchone()
+    listed = re.findall(r"'([a-z_.]+)'", definition.split("WHERE", 1)[1])
+    assert sorted(listed) == sorted(CONTACT_EVENT_TYPES)
