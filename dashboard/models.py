@@ -43,6 +43,8 @@ class RollupMark(models.Model):
     through = models.DateField()
     until = models.DateTimeField(null=True, blank=True)
     refreshed_at = models.DateTimeField()
+    # The month-so-far sums (``rollup.MONTH_TO_DATE``) are stored for ``through``.
+    month_to_date = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"{self.name} through {self.through}"

@@ -51,6 +51,9 @@ REPEAT_CALLERS = "repeat_callers"
 # year's median or hour pattern reads about twelve rows per group instead of 365.
 MONTHLY = "@m"
 MONTHLY_METRICS = (CALL_HOURS, STAGE_EXIT, REFERRAL_ACK)
+# The same for the month so far: the first day of the mark's month through the mark, on the
+# month's first day, rewritten at each refresh (``RollupMark.month_to_date`` says it is there).
+MONTH_TO_DATE = "@mtd"
 
 
 def _bounds() -> list[int]:
@@ -346,7 +349,13 @@ def refresh(*, since: date | None = None, through: date | None = None, now=None)
                 since = current + timedelta(days=1)
         since = monday_of(since)
         if since > through:
-            return 0
+            # Nothing new; a mark from before the month-so-far sums gets them now.
+            stored = mark()
+            if stored is None or month_to_date():
+                return 0
+            written = _sum_month_to_date(stored)
+            RollupMark.objects.filter(name=MARK).update(month_to_date=True)
+            return written
         written = 0
         # From ``since`` on: the span, and the partial day an intraday refresh stored after it.
         DailyCount.objects.filter(day__gte=since).delete()
@@ -366,9 +375,15 @@ def refresh(*, since: date | None = None, through: date | None = None, now=None)
                 written += len(batch)
                 batch = []
         DailyCount.objects.bulk_create(batch)
-        written += len(batch) + _sum_months(since, through)
+        written += len(batch) + _sum_months(since, through) + _sum_month_to_date(through)
         RollupMark.objects.update_or_create(
-            name=MARK, defaults={"through": through, "until": None, "refreshed_at": timezone.now()}
+            name=MARK,
+            defaults={
+                "through": through,
+                "until": None,
+                "refreshed_at": timezone.now(),
+                "month_to_date": True,
+            },
         )
     return written
 
@@ -415,6 +430,45 @@ def refresh_today(now=None) -> int:
     return len(made)
 
 
+def _monthly_sums(first: date, last: date, metric_suffix: str) -> list[DailyCount]:
+    """The sums of ``MONTHLY_METRICS`` over ``first..last``, on ``first``."""
+    sums = (
+        DailyCount.objects.filter(metric__in=MONTHLY_METRICS, day__gte=first, day__lte=last)
+        .values("metric", "district", "organisation", "risk", "key")
+        .annotate(total=Sum("n"))
+        .order_by()
+    )
+    return [
+        DailyCount(
+            day=first,
+            metric=r["metric"] + metric_suffix,
+            district=r["district"],
+            organisation=r["organisation"],
+            risk=r["risk"],
+            key=r["key"],
+            n=r["total"],
+        )
+        for r in sums
+    ]
+
+
+def _sum_month_to_date(through: date) -> int:
+    """(Re)write the sums of ``through``'s month so far (none when the month is complete)."""
+    DailyCount.objects.filter(metric__in=[m + MONTH_TO_DATE for m in MONTHLY_METRICS]).delete()
+    first = through.replace(day=1)
+    if (first + timedelta(days=32)).replace(day=1) - timedelta(days=1) == through:
+        return 0
+    made = _monthly_sums(first, through, MONTH_TO_DATE)
+    DailyCount.objects.bulk_create(made, batch_size=5000)
+    return len(made)
+
+
+def month_to_date() -> bool:
+    """Whether the month-so-far sums are stored for the mark (a mark from before they were)."""
+    found = RollupMark.objects.filter(name=MARK).values_list("month_to_date", flat=True).first()
+    return bool(found)
+
+
 def _sum_months(since: date, through: date) -> int:
     """(Re)write the monthly sums of the complete months touching ``since..through``."""
     month = since.replace(day=1)
@@ -426,24 +480,7 @@ def _sum_months(since: date, through: date) -> int:
         DailyCount.objects.filter(
             metric__in=[m + MONTHLY for m in MONTHLY_METRICS], day=month
         ).delete()
-        sums = (
-            DailyCount.objects.filter(metric__in=MONTHLY_METRICS, day__gte=month, day__lt=following)
-            .values("metric", "district", "organisation", "risk", "key")
-            .annotate(total=Sum("n"))
-            .order_by()
-        )
-        made = [
-            DailyCount(
-                day=month,
-                metric=r["metric"] + MONTHLY,
-                district=r["district"],
-                organisation=r["organisation"],
-                risk=r["risk"],
-                key=r["key"],
-                n=r["total"],
-            )
-            for r in sums
-        ]
+        made = _monthly_sums(month, following - timedelta(days=1), MONTHLY)
         DailyCount.objects.bulk_create(made, batch_size=5000)
         written += len(made)
         month = following

@@ -491,9 +491,16 @@ def _rolled(
         last_stored = min(f.date_to, rollup.local_day(until - timedelta(microseconds=1)))
         spans = [Q(metric__in=metrics, day__gte=f.date_from, day__lte=last_stored)]
         if monthly:
-            # Monthly sums exist for the months complete at ``through``.
+            # Monthly sums exist for the months complete at ``through``, and for the month so
+            # far (its first day through ``through``).
             months, days = _split_months(f.date_from, min(last_stored, through))
             spans = [Q(metric__in=[m + rollup.MONTHLY for m in metrics], day__in=months)]
+            so_far = (through.replace(day=1), through)
+            if days and days[-1] == so_far and rollup.month_to_date():
+                days.pop()
+                spans.append(
+                    Q(metric__in=[m + rollup.MONTH_TO_DATE for m in metrics], day=so_far[0])
+                )
             days += [(max(f.date_from, through + timedelta(days=1)), last_stored)]
             spans += [
                 Q(metric__in=metrics, day__gte=first, day__lte=last)
@@ -512,7 +519,11 @@ def _rolled(
             for r in qs.values(*fields).annotate(total=Sum("n")).order_by():
                 row = dict(r)
                 if "metric" in row:
-                    row["metric"] = row["metric"].removesuffix(rollup.MONTHLY)
+                    row["metric"] = (
+                        row["metric"]
+                        .removesuffix(rollup.MONTH_TO_DATE)
+                        .removesuffix(rollup.MONTHLY)
+                    )
                 totals[tuple(row[x] for x in fields)] += row["total"]
     for row in rollup.tail_rows(now):
         if row.metric not in metrics or not (f.date_from <= row.day <= f.date_to):
@@ -595,7 +606,7 @@ def overdue_referrals(f: Filters, now: datetime) -> Table:
             "oldest_minutes_late": int((now - r["oldest"]).total_seconds() // 60),
         }
         for r in qs.values("receiver__name", "receiver__code")
-        .annotate(n=Count("pk"), oldest=Min("ack_due_at"))
+        .annotate(n=Count("*"), oldest=Min("ack_due_at"))  # index-only: no id
         .order_by("-n", "receiver__name")
     ]
     return Table(

@@ -426,3 +426,39 @@ def test_the_contact_index_lists_exactly_the_contact_event_types(db):
         (definition,) = cur.fetchone()
     listed = re.findall(r"'([a-z_.]+)'", definition.split("WHERE", 1)[1])
     assert sorted(listed) == sorted(CONTACT_EVENT_TYPES)
+
+
+def test_the_month_so_far_is_read_from_its_sums(history):
+    from datetime import date
+
+    from dashboard.models import RollupMark
+
+    rollup.refresh(now=NOW)  # through 17 March
+    assert rollup.month_to_date()
+    so_far = DailyCount.objects.filter(metric="stage_exit@mtd", day=date(2026, 3, 1))
+    assert sum(so_far.values_list("n", flat=True)) == 3
+    assert rows(selectors.time_in_stage(filters(), NOW))["intervention"]["stays"] == 3
+    # The month's daily rows are not read: the page still has March's stays without them.
+    DailyCount.objects.filter(metric="stage_exit", day__gte=date(2026, 3, 1)).delete()
+    assert rows(selectors.time_in_stage(filters(), NOW))["intervention"]["stays"] == 3
+    # A mark from before the sums were kept reads the days (here: none left).
+    RollupMark.objects.update(month_to_date=False)
+    assert rows(selectors.time_in_stage(filters(), NOW))["intervention"]["stays"] == 0
+    # On a month's last day the month is whole: its monthly sum, no month-so-far rows.
+    rollup.refresh(since=date(2026, 3, 1), through=date(2026, 3, 31), now=NOW)
+    assert not DailyCount.objects.filter(metric__endswith="@mtd").exists()
+    assert DailyCount.objects.filter(metric="stage_exit@m", day=date(2026, 3, 1)).exists()
+
+
+def test_a_mark_from_before_the_month_so_far_sums_gets_them_at_the_next_refresh(history):
+    from datetime import date
+
+    from dashboard.models import RollupMark
+
+    monday = datetime(2026, 3, 16, 10, 0, tzinfo=SHANGHAI)
+    rollup.refresh(now=monday)  # through Sunday 15 March
+    DailyCount.objects.filter(metric__endswith="@mtd").delete()
+    RollupMark.objects.update(month_to_date=False)  # as an older version left it
+    assert rollup.refresh(now=monday) > 0  # nothing new to count, but the sums are written
+    assert rollup.month_to_date()
+    assert DailyCount.objects.filter(metric="stage_exit@mtd", day=date(2026, 3, 1)).exists()
