@@ -491,11 +491,13 @@ def rebuild(*, now=None) -> int:
     """Drop the rollup and count every day again (after a backdated correction or an import)."""
     from dashboard import tally
 
+    # The tally too, in a transaction of its own: its recount holds case writers off for the
+    # count alone, not for the minutes a rollup of years takes.
+    tally.rebuild()
     with transaction.atomic():
         _lock()
         DailyCount.objects.all().delete()
         RollupMark.objects.filter(name=MARK).delete()
-        tally.rebuild()  # derived too; recounted with the rest
         return refresh(now=now)
 
 

@@ -4,8 +4,9 @@ Triggers, not application code, so every writer of a case is counted: the servic
 own INSERT, bulk updates (``Person.save`` moving a district), the admin, migrations. The tally
 is exact in every transaction; folding or recounting it changes no sum.
 
-SQLite drops a table's triggers when a migration rebuilds the table, so ``install`` also runs
-after every ``migrate`` (``DashboardConfig``): it puts back missing triggers and recounts.
+``install`` runs after every ``migrate`` (``dashboard.apps``): it creates missing triggers and
+recounts. That is also how they come back after SQLite drops them with a table a migration
+rebuilds.
 """
 
 from django.db import connection as default_connection
