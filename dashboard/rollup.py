@@ -131,6 +131,11 @@ def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def month_end(day: date) -> date:
+    """The last day of ``day``'s calendar month."""
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
 def _daily(qs, moment: str, district: str, organisation: str, risk: str, **extra) -> Iterable:
     return (
         qs.annotate(
@@ -456,7 +461,7 @@ def _sum_month_to_date(through: date) -> int:
     """(Re)write the sums of ``through``'s month so far (none when the month is complete)."""
     DailyCount.objects.filter(metric__in=[m + MONTH_TO_DATE for m in MONTHLY_METRICS]).delete()
     first = through.replace(day=1)
-    if (first + timedelta(days=32)).replace(day=1) - timedelta(days=1) == through:
+    if month_end(through) == through:
         return 0
     made = _monthly_sums(first, through, MONTH_TO_DATE)
     DailyCount.objects.bulk_create(made, batch_size=5000)
@@ -474,16 +479,16 @@ def _sum_months(since: date, through: date) -> int:
     month = since.replace(day=1)
     written = 0
     while month <= through:
-        following = (month + timedelta(days=32)).replace(day=1)
-        if following - timedelta(days=1) > through:
+        last = month_end(month)
+        if last > through:
             break
         DailyCount.objects.filter(
             metric__in=[m + MONTHLY for m in MONTHLY_METRICS], day=month
         ).delete()
-        made = _monthly_sums(month, following - timedelta(days=1), MONTHLY)
+        made = _monthly_sums(month, last, MONTHLY)
         DailyCount.objects.bulk_create(made, batch_size=5000)
         written += len(made)
-        month = following
+        month = last + timedelta(days=1)
     return written
 
 

@@ -250,14 +250,19 @@ def _district_of(path: str | None) -> str:
     return path[: rollup.DISTRICT_PATH_LENGTH] if len(path) >= rollup.DISTRICT_PATH_LENGTH else ""
 
 
-def _by_district(cases) -> dict[str, int]:
-    """Count cases per district path, grouping by the case's district (from the open cases'
-    index); cases with none count under ""."""
-    path_of = dict(districts().values_list("pk", "path"))
-    counts: dict[str, int] = defaultdict(int)
-    for district, n in cases.values_list("district").annotate(n=Count("*")).order_by():
-        counts[path_of.get(district, "")] += n
-    return counts
+def _district_rows(counts: dict) -> list[dict]:
+    """One row per district/county from cases counted by district id, plus one for the cases
+    of none (id None or 0) when there are any."""
+    rows, placed = [], 0
+    for pk, path, name in districts().values_list("pk", "path", "name"):
+        rows.append({"district": name, "code": path.split("/")[1], "cases": counts.get(pk, 0)})
+        placed += counts.get(pk, 0)
+    unknown = sum(counts.values()) - placed
+    if unknown:
+        rows.append(
+            {"district": _("Unknown or outside the districts"), "code": "", "cases": unknown}
+        )
+    return rows
 
 
 def _minutes(value: float | None) -> float | None:
@@ -456,24 +461,11 @@ def open_cases_by_risk(f: Filters, now: datetime) -> Table:
 
 def open_cases_by_district(f: Filters, now: datetime) -> Table:
     """Open cases in each district/county (by the person's home region, Case.district)."""
-    path_of = dict(districts().values_list("pk", "path"))
-    counts: dict[str, int] = defaultdict(int)
-    for district, n in _open_case_counts(f, "district").items():
-        counts[path_of.get(district, "")] += n
-    names = _district_names()
-    rows = [
-        {"district": name, "code": path.split("/")[1], "cases": counts.get(path, 0)}
-        for path, name in names.items()
-    ]
-    if counts.get(""):
-        rows.append(
-            {"district": _("Unknown or outside the districts"), "code": "", "cases": counts[""]}
-        )
     return Table(
         "open_cases_by_district",
         _("Open cases by district/county"),
         [("district", _("District/county")), ("cases", _("Open cases"))],
-        rows,
+        _district_rows(_open_case_counts(f, "district")),
     )
 
 
@@ -543,12 +535,12 @@ def _split_months(first: date, last: date) -> tuple[list[date], list[tuple[date,
     months, days = [], []
     cursor = first
     while cursor <= last:
-        month_end = (cursor.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        if cursor.day == 1 and month_end <= last:
+        end = rollup.month_end(cursor)
+        if cursor.day == 1 and end <= last:
             months.append(cursor)
         else:
-            days.append((cursor, min(month_end, last)))
-        cursor = month_end + timedelta(days=1)
+            days.append((cursor, min(end, last)))
+        cursor = end + timedelta(days=1)
     return months, days
 
 
@@ -684,20 +676,13 @@ def _no_contact_cases(f: Filters, now: datetime):
 
 def high_risk_no_contact(f: Filters, now: datetime) -> Table:
     """High/imminent-risk open cases with no contact in ``no_contact_days``, by district."""
-    counts = _by_district(_no_contact_cases(f, now))
-    rows = [
-        {"district": name, "code": path.split("/")[1], "cases": counts.get(path, 0)}
-        for path, name in _district_names().items()
-    ]
-    if counts.get(""):
-        rows.append(
-            {"district": _("Unknown or outside the districts"), "code": "", "cases": counts[""]}
-        )
+    counted = _no_contact_cases(f, now).values_list("district").annotate(n=Count("*"))
+    counts = dict(counted.order_by())
     return Table(
         "high_risk_no_contact",
         _("High-risk people with no contact in %(days)s days") % {"days": f.no_contact_days},
         [("district", _("District/county")), ("cases", _("Cases"))],
-        rows,
+        _district_rows(counts),
     )
 
 

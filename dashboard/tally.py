@@ -116,16 +116,11 @@ def uninstall(connection=default_connection) -> None:
                 cur.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
-def counts(by: str, *, stage=None, risk=None, organisation=None, district=None) -> dict:
+def counts(by: str, *, risk=None, organisation=None, district=None) -> dict:
     """Open cases per value of ``by`` (stage, risk, organisation or district), narrowed by the
-    other columns; groups that sum to zero are left out."""
+    dashboard's filters; groups that sum to zero are left out."""
     qs = OpenCaseTally.objects.all()
-    for column, value in (
-        ("stage", stage),
-        ("risk", risk),
-        ("organisation", organisation),
-        ("district", district),
-    ):
+    for column, value in (("risk", risk), ("organisation", organisation), ("district", district)):
         if value is not None:
             qs = qs.filter(**{column: value})
     totals = qs.values_list(by).annotate(n=Sum("n")).order_by()

@@ -141,7 +141,7 @@ def report(request):
     today = rollup.local_day(timezone.now())
     try:
         month = _month(request.GET.get("month"), today)
-        end = min((month + timedelta(days=32)).replace(day=1) - timedelta(days=1), today)
+        end = min(rollup.month_end(month), today)
         params = {**request.GET.dict(), "from": month.isoformat(), "to": end.isoformat()}
         filters = selectors.parse_filters(params)
     except Invalid as exc:

@@ -462,3 +462,17 @@ def test_a_mark_from_before_the_month_so_far_sums_gets_them_at_the_next_refresh(
     assert rollup.refresh(now=monday) > 0  # nothing new to count, but the sums are written
     assert rollup.month_to_date()
     assert DailyCount.objects.filter(metric="stage_exit@mtd", day=date(2026, 3, 1)).exists()
+
+
+def test_cases_of_no_district_are_counted_on_a_row_of_their_own(network, operator):
+    from hotline import services
+
+    for region in (network["village"], None, network["city"]):
+        person = services.create_person(operator, name="某人", home_region=region)
+        services.open_case(operator, person=person, owning_organisation=network["hotline"])
+    table = selectors.open_cases_by_district(filters(), NOW)
+    assert [(r["district"], r["code"], r["cases"]) for r in table.rows] == [
+        ("吴兴区", "330502", 1),
+        ("德清县", "330521", 0),
+        ("Unknown or outside the districts", "", 2),
+    ]
