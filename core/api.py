@@ -3,29 +3,25 @@
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import DomainError
+from core.errors import Conflict, DomainError
 
 
 def exception_handler(exc, context):
     """Turn domain errors into JSON a person can act on: ``{"detail", "code", "fields"}``."""
+    if isinstance(exc, TransitionNotAllowed):
+        # A transition no service wrapped in refused_as_conflict: still 409, never 500.
+        exc = Conflict(_("This action is not allowed in the current state."))
     if isinstance(exc, DomainError):
         body = {"detail": exc.message, "code": exc.code}
         if exc.fields:
             body["fields"] = exc.fields
         return Response(body, status=exc.status_code)
-    if isinstance(exc, TransitionNotAllowed):
-        return Response(
-            {
-                "detail": f"This action is not allowed in the current state: {exc}",
-                "code": "conflict",
-            },
-            status=status.HTTP_409_CONFLICT,
-        )
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {}
         return Response(

@@ -1,5 +1,9 @@
 """Domain errors raised by services; every edge (API, page, WebSocket, Twilio) maps them alike."""
 
+from contextlib import contextmanager
+
+from django_fsm import TransitionNotAllowed
+
 
 class DomainError(Exception):
     """A request the domain refuses. ``message`` is meant for the person who made it."""
@@ -35,3 +39,13 @@ class Conflict(DomainError):
 
     status_code = 409
     code = "conflict"
+
+
+@contextmanager
+def refused_as_conflict(message: str, *, code: str = "illegal_transition"):
+    """The one place a state machine's refusal (``TransitionNotAllowed``) becomes a ``Conflict``
+    with words for the person who asked; every service wraps its transitions in it."""
+    try:
+        yield
+    except TransitionNotAllowed as exc:
+        raise Conflict(message, code=code) from exc
