@@ -7,7 +7,7 @@
  *
  * Replays from the last seen id on every (re)connect, drops duplicates by id, reconnects with
  * backoff, answers heartbeats, and shows its state in the shell's #live-status element.
- * Frames are documented in README.md ("Console WebSocket").
+ * Frames are documented in docs/websocket.md.
  */
 (function () {
   "use strict";
