@@ -9,7 +9,7 @@ class EscalationConfig(AppConfig):
     verbose_name = _("Dispatch and escalation")
 
     def ready(self):
-        # These import models, which exist only once the app registry is ready.
+        # Imported late: Django imports apps.py before any model exists.
         from escalation import receivers, worker
         from hotline.closing import register_close_check
 
