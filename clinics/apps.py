@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _on_disposition(sender, *, actor, case, disposition, summary=None, **kwargs):
+    # Imported late: Django imports apps.py before any model exists.
     from clinics.services import on_disposition
 
     on_disposition(actor, case, disposition, risk=(summary or {}).get("risk") or case.risk)
@@ -19,6 +20,7 @@ class ClinicsConfig(AppConfig):
     verbose_name = _("Care (counselling, hospital, follow-up)")
 
     def ready(self):
+        # Imported late: Django imports apps.py before any model exists.
         from clinics.services import open_work_reasons
         from hotline.closing import register_close_check
         from hotline.signals import disposition_made

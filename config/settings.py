@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "escalation",
     "realtime",
     "dashboard",
+    "demo",
 ]
 
 # Django's own middleware with their hooks run on the event loop under Daphne (core/middleware.py:

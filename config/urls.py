@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from config import health
+from core import health
 
 api_v1 = [
     path("auth/token/", obtain_auth_token, name="api-token"),

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 
 from escalation.models import (
@@ -11,6 +12,7 @@ from escalation.models import (
     Timer,
     WorkerHeartbeat,
 )
+from escalation.policies import validate_steps
 
 
 @admin.register(DutyShift)
@@ -54,10 +56,24 @@ class DispatchAdmin(admin.ModelAdmin):
     inlines = [LegInline, MessageInline]
 
 
+class EscalationPolicyForm(forms.ModelForm):
+    """A policy that could never fire is refused here, as the API's serializer refuses it."""
+
+    class Meta:
+        model = EscalationPolicy
+        fields = ["name", "alert_kind", "steps", "max_rounds"]
+
+    def clean_steps(self):
+        steps = self.cleaned_data["steps"]
+        errors = validate_steps(steps)
+        if errors:
+            raise forms.ValidationError(errors)
+        return steps
+
+
 @admin.register(EscalationPolicy)
 class EscalationPolicyAdmin(admin.ModelAdmin):
-    """ModelAdmin runs the model's clean(), so a policy that could never fire is refused here."""
-
+    form = EscalationPolicyForm
     list_display = ["name", "alert_kind", "max_rounds", "updated_at"]
 
 

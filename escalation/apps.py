@@ -1,13 +1,15 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from core.health import register_readiness_check
+
 
 class EscalationConfig(AppConfig):
     name = "escalation"
     verbose_name = _("Dispatch and escalation")
 
     def ready(self):
-        from config.health import register_readiness_check
+        # Imported late: Django imports apps.py before any model exists.
         from escalation import receivers, worker
         from hotline.closing import register_close_check
 

@@ -3,7 +3,6 @@
 import secrets
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -216,6 +215,8 @@ class EscalationPolicy(models.Model):
 
     ``steps`` is a JSON list of ``{"whom", "user", "organisation", "role", "how": [...], "wait"}``.
     The last step must be the on-duty coordinator of the city hotline centre (the fallback).
+    ``escalation.policies.validate_steps`` checks that against who exists and is on duty now,
+    where a policy is written: the admin form and the API.
     """
 
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -242,13 +243,6 @@ class EscalationPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def clean(self):
-        from escalation.policies import validate_steps
-
-        errors = validate_steps(self.steps)
-        if errors:
-            raise ValidationError({"steps": errors})
 
 
 class Severity(models.TextChoices):

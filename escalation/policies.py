@@ -7,6 +7,8 @@ from django.utils.translation import gettext as _
 
 from directory.models import Membership, Organisation, Role, User
 from escalation.models import Alert, Channel, EscalationPolicy, Whom
+from escalation.selectors import members, on_duty_coordinators
+from realtime import audiences as aud
 
 CHANNELS = {c.value for c in Channel}
 WHOM = {w.value for w in Whom}
@@ -19,8 +21,6 @@ def validate_steps(steps) -> list[str]:
     steps after a step that waits forever), and the last step is the fallback: the on-duty
     coordinator of the city hotline centre, which must resolve to somebody.
     """
-    from escalation.selectors import on_duty_coordinators
-
     if not isinstance(steps, list) or not steps:
         return [_("A policy needs at least one step.")]
     errors: list[str] = []
@@ -118,9 +118,6 @@ class Recipients:
 
 def recipients(alert: Alert, step: dict, round_: int) -> Recipients:
     """Whom a step reaches in a round; each round after the first widens the audience."""
-    from escalation.selectors import members, on_duty_coordinators
-    from realtime import audiences as aud
-
     found = Recipients()
     users: list = []
     orgs: list = []

@@ -4,6 +4,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
 from escalation.models import Dispatch
+from escalation.services import create_dispatch
 from hotline.signals import disposition_made
 
 
@@ -12,8 +13,6 @@ def dispatch_on_emergency(sender, *, actor, case, disposition, call=None, summar
     """Disposition "emergency" -> one-key dispatch in the same transaction as the triage."""
     if disposition != "emergency":
         return
-    from escalation.services import create_dispatch
-
     if Dispatch.objects.filter(case=case, status=Dispatch.Status.OPEN).exists():
         return  # the operator pressed the one-key button first: that dispatch is the one
     summary = summary or {}

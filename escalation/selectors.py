@@ -18,6 +18,15 @@ def hotline_centre() -> Organisation | None:
     )
 
 
+def dispatch_runners(case) -> list[Organisation]:
+    """Who runs a dispatch: the owning organisation and the hotline centre."""
+    orgs = [case.owning_organisation]
+    centre = hotline_centre()
+    if centre and centre.pk != case.owning_organisation_id:
+        orgs.append(centre)
+    return orgs
+
+
 def on_duty(role: str, *, now=None, organisation: Organisation | None = None) -> list[User]:
     """Who is rostered for ``role`` right now (值班)."""
     now = now or timezone.now()

@@ -17,8 +17,17 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinics.models import FollowUp, FollowUpState, PlanMeasure
+from clinics.selectors import overdue_check_ins as clinic_overdue_check_ins
+from clinics.selectors import overdue_follow_ups as clinic_overdue_follow_ups
+from clinics.services import expire_break_glass
 from directory.models import Role
-from escalation.models import DispatchLeg, LegState, Severity
+from escalation.models import Alert, AlertState, DispatchLeg, LegState, Severity
+from escalation.services import AlertSpec, clear_alert, leg_alert_spec, raise_alert
+from hotline.models import Call, CallStatus, CaseAccess, QueueSurge, risk_at_least
+from hotline.services import check_surges, expire_offers
+from referrals.models import Referral, ReferralState
+from referrals.selectors import overdue_referrals as referral_overdue_referrals
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +63,6 @@ def alert_sources() -> dict[str, Callable[[datetime], Iterable]]:
 
 def poll_sources(now: datetime) -> int:
     """Raise every alert the sources report; a failing source is logged, the others still run."""
-    from escalation.services import raise_alert
-
     raised = 0
     for name, source in alert_sources().items():
         try:
@@ -75,9 +82,6 @@ def poll_sources(now: datetime) -> int:
 
 def clear_resolved_conditions() -> int:
     """Resolve open alerts whose condition has cleared (by the system, with a note)."""
-    from escalation.models import Alert, AlertState
-    from escalation.services import clear_alert
-
     cleared = 0
     open_alerts = Alert.objects.filter(
         kind__in=list(_clearers), state__in=[AlertState.OPEN, AlertState.ACKNOWLEDGED]
@@ -94,8 +98,6 @@ def clear_resolved_conditions() -> int:
 def overdue_dispatch_legs(now: datetime):
     """Legs still unacknowledged after their deadline (the leg timer raises these at once;
     this sweep is the safety net)."""
-    from escalation.services import leg_alert_spec
-
     legs = DispatchLeg.objects.filter(state=LegState.NOTIFIED, ack_deadline__lte=now)
     for leg in legs.select_related("dispatch__case", "organisation"):
         yield leg_alert_spec(leg)
@@ -103,9 +105,6 @@ def overdue_dispatch_legs(now: datetime):
 
 def break_glass_reads(now: datetime):
     """Every emergency break-glass read is reviewed by the hotline centre's coordinators."""
-    from escalation.services import AlertSpec
-    from hotline.models import CaseAccess
-
     grants = CaseAccess.objects.filter(
         reason=CaseAccess.Reason.BREAK_GLASS, granted_at__gte=now - timedelta(days=1)
     ).select_related("organisation", "granted_by", "case")
@@ -142,11 +141,7 @@ SOURCE_BATCH = 500  # per poll; the rest are picked up on the next poll
 
 def overdue_referrals(now: datetime):
     """转介未按时确认: a referral not acknowledged by its deadline alerts the receiver's staff."""
-    from escalation.services import AlertSpec
-    from hotline.models import risk_at_least
-    from referrals.selectors import overdue_referrals as overdue
-
-    for referral in overdue(now)[:SOURCE_BATCH]:
+    for referral in referral_overdue_referrals(now)[:SOURCE_BATCH]:
         yield AlertSpec(
             dedup_key=f"referral:{referral.pk}:ack",
             kind="referral_overdue",
@@ -168,8 +163,6 @@ def overdue_referrals(now: datetime):
 
 
 def _referral_acknowledged(alert) -> bool:
-    from referrals.models import Referral, ReferralState
-
     return not Referral.objects.filter(
         pk=alert.data.get("referral"), state=ReferralState.SENT
     ).exists()
@@ -177,10 +170,7 @@ def _referral_acknowledged(alert) -> bool:
 
 def overdue_follow_ups(now: datetime):
     """回访逾期: a follow-up past its due time alerts its organisation (or its assignee)."""
-    from clinics.selectors import overdue_follow_ups as overdue
-    from escalation.services import AlertSpec
-
-    for follow_up in overdue(now)[:SOURCE_BATCH]:
+    for follow_up in clinic_overdue_follow_ups(now)[:SOURCE_BATCH]:
         role = RECEIVER_ROLE.get(follow_up.organisation.kind, Role.COORDINATOR)
         yield AlertSpec(
             dedup_key=f"follow_up:{follow_up.pk}:due",
@@ -196,8 +186,6 @@ def overdue_follow_ups(now: datetime):
 
 
 def _follow_up_no_longer_due(alert) -> bool:
-    from clinics.models import FollowUp, FollowUpState
-
     return not FollowUp.objects.filter(
         pk=alert.data.get("follow_up"), state=FollowUpState.SCHEDULED
     ).exists()
@@ -205,9 +193,6 @@ def _follow_up_no_longer_due(alert) -> bool:
 
 def lost_follow_ups(now: datetime):
     """失访: three failed attempts; the hotline centre's coordinators must decide what next."""
-    from clinics.models import FollowUp, FollowUpState
-    from escalation.services import AlertSpec
-
     lost = FollowUp.objects.filter(
         state=FollowUpState.LOST, done_at__gte=now - timedelta(days=7)
     ).select_related("case")
@@ -224,10 +209,7 @@ def lost_follow_ups(now: datetime):
 
 def overdue_check_ins(now: datetime):
     """帮扶措施逾期: an assistance-plan measure whose check-in date has passed alerts its owner."""
-    from clinics.selectors import overdue_check_ins as overdue
-    from escalation.services import AlertSpec
-
-    for measure in overdue(now)[:SOURCE_BATCH]:
+    for measure in clinic_overdue_check_ins(now)[:SOURCE_BATCH]:
         yield AlertSpec(
             dedup_key=f"measure:{measure.pk}:{measure.next_check_in:%Y%m%d}",
             kind="check_in_overdue",
@@ -241,17 +223,12 @@ def overdue_check_ins(now: datetime):
 
 
 def _check_in_done(alert) -> bool:
-    from clinics.models import PlanMeasure
-
     measure = PlanMeasure.objects.filter(pk=alert.data.get("measure")).first()
     return measure is None or measure.done or measure.next_check_in > timezone.now()
 
 
 def queue_surges(now: datetime):
     """排队过长: a surge of the hotline queue alerts the centre's coordinators, once per surge."""
-    from escalation.services import AlertSpec
-    from hotline.models import QueueSurge
-
     for surge in QueueSurge.objects.filter(ended_at__isnull=True).select_related("hotline"):
         yield AlertSpec(
             dedup_key=f"surge:{surge.pk}",
@@ -265,8 +242,6 @@ def queue_surges(now: datetime):
 
 
 def _surge_over(alert) -> bool:
-    from hotline.models import QueueSurge
-
     return not QueueSurge.objects.filter(pk=alert.data.get("surge"), ended_at__isnull=True).exists()
 
 
@@ -289,10 +264,6 @@ register_alert_source("queue_surge", queue_surges, kind="queue_surge", cleared=_
 def housekeeping(now: datetime) -> None:
     """Small deadlines other apps keep in their own rows: lapsed call offers go back to the queue,
     expired break-glass grants are revoked, the hotline queues are counted for surges."""
-    from clinics.services import expire_break_glass
-    from hotline.models import Call, CallStatus
-    from hotline.services import check_surges, expire_offers
-
     lapsed = (
         Call.objects.filter(status=CallStatus.OFFERED, offer_expires_at__lte=now)
         .values_list("hotline_id", flat=True)

@@ -6,6 +6,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.errors import NotFound
 from directory.access import is_administrator
 from directory.models import Organisation, User
 from hotline.models import Case, Risk
@@ -225,8 +226,6 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         d = dict(body.validated_data)
         case = d.pop("case")
         if not visible_cases(request.user).filter(pk=case.pk).exists():
-            from core.errors import NotFound
-
             raise NotFound("No such case.")
         referral = services.send_referral(request.user, case, **d)
         return Response(

@@ -6,6 +6,7 @@ def _on_disposition(sender, *, actor, case, disposition, summary=None, **kwargs)
     """ "Refer": push the case to the counselling centre inside the triage transaction."""
     if disposition != "refer":
         return
+    # Imported late: Django imports apps.py before any model exists.
     from referrals.services import refer_from_disposition
 
     refer_from_disposition(actor, case, summary or {})
@@ -16,6 +17,7 @@ class ReferralsConfig(AppConfig):
     verbose_name = _("Referrals")
 
     def ready(self):
+        # Imported late: Django imports apps.py before any model exists.
         from hotline.closing import register_close_check
         from hotline.signals import disposition_made
         from referrals.services import open_referral_reasons

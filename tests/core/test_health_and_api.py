@@ -22,7 +22,7 @@ def test_readyz_checks_database_and_channel_layer(client, db):
 
 
 def test_readyz_is_503_with_the_reason_when_a_check_fails(client, db, monkeypatch):
-    from config import health
+    from core import health
 
     monkeypatch.setitem(health._checks, "database", lambda: "connection refused")
     response = client.get("/readyz")

@@ -7,8 +7,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from directory import demo
+from demo import data as demo
 from directory.models import Membership, Organisation, OrganisationKind, Region, RegionLevel, User
+from escalation.models import DutyShift
+from hotline import services
+from hotline.models import Person, Shift
+from referrals.models import CounsellorSlot, HospitalSlot
 
 DEFAULT_DEMO_PASSWORD = "huzhou-2251885"
 
@@ -127,9 +131,6 @@ class Command(BaseCommand):
         return users
 
     def _cases(self, actor, orgs, regions) -> None:
-        from hotline import services
-        from hotline.models import Person
-
         hotline = orgs["hotline-centre"]
         for phone, name, anonymous, birth_year, village, stage, risk, summary in demo.SAMPLE_CASES:
             if Person.objects.filter(phone=phone).exists():
@@ -155,9 +156,6 @@ class Command(BaseCommand):
 
     def _rosters(self, users, orgs) -> None:
         """A 24-hour hotline (two 12-hour shifts a day), an on-duty coordinator and expert."""
-        from escalation.models import DutyShift
-        from hotline.models import Shift
-
         hotline = orgs["hotline-centre"]
         for day in self._days():
             for user, start_hour, duty_role in (
@@ -185,8 +183,6 @@ class Command(BaseCommand):
 
     def _slots(self, users, orgs) -> None:
         """Counsellors' hours on working days, and the hospital's green-channel service slots."""
-        from referrals.models import CounsellorSlot, HospitalSlot
-
         now = timezone.now()
         for day in self._days():
             if day < now - timedelta(days=1):

@@ -1,27 +1,20 @@
-"""Writes for escalation: dispatch and its legs, alerts and their escalation, outbound messages.
+"""One-key emergency dispatch (一键智达) and its responder legs: 110, 120, the community and the
+on-duty expert alerted at once; each leg acknowledged by a person, progressed and closed."""
 
-Every function takes the acting user (or None for the worker and phone replies), checks
-permission, changes state in one transaction and publishes the event (全程留痕).
-"""
-
-import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import TransitionNotAllowed
 
-from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.errors import Conflict, Forbidden, Invalid, NotFound, refused_as_conflict
 from directory.access import has_role, is_administrator
 from directory.models import Organisation, OrganisationKind, Region, RegionLevel, Role
 from escalation import gateway, selectors
 from escalation.models import (
     ACTIVE_LEG_STATES,
     Alert,
-    AlertState,
     Channel,
     Dispatch,
     DispatchLeg,
@@ -32,101 +25,14 @@ from escalation.models import (
     Severity,
     Timer,
 )
-from escalation.policies import recipients, snapshot_for
+from escalation.services.alerts import AlertSpec, raise_alert, resolve_by_system
+from escalation.services.notifications import queue_message
+from escalation.services.timers import schedule
 from hotline.models import Case
 from hotline.selectors import can_work_on_case
 from hotline.services import grant_access
 from realtime import audiences as aud
 from realtime.publish import publish
-
-log = logging.getLogger(__name__)
-
-SHANGHAI = "Asia/Shanghai"
-
-
-# --- timers --------------------------------------------------------------------------------
-
-
-def schedule(kind: str, key: str, due_at: datetime, **links) -> Timer:
-    """Add a durable deadline; scheduling the same key again is a no-op (idempotent steps)."""
-    timer, _created = Timer.objects.get_or_create(
-        key=key, defaults={"kind": kind, "due_at": due_at, **links}
-    )
-    return timer
-
-
-# --- outbound messages -----------------------------------------------------------------------
-
-
-def queue_message(channel: str, to: str, body: str, **links) -> OutboundMessage:
-    """Record an SMS or voice call and schedule its sending (the worker sends, and retries)."""
-    message = OutboundMessage.objects.create(
-        channel=channel, to=to, body=body, gateway=gateway.gateway_name(), **links
-    )
-    schedule(Timer.Kind.SEND, f"send:{message.pk}:1", timezone.now(), message=message)
-    return message
-
-
-def deliver(message_id: int) -> OutboundMessage:
-    """Send one queued message through the gateway; on failure retry with backoff, as timers."""
-    message = OutboundMessage.objects.select_for_update().get(pk=message_id)
-    if message.status not in (OutboundMessage.Status.QUEUED, OutboundMessage.Status.FAILED):
-        return message
-    message.attempts += 1
-    try:
-        message.provider_sid = gateway.send(message)
-    except Exception as exc:
-        log.warning("sending %s to %s failed", message.channel, message.to, exc_info=True)
-        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        backoff = settings.ESCALATION_SEND_BACKOFF
-        if message.attempts >= len(backoff) + 1:
-            message.status = OutboundMessage.Status.GAVE_UP
-        else:
-            message.status = OutboundMessage.Status.FAILED
-            schedule(
-                Timer.Kind.SEND,
-                f"send:{message.pk}:{message.attempts + 1}",
-                timezone.now() + timedelta(seconds=backoff[message.attempts - 1]),
-                message=message,
-            )
-        message.save()
-        _publish_message(message, "message.failed")
-        return message
-    message.status = OutboundMessage.Status.SENT
-    message.sent_at = timezone.now()
-    message.last_error = ""
-    message.save()
-    _publish_message(message, "message.sent")
-    return message
-
-
-def _publish_message(message: OutboundMessage, type_: str) -> None:
-    case = None
-    if message.dispatch_id:
-        case = message.dispatch.case
-    elif message.alert_id:
-        case = message.alert.case
-    audiences = [aud.org(o.pk) for o in _runner_orgs(case)] if case else []
-    publish(
-        type_,
-        case=case,
-        data={
-            "message": message.pk,
-            "channel": message.channel,
-            "to": message.to,
-            "status": message.status,
-            "attempts": message.attempts,
-            "error": message.last_error,
-            "dispatch": message.dispatch_id,
-            "leg": message.leg_id,
-            "alert": message.alert_id,
-        },
-        audiences=audiences or [aud.AUDIT],
-        include_case_audiences=False,
-    )
-
-
-# --- dispatch (一键智达) ------------------------------------------------------------------------
 
 
 def _nearest(kind: str, region: Region | None, *, capability: str = "") -> Organisation | None:
@@ -186,21 +92,14 @@ def _ack_seconds(kind: str) -> int:
     return int(settings.ESCALATION_ACK_SECONDS.get(kind, settings.ESCALATION_ACK_SECONDS_DEFAULT))
 
 
-def _runner_orgs(case: Case) -> list[Organisation]:
-    """Who runs a dispatch: the owning organisation and the hotline centre."""
-    orgs = [case.owning_organisation]
-    centre = selectors.hotline_centre()
-    if centre and centre.pk != case.owning_organisation_id:
-        orgs.append(centre)
-    return orgs
-
-
 def _leg_audiences(leg: DispatchLeg) -> list[str]:
-    return [aud.org(leg.organisation_id)] + [aud.org(o.pk) for o in _runner_orgs(leg.dispatch.case)]
+    return [aud.org(leg.organisation_id)] + [
+        aud.org(o.pk) for o in selectors.dispatch_runners(leg.dispatch.case)
+    ]
 
 
 def _dispatch_audiences(dispatch: Dispatch) -> list[str]:
-    orgs = {o.pk for o in _runner_orgs(dispatch.case)}
+    orgs = {o.pk for o in selectors.dispatch_runners(dispatch.case)}
     orgs |= set(dispatch.legs.values_list("organisation_id", flat=True))
     return [aud.org(pk) for pk in sorted(orgs)]
 
@@ -430,10 +329,9 @@ def acknowledge_leg(
         leg.acknowledged_via = via
         leg.save()
         _leg_event("dispatch.leg_acknowledged", leg, actor, via=via, phone=phone)
-        for alert in Alert.objects.filter(dedup_key=f"dispatch_leg:{leg.pk}").exclude(
-            state=AlertState.RESOLVED
-        ):
-            _resolve(alert, None, _("The responder acknowledged the dispatch leg."))
+        resolve_by_system(
+            f"dispatch_leg:{leg.pk}", _("The responder acknowledged the dispatch leg.")
+        )
     return leg
 
 
@@ -453,13 +351,10 @@ def advance_leg(actor, leg: DispatchLeg, state: str, *, note: str = "") -> Dispa
         if not selectors.can_act_on_leg(actor, leg):
             raise Forbidden(_("This dispatch leg belongs to another organisation."))
         old = leg.state
-        try:
+        with refused_as_conflict(
+            _("The leg is %(old)s and cannot become %(new)s.") % {"old": old, "new": state}
+        ):
             getattr(leg, LEG_STEPS[state])()
-        except TransitionNotAllowed as exc:
-            raise Conflict(
-                _("The leg is %(old)s and cannot become %(new)s.") % {"old": old, "new": state},
-                code="illegal_transition",
-            ) from exc
         leg.state_changed_at = timezone.now()
         leg.save()
         _leg_event("dispatch.leg_progressed", leg, actor, **{"from": old, "note": note})
@@ -473,10 +368,8 @@ def fail_leg(actor, leg: DispatchLeg, *, reason: str) -> DispatchLeg:
         leg = _locked_leg(leg)
         if not selectors.can_act_on_leg(actor, leg):
             raise Forbidden(_("This dispatch leg belongs to another organisation."))
-        try:
+        with refused_as_conflict(_("The leg is already finished.")):
             leg.fail()
-        except TransitionNotAllowed as exc:
-            raise Conflict(_("The leg is already finished."), code="illegal_transition") from exc
         leg.failure_reason = reason
         leg.state_changed_at = timezone.now()
         leg.save()
@@ -515,10 +408,8 @@ def close_dispatch(
                 % ", ".join(str(leg.get_kind_display()) for leg in open_legs),
                 code="legs_open",
             )
-        try:
+        with refused_as_conflict(_("The dispatch is already closed.")):
             dispatch.close()
-        except TransitionNotAllowed as exc:
-            raise Conflict(_("The dispatch is already closed."), code="illegal_transition") from exc
         dispatch.outcome = outcome
         dispatch.help_reached = help_reached
         dispatch.outcome_note = note
@@ -588,7 +479,7 @@ def leg_deadline_passed(leg_id: int, now: datetime) -> None:
         raise_alert(leg_alert_spec(leg))
 
 
-def leg_alert_spec(leg: DispatchLeg) -> "AlertSpec":
+def leg_alert_spec(leg: DispatchLeg) -> AlertSpec:
     return AlertSpec(
         dedup_key=f"dispatch_leg:{leg.pk}",
         kind="dispatch_leg_unacknowledged",
@@ -598,276 +489,6 @@ def leg_alert_spec(leg: DispatchLeg) -> "AlertSpec":
         target_organisation=leg.organisation,
         case=leg.dispatch.case,
         data={"dispatch": leg.dispatch_id, "leg": leg.pk, "kind": leg.kind},
-    )
-
-
-# --- alerts ---------------------------------------------------------------------------------
-
-
-@dataclass
-class AlertSpec:
-    """What an alert source yields; ``dedup_key`` makes raising the same thing twice a no-op."""
-
-    dedup_key: str
-    kind: str
-    title: str
-    severity: str = Severity.WARNING
-    target_user: object = None
-    target_organisation: Organisation | None = None
-    target_role: str = ""
-    case: Case | None = None
-    data: dict = field(default_factory=dict)
-
-
-def raise_alert(spec: AlertSpec) -> tuple[Alert, bool]:
-    """Raise an alert (or find the one already raised for the key); escalation starts at once."""
-    existing = Alert.objects.filter(dedup_key=spec.dedup_key).first()
-    if existing:
-        return existing, False
-    if spec.target_user is None and spec.target_organisation is None:
-        centre = selectors.hotline_centre()
-        spec.target_organisation, spec.target_role = centre, Role.COORDINATOR
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            alert = Alert.objects.create(
-                dedup_key=spec.dedup_key,
-                kind=spec.kind,
-                title=str(spec.title)[:200],
-                severity=spec.severity,
-                case=spec.case,
-                target_user=spec.target_user,
-                target_organisation=spec.target_organisation,
-                target_role=spec.target_role or "",
-                data=spec.data,
-                policy_snapshot=snapshot_for(spec.kind),
-                raised_at=now,
-                next_step_at=now,
-            )
-            schedule(Timer.Kind.ALERT_STEP, _step_key(alert, 0, 0), now, alert=alert)
-            _alert_event("alert.raised", alert, None)
-    except IntegrityError:
-        # Two sources (a timer and the sweep) raising the same thing at once: one row wins.
-        return Alert.objects.get(dedup_key=spec.dedup_key), False
-    return alert, True
-
-
-def _step_key(alert: Alert, round_: int, step: int) -> str:
-    return f"alert:{alert.pk}:r{round_}:s{step}"
-
-
-def alert_summary(alert: Alert) -> dict:
-    return {
-        "alert": alert.pk,
-        "kind": alert.kind,
-        "title": alert.title,
-        "severity": alert.severity,
-        "state": alert.state,
-        "round": alert.round,
-        "step": alert.step,
-        "next_step_at": alert.next_step_at.isoformat() if alert.next_step_at else None,
-        "code": alert.short_code,
-        "data": alert.data,
-    }
-
-
-def _alert_audiences(alert: Alert, extra=()) -> list[str]:
-    found = set(extra)
-    if alert.target_user_id:
-        found.add(aud.user(alert.target_user_id))
-    if alert.target_organisation_id:
-        found.add(
-            aud.org_role(alert.target_organisation_id, alert.target_role)
-            if alert.target_role
-            else aud.org(alert.target_organisation_id)
-        )
-    if alert.assigned_organisation_id:
-        found.add(aud.org(alert.assigned_organisation_id))
-    centre = selectors.hotline_centre()
-    if centre:
-        found.add(aud.org_role(centre.pk, Role.COORDINATOR))
-    found |= {aud.user(pk) for pk in alert.notified_user_ids or []}
-    return sorted(found)
-
-
-def _alert_event(type_: str, alert: Alert, actor, extra_audiences=(), **extra) -> None:
-    publish(
-        type_,
-        case=alert.case,
-        actor=actor,
-        data={**alert_summary(alert), **extra},
-        audiences=_alert_audiences(alert, extra_audiences),
-        include_case_audiences=False,
-    )
-
-
-def fire_alert_step(alert_id: int, round_: int, step_no: int, now: datetime) -> bool:
-    """Timer: run one escalation step. Locks the alert and acts only if this step is still due."""
-    alert = Alert.objects.select_for_update(of=("self",)).get(pk=alert_id)
-    if alert.state != AlertState.OPEN or (alert.round, alert.step) != (round_, step_no):
-        return False
-    snapshot = alert.policy_snapshot
-    steps = snapshot["steps"]
-    step = steps[step_no]
-    found = recipients(alert, step, round_)
-    how = set(step.get("how", []))
-    alert.notified_user_ids = sorted(
-        set(alert.notified_user_ids or []) | {u.pk for u in found.users}
-    )
-    # Repeats carry the alert's CURRENT title and data (re-read above), not the first wording.
-    text = _alert_text(alert)
-    if Channel.SMS in how:
-        for phone, user in found.phones:
-            queue_message(Channel.SMS, phone, text, alert=alert, recipient=user)
-    if Channel.VOICE in how:
-        for phone, user in found.phones:
-            queue_message(Channel.VOICE, phone, _alert_voice(alert), alert=alert, recipient=user)
-    wait = int(step.get("wait", 0))
-    if step_no + 1 < len(steps):
-        nxt = (round_, step_no + 1)
-    elif alert.is_life_safety or round_ + 1 < int(snapshot.get("max_rounds", 3)):
-        nxt = (round_ + 1, 0)
-    else:
-        nxt = None
-    alert.next_step_at = now + timedelta(seconds=max(wait, 1)) if nxt else None
-    if nxt:
-        alert.round, alert.step = nxt
-        schedule(
-            Timer.Kind.ALERT_STEP,
-            _step_key(alert, *nxt),
-            alert.next_step_at,
-            alert=alert,
-            round=nxt[0],
-            step=nxt[1],
-        )
-    else:
-        alert.step = len(steps)
-    alert.save()
-    _alert_event(
-        "alert.notified",
-        alert,
-        None,
-        extra_audiences=found.audiences if Channel.CONSOLE in how else (),
-        fired_round=round_,
-        fired_step=step_no,
-        channels=sorted(how),
-        users=[u.pk for u in found.users],
-        phones=[p for p, _u in found.phones],
-        exhausted=nxt is None,
-    )
-    return True
-
-
-def _alert_text(alert: Alert) -> str:
-    return (
-        f"【心理援助热线预警】{alert.title}。"
-        f"{'第' + str(alert.round + 1) + '轮升级。' if alert.round else ''}"
-        f"请回复“1 {alert.short_code}”确认。"
-    )
-
-
-def _alert_voice(alert: Alert) -> str:
-    return f"这里是心理援助热线预警：{alert.title}。"
-
-
-def _locked_alert(alert: Alert) -> Alert:
-    return Alert.objects.select_for_update(of=("self",)).get(pk=alert.pk)
-
-
-def acknowledge_alert(actor, alert: Alert, *, via: str = "console", phone: str = "") -> Alert:
-    """Acknowledge (确认): the escalation stops; the alert stays until resolved."""
-    with transaction.atomic():
-        alert = _locked_alert(alert)
-        if actor is not None and not selectors.can_act_on_alert(actor, alert):
-            raise Forbidden(_("This alert is not addressed to you."))
-        try:
-            alert.acknowledge()
-        except TransitionNotAllowed as exc:
-            raise Conflict(
-                _("This alert is already acknowledged or resolved."), code="already_acknowledged"
-            ) from exc
-        alert.acknowledged_at = timezone.now()
-        alert.acknowledged_by = actor
-        alert.next_step_at = None
-        alert.save()
-        _alert_event("alert.acknowledged", alert, actor, via=via, phone=phone)
-    return alert
-
-
-def _resolve(alert: Alert, actor, note: str) -> Alert:
-    alert.resolve()
-    alert.resolved_at = timezone.now()
-    alert.resolved_by = actor
-    alert.resolution_note = note
-    alert.next_step_at = None
-    alert.save()
-    _alert_event("alert.resolved", alert, actor, note=note)
-    return alert
-
-
-def resolve_alert(actor, alert: Alert, *, note: str) -> Alert:
-    if not (note or "").strip():
-        raise Invalid(_("Say how the alert was resolved."), fields={"note": [_("Required.")]})
-    with transaction.atomic():
-        alert = _locked_alert(alert)
-        if not selectors.can_act_on_alert(actor, alert):
-            raise Forbidden(_("This alert is not addressed to you."))
-        if alert.state == AlertState.RESOLVED:
-            raise Conflict(_("This alert is already resolved."), code="already_resolved")
-        return _resolve(alert, actor, note)
-
-
-def reassign_alert(actor, alert: Alert, *, organisation: Organisation, due: datetime) -> Alert:
-    """交办督办: hand the alert to another organisation, to be resolved by a deadline."""
-    if not selectors.is_coordinator(actor):
-        raise Forbidden(_("Only a coordinator may hand an alert over."))
-    if due <= timezone.now():
-        raise Invalid(_("The deadline must be in the future."), fields={"due": [_("In the past.")]})
-    with transaction.atomic():
-        alert = _locked_alert(alert)
-        if not selectors.can_act_on_alert(actor, alert):
-            raise Forbidden(_("This alert is not addressed to you."))
-        if alert.state == AlertState.RESOLVED:
-            raise Conflict(_("This alert is already resolved."), code="already_resolved")
-        alert.assigned_organisation = organisation
-        alert.assignment_due = due
-        alert.save()
-        if alert.case_id:
-            grant_access(alert.case, organisation, reason="care_group", granted_by=actor)
-        schedule(
-            Timer.Kind.ASSIGNMENT_DUE,
-            f"assign:{alert.pk}:{int(due.timestamp())}:{organisation.pk}",
-            due,
-            alert=alert,
-        )
-        _alert_event(
-            "alert.reassigned",
-            alert,
-            actor,
-            organisation=organisation.pk,
-            organisation_name=organisation.name,
-            due=due.isoformat(),
-        )
-    return alert
-
-
-def assignment_due(alert_id: int, now: datetime) -> None:
-    """Timer: an assigned alert still unresolved at its deadline (督办) -> alert the coordinator."""
-    alert = Alert.objects.select_related("assigned_organisation").get(pk=alert_id)
-    if alert.state == AlertState.RESOLVED or not alert.assignment_due:
-        return
-    if alert.assignment_due > now:
-        return  # reassigned again with a later deadline; that timer will come
-    raise_alert(
-        AlertSpec(
-            dedup_key=f"assignment_overdue:{alert.pk}:{int(alert.assignment_due.timestamp())}",
-            kind="assignment_overdue",
-            title=_("%(org)s did not resolve alert #%(id)s by its deadline")
-            % {"org": alert.assigned_organisation, "id": alert.pk},
-            severity=Severity.CRITICAL,
-            case=alert.case,
-            data={"alert": alert.pk, "organisation": alert.assigned_organisation_id},
-        )
     )
 
 
@@ -884,16 +505,3 @@ def get_leg(pk) -> DispatchLeg:
     if leg is None:
         raise NotFound(_("No such dispatch leg."))
     return leg
-
-
-def clear_alert(alert: Alert) -> bool:
-    """The system resolves an alert whose condition has gone (e.g. the referral was acknowledged).
-
-    Returns whether it resolved it (another worker or a person may have got there first).
-    """
-    with transaction.atomic():
-        alert = Alert.objects.select_for_update(of=("self",)).get(pk=alert.pk)
-        if alert.state not in (AlertState.OPEN, AlertState.ACKNOWLEDGED):
-            return False
-        _resolve(alert, None, _("Cleared: the condition behind this alert is gone."))
-    return True

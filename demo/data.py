@@ -1,4 +1,5 @@
-"""The Huzhou-shaped demo network (湖州). Codes below township level are illustrative."""
+"""The Huzhou-shaped demo network (湖州) loaded by ``seed_demo``. Codes below township level are
+illustrative."""
 
 CITY = ("330500", "湖州市")
 

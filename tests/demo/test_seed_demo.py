@@ -1,8 +1,12 @@
+import phonenumbers
 from django.core.management import call_command
+from django.utils import timezone
 
 from directory.models import Membership, Organisation, Region, User
-from hotline.models import Case, Person
+from escalation.models import DutyShift
+from hotline.models import Case, Person, Shift
 from realtime.models import Event
+from referrals.models import CounsellorSlot, HospitalSlot
 
 
 def _counts():
@@ -54,13 +58,6 @@ def test_seed_demo_builds_the_huzhou_network_and_running_it_twice_changes_nothin
 
 
 def test_the_demo_is_staffed_now_and_has_bookable_time(db):
-    import phonenumbers
-    from django.utils import timezone
-
-    from escalation.models import DutyShift
-    from hotline.models import Shift
-    from referrals.models import CounsellorSlot, HospitalSlot
-
     call_command("seed_demo")
     now = timezone.now()
     assert Shift.objects.filter(starts_at__lte=now, ends_at__gt=now).count() == 1  # 24-hour line

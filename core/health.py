@@ -1,4 +1,5 @@
-"""Liveness and readiness. Later subsystems add their checks with ``register_readiness_check``."""
+"""Liveness and readiness. Apps add their checks with ``register_readiness_check`` in ready();
+the root URLconf serves ``healthz`` and ``readyz`` from here."""
 
 import asyncio
 import uuid

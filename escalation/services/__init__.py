@@ -1,0 +1,69 @@
+"""Writes for escalation, by what they are about: ``dispatch`` (one-key dispatch and its legs),
+``alerts`` (alerts and their escalation), ``notifications`` (outbound SMS and voice) and
+``timers`` (durable deadlines). The public names are re-exported here, so callers write
+``from escalation import services`` and ``services.create_dispatch(...)``.
+
+Every function takes the acting user (or None for the worker and phone replies), checks
+permission, changes state in one transaction and publishes the event (全程留痕).
+"""
+
+from escalation.services.alerts import (
+    AlertSpec,
+    acknowledge_alert,
+    alert_summary,
+    assignment_due,
+    clear_alert,
+    fire_alert_step,
+    raise_alert,
+    reassign_alert,
+    resolve_alert,
+    resolve_by_system,
+)
+from escalation.services.dispatch import (
+    CONFERENCE_KINDS,
+    HELPED,
+    LEG_STEPS,
+    acknowledge_leg,
+    advance_leg,
+    bring_into_call,
+    case_brief,
+    close_dispatch,
+    create_dispatch,
+    fail_leg,
+    find_by_code,
+    get_leg,
+    leg_alert_spec,
+    leg_deadline_passed,
+)
+from escalation.services.notifications import deliver, queue_message
+from escalation.services.timers import schedule
+
+__all__ = [
+    "CONFERENCE_KINDS",
+    "HELPED",
+    "LEG_STEPS",
+    "AlertSpec",
+    "acknowledge_alert",
+    "acknowledge_leg",
+    "advance_leg",
+    "alert_summary",
+    "assignment_due",
+    "bring_into_call",
+    "case_brief",
+    "clear_alert",
+    "close_dispatch",
+    "create_dispatch",
+    "deliver",
+    "fail_leg",
+    "find_by_code",
+    "fire_alert_step",
+    "get_leg",
+    "leg_alert_spec",
+    "leg_deadline_passed",
+    "queue_message",
+    "raise_alert",
+    "reassign_alert",
+    "resolve_alert",
+    "resolve_by_system",
+    "schedule",
+]
