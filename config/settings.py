@@ -229,23 +229,6 @@ REALTIME_REPLAY_WINDOW = env.int("REALTIME_REPLAY_WINDOW", default=1000)
 REALTIME_CLIENT_RATE = env.float("REALTIME_CLIENT_RATE", default=5.0)
 REALTIME_CLIENT_BURST = env.int("REALTIME_CLIENT_BURST", default=20)
 REALTIME_CLIENT_ABUSE_LIMIT = env.int("REALTIME_CLIENT_ABUSE_LIMIT", default=50)
-# Live console events written from the Redis receive callback straight to Daphne's sockets.
-REALTIME_DIRECT_WRITE = env.bool("REALTIME_DIRECT_WRITE", default=True)
-# uvloop under `manage.py serve` when installed. Daphne makes its loop when the apps load
-# (INSTALLED_APPS imports daphne.server), so the loop policy can only be chosen here.
-REALTIME_UVLOOP = env.bool("REALTIME_UVLOOP", default=True)
-if REALTIME_UVLOOP:
-    import sys
-
-    if sys.argv[1:2] == ["serve"]:  # not tests or other commands: only Daphne's loop
-        try:
-            import asyncio
-
-            import uvloop
-
-            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-        except ImportError:
-            pass  # asyncio's own loop
 
 # --- referrals and clinics ------------------------------------------------------------------
 # Hand-off deadline (acknowledge by): minutes for imminent/high and moderate, working days

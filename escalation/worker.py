@@ -8,13 +8,16 @@ fired in the same transaction as its step's effects: a worker killed mid-step ro
 and the next worker fires the step once.
 """
 
+import asyncio
 import logging
 import os
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import F
@@ -149,11 +152,13 @@ def loop(*, stop: threading.Event | None = None, max_seconds: float | None = Non
     close_old_connections()
 
 
-def start_in_process() -> threading.Event:
-    """Run the worker as a daemon thread (the embedded default's ``serve``)."""
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=loop, kwargs={"stop": stop}, name="escalation-worker", daemon=True
-    )
-    thread.start()
-    return stop
+def start_in_process(event_loop: asyncio.AbstractEventLoop, stop: threading.Event) -> asyncio.Task:
+    """Run the worker beside the server on ``event_loop`` (the embedded default's ``serve``).
+
+    The worker's thread is a ``sync_to_async`` thread of the server's loop, so what it publishes
+    is sent on that loop (asgiref's ``async_to_sync`` finds it), where the in-memory channel
+    layer's queues live. The task ends once ``stop`` is set and the current step is done.
+    """
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="escalation-worker")
+    run = sync_to_async(loop, thread_sensitive=False, executor=executor)
+    return event_loop.create_task(run(stop=stop))

@@ -6,10 +6,6 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
-# The server's own ``send`` in the scope: the session middleware wraps the one consumers get, and
-# the console's live path needs Daphne's (realtime.consumers.daphne_protocol).
-SERVER_SEND = "realtime.server_send"
-
 
 @database_sync_to_async
 def _user_for_token(key: str):
@@ -46,23 +42,9 @@ class BrowserOriginValidator(OriginValidator):
         return parsed_origin is None or super().valid_origin(parsed_origin)
 
 
-class ServerSendMiddleware:
-    """Puts the server's ``send`` in the scope under SERVER_SEND before anything wraps it."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    async def __call__(self, scope, receive, send):
-        if SERVER_SEND not in scope:  # set further out (tests stand in for Daphne so)
-            scope = dict(scope, **{SERVER_SEND: send})
-        return await self.inner(scope, receive, send)
-
-
 def websocket_stack(inner):
     """Origin checked against ALLOWED_HOSTS (clients without an Origin header are allowed)."""
     allowed = list(settings.ALLOWED_HOSTS)
     if settings.DEBUG and not allowed:
         allowed = ["localhost", "127.0.0.1", "[::1]"]
-    return ServerSendMiddleware(
-        BrowserOriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(inner)), allowed)
-    )
+    return BrowserOriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(inner)), allowed)

@@ -3,28 +3,27 @@
 The event table is the truth and the channel layer only a nudge (DESIGN.md): on connect the
 consumer joins the groups of the user's audiences *first* and then replays from the table, so an
 event committed in between is either replayed or arrives live, and is sent once either way
-(duplicates are dropped by id). Frames are documented in README.md ("Console WebSocket").
+(duplicates are dropped by id).
+
+Stock Channels throughout: ``publish`` sends ``console.event`` to the audiences' groups after the
+commit, Channels calls ``console_event``, which sends the frame with ``self.send``. The frames,
+commands and close codes are documented with the WebSocket protocol (linked from README.md).
 """
 
 import asyncio
-import functools
 import json
 import logging
-import sys
 import time
 from collections import deque
 from urllib.parse import parse_qs
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from realtime import audiences as aud
-from realtime.auth import SERVER_SEND
 from realtime.models import Event
-from realtime.publish import encode_frame
 from realtime.selectors import events_visible_to
 
 log = logging.getLogger(__name__)
@@ -60,79 +59,6 @@ class TokenBucket:
         return False
 
 
-# --- the live path under Daphne ------------------------------------------------------------------
-# A console event goes to every console of a process: through Channels and Daphne that is, per
-# console, a queue, a task, a msgpack decode, five layers of send and a writer registered with the
-# reactor for one write. Once a console is live its events are written as they arrive from Redis
-# instead: decoded and framed once per process, then one socket write per console.
-
-
-def daphne_protocol(send):
-    """Daphne's WebSocket protocol behind the server's ``send``; None under another server."""
-    ws_protocol = sys.modules.get("daphne.ws_protocol")  # imported by Daphne when it serves
-    if ws_protocol is None or not isinstance(send, functools.partial) or len(send.args) != 1:
-        return None
-    protocol = send.args[0]
-    return protocol if isinstance(protocol, ws_protocol.WebSocketProtocol) else None
-
-
-def layer_inbox(layer, channel: str) -> asyncio.Queue | None:
-    """The queue channels_redis' pub/sub layer fills for ``channel``; None for other layers."""
-    pubsub = sys.modules.get("channels_redis.pubsub")
-    if pubsub is None or not isinstance(layer, pubsub.RedisPubSubChannelLayer):
-        return None
-    inbox = layer._get_layer().channels.get(channel)
-    return inbox if type(inbox) is asyncio.Queue else None
-
-
-class _Arrival:
-    """One channel-layer message as every console of the process shares it."""
-
-    __slots__ = ("data", "message", "prepared")
-
-    def __init__(self, data: bytes, message: dict):
-        self.data, self.message, self.prepared = data, message, None
-
-    def frame(self, protocol) -> bytes:
-        if self.prepared is None:
-            # Server frames are not masked: the same bytes suit every connection.
-            text = self.message["text"].encode()
-            self.prepared = protocol.factory.prepareMessage(text).payloadHybi
-        return self.prepared
-
-
-_last_arrival: _Arrival | None = None
-
-
-def _arrival(layer, data: bytes) -> _Arrival:
-    # channels_redis hands the same bytes object to every member of the group, one after another.
-    global _last_arrival
-    if _last_arrival is None or _last_arrival.data is not data:
-        _last_arrival = _Arrival(data, layer.deserialize(data))
-    return _last_arrival
-
-
-def write_now(transport, data: bytes) -> None:
-    """``transport.write``, but straight to the socket when nothing is waiting to go out.
-
-    Twisted only buffers and registers the socket for writing (two epoll_ctl calls and a loop
-    pass per frame); a console's socket nearly always takes a small frame at once.
-    """
-    if (
-        getattr(transport, "TLS", True) is False
-        and transport.connected
-        and not transport.disconnecting
-        and not transport.dataBuffer
-        and not transport._tempDataBuffer
-    ):
-        sent = transport.writeSomeData(data)
-        if isinstance(sent, int):
-            data = data[sent:]
-        # A lost connection (an exception returned) is noticed by the write below.
-    if data:
-        transport.write(data)
-
-
 @database_sync_to_async
 def _current_user(user_id: int):
     return get_user_model().objects.filter(pk=user_id, is_active=True).first()
@@ -160,15 +86,6 @@ def _latest_event_id() -> int:
 
 class ConsoleConsumer(AsyncWebsocketConsumer):
     """One console connection: a signed-in member of staff and the audiences they belong to."""
-
-    async def dispatch(self, message):
-        # The base class closes stale database connections before every message, which is a
-        # thread hop per consumer per event; this consumer touches the database only through
-        # database_sync_to_async (which cleans up itself), so the fan-out path skips it.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     async def connect(self):
         user = self.scope.get("user")
@@ -220,7 +137,6 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
                     await self._deliver(message)
                 await self._control("replayed", count=len(replay))
         self.heartbeat_task = asyncio.ensure_future(self._heartbeat_loop())
-        self._go_live()
 
     def _requested_id(self):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
@@ -270,8 +186,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     # --- frames to the client ------------------------------------------------------------------
 
-    async def _send(self, frame: dict, text: str | None = None) -> None:
-        await self.send(text_data=text if text is not None else encode_frame(frame))
+    async def _send(self, frame: dict) -> None:
+        await self.send(text_data=json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
 
     async def _control(self, type_: str, **fields) -> None:
         await self._send({"type": type_, "last_event_id": self.last_event_id, **fields})
@@ -298,57 +214,15 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         self.last_event_id = max(self.last_event_id, event_id)
         return True
 
-    async def _deliver(self, message: dict, text: str | None = None) -> None:
+    async def _deliver(self, message: dict) -> None:
         if self._first_time(message["id"]):
-            await self._send(message, text)
-
-    # --- the live path (see daphne_protocol) ---------------------------------------------------
-
-    def _go_live(self) -> None:
-        """From now on console events skip the queue, under Daphne with the Redis pub/sub layer.
-
-        Only after the replay (and once the queue is empty: see _arrived), so replay-then-live
-        holds; anything else still goes through the queue and dispatch.
-        """
-        if not _setting("REALTIME_DIRECT_WRITE", True):
-            return
-        protocol = daphne_protocol(self.scope.get(SERVER_SEND))
-        inbox = layer_inbox(self.channel_layer, self.channel_name)
-        if protocol is None or inbox is None:
-            return
-        self.daphne = protocol
-        # channels_redis calls put_nowait for each member of a group as a message arrives.
-        inbox.put_nowait = functools.partial(self._arrived, inbox)
-
-    def _arrived(self, inbox: asyncio.Queue, data: bytes) -> None:
-        try:
-            if inbox.empty() and self._write_event(_arrival(self.channel_layer, data)):
-                return
-        except Exception:
-            # Never into channels_redis' receive loop: the other consoles would miss the event.
-            log.exception("console live write failed for user %s", self.user.pk)
-        asyncio.Queue.put_nowait(inbox, data)
-
-    def _write_event(self, arrival: _Arrival) -> bool:
-        """Writes a console event; False for anything the queue and dispatch should handle."""
-        message, protocol = arrival.message, self.daphne
-        if (
-            message.get("type") != "console.event"
-            or "text" not in message
-            or protocol.state != protocol.STATE_OPEN
-            or protocol.send_queue
-            or protocol._perMessageCompress is not None
-        ):
-            return False
-        if self._first_time(message["event"]["id"]):
-            write_now(protocol.transport, arrival.frame(protocol))
-        return True
+            await self._send(message)
 
     # --- channel-layer messages ----------------------------------------------------------------
 
     async def console_event(self, message):
-        # ``text`` is the frame encoded once by publish(); absent in messages from older senders.
-        await self._deliver(message["event"], message.get("text"))
+        """An event published after its commit (``realtime.publish``)."""
+        await self._deliver(message["event"])
 
     async def console_membership(self, message):
         """Sent to ``user:<id>`` when the user's memberships change: follow them at once."""

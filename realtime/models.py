@@ -27,10 +27,11 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.id} {self.type}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
+    def save(self, *args, force_insert=False, **kwargs):
+        # Only ever inserted (publish, Event.objects.create): a save that could update is refused.
+        if not force_insert:
             raise ValueError("Events are append-only; an event cannot be changed.")
-        super().save(*args, **kwargs)
+        super().save(*args, force_insert=force_insert, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise ValueError("Events are append-only; an event cannot be deleted.")

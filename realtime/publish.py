@@ -1,16 +1,12 @@
 """``publish``: the one function every app uses to record and announce what happened."""
 
-import asyncio
-import json
 import logging
-import os
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from realtime import audiences as aud
@@ -69,57 +65,30 @@ class Draft:
 def publish_all(drafts: list[Draft], *, broadcast: bool = True) -> list[dict]:
     """Append several events, in order, inside the caller's transaction; broadcast after commit.
 
-    On PostgreSQL the events and their audience rows go in one statement (a hot path such as
-    an incoming call writes two events, which as separate INSERTs cost four round trips).
-    Returns the events' wire forms (``Event.as_message``).
+    Two INSERTs whatever the number of events: the events, then all their audience rows
+    (``bulk_create`` returns the ids on PostgreSQL and SQLite, in the order given, which is the
+    replay order). Returns the events' wire forms (``Event.as_message``).
     """
     if not drafts:
         return []
     at = timezone.now()
-    if connection.vendor == "postgresql":
-        ids = _insert_events_postgresql(drafts, at)
-    else:
-        ids = [
-            _append(
-                Event(type=d.type, at=at, case_id=d.case_id, actor_id=d.actor_id, data=d.data),
-                set(d.audiences),
-            ).id
+    events = Event.objects.bulk_create(
+        [
+            Event(type=d.type, at=at, case_id=d.case_id, actor_id=d.actor_id, data=d.data)
             for d in drafts
         ]
-    messages = [
-        {"id": i, "type": d.type, "at": at.isoformat(), "case": d.case_id, "data": d.data}
-        for i, d in zip(ids, drafts, strict=True)
-    ]
+    )
+    EventAudience.objects.bulk_create(
+        [
+            EventAudience(event=event, audience=a)
+            for event, d in zip(events, drafts, strict=True)
+            for a in sorted(set(d.audiences))
+        ]
+    )
+    messages = [event.as_message() for event in events]
     if broadcast:
         _broadcast_on_commit([(m, set(d.audiences)) for m, d in zip(messages, drafts, strict=True)])
     return messages
-
-
-def _insert_events_postgresql(drafts: list[Draft], at) -> list[int]:
-    # One CTE per event, each selecting from the one before: the sequence hands out ids in
-    # timeline order (the ids are the replay order).
-    ctes, params = [], []
-    for n, d in enumerate(drafts):
-        source = f"FROM e{n - 1} " if n else ""
-        ctes.append(
-            f"e{n} AS (INSERT INTO realtime_event (type, at, case_id, actor_id, data) "
-            f"SELECT %s, %s, %s, %s, %s::jsonb {source}RETURNING id)"
-        )
-        # Encoded as the JSONField would (no custom encoder), so both paths store the same.
-        params += [d.type, at, d.case_id, d.actor_id, json.dumps(d.data)]
-    audience_rows = " UNION ALL ".join(
-        f"SELECT e{n}.id, unnest(%s::varchar[]) FROM e{n}"  # noqa: S608 (only numbers)
-        for n in range(len(drafts))
-    )
-    params += [sorted(set(d.audiences)) for d in drafts]
-    ids = ", ".join(f"(SELECT id FROM e{n})" for n in range(len(drafts)))  # noqa: S608
-    sql = (
-        f"WITH {', '.join(ctes)}, audiences AS (INSERT INTO realtime_eventaudience "
-        f"(event_id, audience) {audience_rows}) SELECT {ids}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchone())
 
 
 def _broadcast_on_commit(events: list[tuple[dict, set[str]]]) -> None:
@@ -128,64 +97,31 @@ def _broadcast_on_commit(events: list[tuple[dict, set[str]]]) -> None:
         live = sorted(set(targets) - {aud.AUDIT})
         if live:
             groups = [aud.group_name(a) for a in live] + [aud.group_name(aud.EVERYONE)]
-            sends.append((groups, message, encode_frame(message)))
+            sends.append((groups, message))
     if sends:
         transaction.on_commit(lambda: _broadcast(sends))
 
 
-def encode_frame(message: dict) -> str:
-    """The console frame's text: the same for every member of every group, so encoded once."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+def _broadcast(sends: list[tuple[list[str], dict]]) -> None:
+    """Send each event to its groups; the caller waits until the channel layer has them.
 
-
-def _running(loop):
-    return loop if loop is not None and loop.is_running() and not loop.is_closed() else None
-
-
-def _serving_loop():
-    """The loop to broadcast on: the one of the async request this thread works for, else the
-    Daphne server's in this process (the in-process worker's thread), else None."""
-    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
-        loop = _running(getattr(SyncToAsync.threadlocal, "main_event_loop", None))
-        if loop is not None:
-            return loop
-    # The consoles' queues (the in-memory layer's, the Redis layer's connection) belong to the
-    # server's loop; a loop made for each broadcast would reach them from the wrong thread.
-    return _running(getattr(sys.modules.get("daphne.server"), "twisted_loop", None))
-
-
-def _broadcast(sends: list[tuple[list[str], dict, str]]) -> None:
+    ``async_to_sync`` runs the sends on the event loop of the async code this thread works for
+    (a request or a consumer under Daphne, the in-process worker of ``manage.py serve``), where
+    the channel layer's connections and the in-memory layer's queues live; in a plain thread (the
+    standalone worker, a management command) on a loop of its own.
+    """
     layer = get_channel_layer()
     if layer is None:
-        return
-    loop = _serving_loop()
-    if loop is not None:
-        # A worker thread of an async request (a webhook, a console) or of the server: hand the
-        # sends to the loop and return, instead of holding the thread until Redis answers.
-        future = asyncio.run_coroutine_threadsafe(_send_all(layer, sends), loop)
-        future.add_done_callback(_log_if_lost)
         return
     try:
         async_to_sync(_send_all)(layer, sends)
     except Exception:
-        _lost()
+        # The channel layer is a nudge, the table is the truth: a console that missed an event
+        # gets it on its next replay.
+        log.warning("broadcast failed; replay will deliver the events", exc_info=True)
 
 
-def _log_if_lost(future) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        _lost(future.exception())
-
-
-def _lost(exc: BaseException | None = None) -> None:
-    # The channel layer is a nudge, the table is the truth: a console that missed an event
-    # gets it on its next replay.
-    log.warning("broadcast failed; replay will deliver the events", exc_info=exc or True)
-
-
-async def _send_all(layer, sends: list[tuple[list[str], dict, str]]) -> None:
-    # ``text`` is the frame ready to send: a process with 500 consoles in a group would otherwise
-    # encode the same JSON 500 times. ``event`` stays for dedup by id and for other consumers.
-    for groups, message, text in sends:
-        payload = {"type": "console.event", "event": message, "text": text}
+async def _send_all(layer, sends: list[tuple[list[str], dict]]) -> None:
+    for groups, message in sends:
         for group in groups:
-            await layer.group_send(group, payload)
+            await layer.group_send(group, {"type": "console.event", "event": message})

@@ -129,17 +129,11 @@ async def test_a_user_in_several_audiences_receives_an_event_once(console, netwo
         assert await c.silent()
 
 
-async def test_a_live_event_is_sent_as_the_frame_publish_encoded(console, network, operator):
+async def test_a_live_event_is_sent_as_compact_json_with_chinese_as_is(console, network, operator):
     async with console(operator) as c:
         event = await ev(audiences=[aud.user(operator.pk)], data={"名": "张三"})
         raw = await c.ws.receive_from(2)
         assert raw == json.dumps(event.as_message(), separators=(",", ":"), ensure_ascii=False)
-        # The frame is forwarded, not re-encoded: the consumer reads only the id for dedup.
-        await get_channel_layer().group_send(
-            aud.group_name(aud.user(operator.pk)),
-            {"type": "console.event", "event": {"id": 10**6}, "text": '{"id":1000000,"x":1}'},
-        )
-        assert await c.ws.receive_from(2) == '{"id":1000000,"x":1}'
 
 
 async def test_a_live_copy_of_a_replayed_event_is_dropped(console, network, operator):

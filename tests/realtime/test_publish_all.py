@@ -33,4 +33,4 @@ def test_events_are_written_in_order_with_their_audiences_and_sent_after_commit(
         [aud.AUDIT],
     ]
     # The audit-only event is kept, never broadcast.
-    assert [message["id"] for _groups, message, _text in sent] == ids[:2]
+    assert [message["id"] for _groups, message in sent] == ids[:2]

@@ -3,14 +3,12 @@ console connected to the other."""
 
 import asyncio
 import json
-from pathlib import Path
 
 import pytest
 import websockets
 from channels.layers import get_channel_layer
 
 from realtime import audiences as aud
-from realtime.publish import encode_frame
 from tests.e2e import servers
 from tests.realtime.http import Api
 
@@ -97,7 +95,7 @@ async def test_a_real_server_writes_an_event_once_to_a_user_in_several_of_its_au
         hello = await frames_until(ws, lambda f: f["type"] == "hello")
         # Straight onto the servers' Redis groups, as publish() would, under an id of its own.
         event = {"id": hello["last_event_id"] + 10**6, "type": "test.twice", "at": "", "case": None}
-        message = {"type": "console.event", "event": event, "text": encode_frame(event)}
+        message = {"type": "console.event", "event": event}
         groups = [aud.group_name(x) for x in hello["audiences"] if x.startswith("org")]
         assert len(groups) == 2  # the organisation and the role in it
         layer = get_channel_layer()
@@ -108,15 +106,3 @@ async def test_a_real_server_writes_an_event_once_to_a_user_in_several_of_its_au
         await ws.send(json.dumps({"type": "ping"}))
         pong = await frames_until(ws, lambda f: f["type"] != "heartbeat")
         assert pong["type"] == "pong" and pong["last_event_id"] == event["id"]
-
-
-def test_serve_runs_daphne_on_uvloop_unless_told_not_to(prepared, two_servers):
-    pytest.importorskip("uvloop")
-    env, tmp = prepared
-    a, _ = two_servers
-    assert "Event loop: uvloop.Loop" in Path(a.log.name).read_text()
-    plain = servers.Server(dict(env, REALTIME_UVLOOP="0"), tmp / "plain.log")
-    try:
-        assert "Event loop: asyncio." in Path(plain.log.name).read_text()
-    finally:
-        plain.stop()

@@ -1,9 +1,17 @@
 """All-in-one server for the embedded default: Daphne (HTTP + WebSocket) + the timer worker."""
 
-from daphne.cli import CommandLineInterface
-from daphne.server import twisted_loop
+import asyncio
+import sys
+import threading
+
+from channels.routing import get_default_application
+from daphne.access import AccessLogGenerator
+from daphne.endpoints import build_endpoint_description_strings
+from daphne.server import Server
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -15,22 +23,45 @@ class Command(BaseCommand):
         parser.add_argument(
             "--proxy-headers",
             action="store_true",
-            help="Trust X-Forwarded-For/-Proto from a reverse proxy in front of Daphne.",
+            help="Trust X-Forwarded-For/-Port/-Proto from a reverse proxy in front of Daphne.",
         )
 
     def handle(self, *args, host, port, proxy_headers, **options):
-        argv = ["-b", host, "-p", str(port)]
-        if proxy_headers:
-            argv.append("--proxy-headers")
-        if settings.ESCALATION_WORKER_IN_PROCESS:
+        self.collect_static_if_missing()
+        stop = threading.Event()
+        started = []
+
+        def start_worker():
+            # Daphne calls this on its main thread with its event loop set, just before running it.
             from escalation import worker
 
-            # A daemon thread: it dies with Daphne; timers live in the database, so none is lost.
-            worker.start_in_process()
+            event_loop = asyncio.get_event_loop()
+            started.append((event_loop, worker.start_in_process(event_loop, stop)))
             self.stdout.write("Escalation worker running in-process")
-        # Daphne's loop was made when the apps loaded (REALTIME_UVLOOP in settings chose it).
-        loop = type(twisted_loop)
-        self.stdout.write(f"Event loop: {loop.__module__}.{loop.__qualname__}")
+
+        # Built as Daphne's command line and Channels' runserver build it.
+        server = Server(
+            application=get_default_application(),
+            endpoints=build_endpoint_description_strings(host=host, port=port),
+            action_logger=AccessLogGenerator(sys.stdout),
+            proxy_forwarded_address_header="X-Forwarded-For" if proxy_headers else None,
+            proxy_forwarded_port_header="X-Forwarded-Port" if proxy_headers else None,
+            proxy_forwarded_proto_header="X-Forwarded-Proto" if proxy_headers else None,
+            ready_callable=start_worker if settings.ESCALATION_WORKER_IN_PROCESS else None,
+        )
         self.stdout.write(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
         self.stdout.flush()
-        CommandLineInterface().run([*argv, "config.asgi:application"])
+        server.run()
+        stop.set()
+        for event_loop, task in started:
+            # The worker finishes its step; what it publishes is sent on this loop, so run it.
+            event_loop.run_until_complete(task)
+        if server.abort_start:
+            raise CommandError(f"Daphne could not start on {host}:{port}.")
+
+    def collect_static_if_missing(self) -> None:
+        """A fresh checkout has no manifest, and the manifest storage answers 500 without one."""
+        manifest = getattr(staticfiles_storage, "manifest_name", None)
+        if manifest and not staticfiles_storage.exists(manifest):
+            self.stdout.write(f"Collecting static files into {settings.STATIC_ROOT} (first run)")
+            call_command("collectstatic", interactive=False, verbosity=0)
