@@ -1,14 +1,14 @@
 """Writes of the hotline app, by what they are about: the case file (``cases``), calls with the
-queue and operators (``calls``), and triage (``triage``). Every public function takes the acting
-user, checks permission, changes state atomically and publishes; other apps import them from
-here (``from hotline.services import grant_access``)."""
+queue and operators (``calls``), surges of the queue (``surge``) and triage (``triage``).
+
+Every public function takes the acting user, checks permission, changes state atomically and
+publishes; other apps import them from here (``from hotline.services import grant_access``)."""
 
 from hotline.events import call_data
 from hotline.selectors import CASE_ROLES
 from hotline.services.calls import (
     accept_call,
     call_status_changed,
-    check_surges,
     enter_manual_call,
     expire_offers,
     hotline_for_webhook,
@@ -33,6 +33,7 @@ from hotline.services.cases import (
     set_risk,
     update_person,
 )
+from hotline.services.surge import check_surges
 from hotline.services.triage import triage_call
 
 __all__ = [

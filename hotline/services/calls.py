@@ -1,4 +1,4 @@
-"""Calls, the queue, operators' presence and offers, and surges (热线来电、排队、接线).
+"""Calls, the queue, operators' presence and offers (热线来电、排队、接线).
 
 An incoming call (the Twilio webhook, a manual entry, a call-back) is queued by ordinary ORM
 code: the person by number, their open case (or one opened through ``_insert_case``, the one
@@ -21,7 +21,7 @@ from twilio.base.exceptions import TwilioException
 
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.telephony import twilio_client, twilio_configured
-from directory.models import Organisation, OrganisationKind, Role
+from directory.models import Organisation, OrganisationKind
 from hotline import queue, voice
 from hotline.events import call_audiences, call_data
 from hotline.models import (
@@ -37,12 +37,12 @@ from hotline.models import (
     OperatorPresence,
     Person,
     PresenceStatus,
-    QueueSurge,
     Risk,
     risk_at_least,
 )
 from hotline.selectors import operator_hotline_ids, visible_people, waiting_calls
-from hotline.services.cases import SYSTEM, _insert_case, open_case
+from hotline.services.cases import _insert_case, open_case
+from hotline.services.surge import _check_surge, _end_surge_if_over
 from realtime import audiences as aud
 from realtime.publish import publish
 
@@ -113,10 +113,6 @@ def _set_presence_status(p: OperatorPresence, status: str, actor, now=None) -> N
         data=_presence_data(p),
         audiences=[aud.org(p.hotline_id), aud.user(p.user_id)],
     )
-
-
-def _queue_length(hotline_id: int) -> int:
-    return Call.objects.filter(hotline_id=hotline_id, status__in=WAITING_STATUSES).count()
 
 
 def _priority(channel: str, case: Case | None) -> tuple[int, list[str]]:
@@ -315,64 +311,6 @@ def _offer_waiting(hotline_id: int, actor) -> None:
         call.save()
         _publish_call(
             "call.offered", call, actor, offer_expires_at=call.offer_expires_at.isoformat()
-        )
-
-
-def _check_surge(hotline: Organisation, actor) -> None:
-    """话务高峰 detection: the queue is counted on every call (a count on an index; calls come
-    well under one a second). The worker's housekeeping counts too (``check_surges``)."""
-    length = _queue_length(hotline.pk)
-    if length <= settings.HOTLINE_SURGE_QUEUE_LENGTH:
-        return
-    open_surge = QueueSurge.objects.filter(hotline=hotline, ended_at__isnull=True).first()
-    if open_surge is not None:
-        if length > open_surge.peak_length:
-            QueueSurge.objects.filter(pk=open_surge.pk).update(peak_length=length)
-        return
-    try:
-        with transaction.atomic():
-            surge = QueueSurge.objects.create(hotline=hotline, peak_length=length)
-    except IntegrityError:
-        return  # another call started this surge a moment ago
-    _on_surge(hotline, surge, length)
-
-
-def check_surges() -> None:
-    """Housekeeping: count every hotline's queue once."""
-    for hotline in Organisation.objects.filter(
-        kind=OrganisationKind.HOTLINE_CENTRE, is_active=True
-    ):
-        _check_surge(hotline, SYSTEM)
-
-
-def _on_surge(hotline: Organisation, surge: QueueSurge, length: int) -> None:
-    """话务高峰: announced once per surge to the centre's coordinators. The hook the escalation
-    app's alerts attach to (replace or extend this one function)."""
-    publish(
-        "queue.surge",
-        data={
-            "hotline": hotline.pk,
-            "surge": surge.pk,
-            "queue_length": length,
-            "threshold": settings.HOTLINE_SURGE_QUEUE_LENGTH,
-            "started_at": surge.started_at.isoformat(),
-        },
-        audiences=[aud.org_role(hotline.pk, Role.COORDINATOR), aud.org(hotline.pk)],
-    )
-
-
-def _end_surge_if_over(hotline_id: int, actor) -> None:
-    if _queue_length(hotline_id) > settings.HOTLINE_SURGE_QUEUE_LENGTH:
-        return
-    now = timezone.now()
-    for surge in QueueSurge.objects.filter(hotline_id=hotline_id, ended_at__isnull=True):
-        surge.ended_at = now
-        surge.save(update_fields=["ended_at"])
-        publish(
-            "queue.surge_ended",
-            actor=actor,
-            data={"hotline": hotline_id, "surge": surge.pk, "peak_length": surge.peak_length},
-            audiences=[aud.org_role(hotline_id, Role.COORDINATOR), aud.org(hotline_id)],
         )
 
 
