@@ -7,7 +7,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import TransitionNotAllowed
 
 from clinics.models import (
     Admission,
@@ -22,7 +21,7 @@ from clinics.models import (
     PlanMeasure,
     SessionOutcome,
 )
-from core.errors import Conflict, Forbidden, Invalid
+from core.errors import Conflict, Forbidden, Invalid, refused_as_conflict
 from directory.access import has_role, is_administrator
 from directory.models import Membership, Organisation, OrganisationKind, Role
 from hotline import services as hotline_services
@@ -42,10 +41,10 @@ def _advance(actor, case: Case, stage: str, *, reason: str) -> Case:
     return hotline_services.advance_case_if_behind(actor, fresh, stage, reason=reason)
 
 
-def _conflict(exc: TransitionNotAllowed, what: str) -> Conflict:
-    return Conflict(
-        _("This %(what)s cannot do that in its current state.") % {"what": what},
-        code="illegal_transition",
+def _refused(what: str):
+    """A refused transition of this ``what`` (appointment, admission, plan) as a Conflict."""
+    return refused_as_conflict(
+        _("This %(what)s cannot do that in its current state.") % {"what": what}
     )
 
 
@@ -77,10 +76,8 @@ def record_session(actor, appointment: Appointment, *, notes: str, outcome: str)
     with transaction.atomic():
         appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
         _require_staff(actor, appointment.organisation, (Role.COUNSELLOR, Role.COORDINATOR))
-        try:
+        with _refused(_("appointment")):
             appointment.attend()
-        except TransitionNotAllowed as exc:
-            raise _conflict(exc, _("appointment")) from exc
         appointment.save()
         session = CounsellingSession.objects.create(
             appointment=appointment,
@@ -171,10 +168,8 @@ def discharge(actor, admission: Admission, *, summary: str, follow_up_plan: str)
     with transaction.atomic():
         admission = Admission.objects.select_for_update().get(pk=admission.pk)
         _require_staff(actor, admission.hospital, (Role.HOSPITAL_STAFF, Role.COORDINATOR))
-        try:
+        with _refused(_("admission")):
             admission.discharge()
-        except TransitionNotAllowed as exc:
-            raise _conflict(exc, _("admission")) from exc
         admission.discharged_at = timezone.now()
         admission.discharge_summary = summary
         admission.follow_up_plan = follow_up_plan
@@ -453,10 +448,8 @@ def close_plan(actor, plan: AssistancePlan, *, reason: str) -> AssistancePlan:
     with transaction.atomic():
         plan = AssistancePlan.objects.select_for_update().get(pk=plan.pk)
         _require_plan_worker(actor, plan)
-        try:
+        with _refused(_("plan")):
             plan.close()
-        except TransitionNotAllowed as exc:
-            raise _conflict(exc, _("plan")) from exc
         plan.closed_at = timezone.now()
         plan.save()
         publish(

@@ -207,8 +207,6 @@ HOTLINE_SURGE_QUEUE_LENGTH = env.int("HOTLINE_SURGE_QUEUE_LENGTH", default=5)
 # Twilio webhooks run their transactions on the event loop's thread pool, several at once
 # (core.telephony.in_db_thread); False keeps them on Django's one thread for sync views.
 WEBHOOKS_IN_THREAD_POOL = env.bool("WEBHOOKS_IN_THREAD_POOL", default=True)
-# Each process counts the queue for a surge at most this often on intake (the worker: every 1 s).
-HOTLINE_SURGE_CHECK_SECONDS = env.float("HOTLINE_SURGE_CHECK_SECONDS", default=1.0)
 HOTLINE_QUEUE_AGING_SECONDS = env.int("HOTLINE_QUEUE_AGING_SECONDS", default=30)
 HOTLINE_OFFER_TIMEOUT_SECONDS = env.int("HOTLINE_OFFER_TIMEOUT_SECONDS", default=20)
 HOTLINE_FOLLOW_UP_HOURS = env.int("HOTLINE_FOLLOW_UP_HOURS", default=72)

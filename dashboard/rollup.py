@@ -25,7 +25,6 @@ from django.db.models.functions import (
     Coalesce,
     ExtractHour,
     ExtractIsoWeekDay,
-    Substr,
     TruncDate,
 )
 from django.utils import timezone
@@ -38,6 +37,8 @@ LIVE_CALL_STATUSES = ("queued", "offered", "in_progress", "wrap_up")
 LOCAL = ZoneInfo("Asia/Shanghai")
 # A district's path is the city's and the district's six-digit GB/T 2260 codes: "330500/330502/".
 DISTRICT_PATH_LENGTH = 14
+# Rows are split by the district a case keeps (Case.district, the one rule ``Region.district``).
+CASE_DISTRICT = "case__district__path"
 
 CALLS = "calls"
 CALL_HOURS = "call_hours"
@@ -116,7 +117,7 @@ def _bucket(start: str, end: str) -> Func:
 
 
 def _district(path: str) -> Coalesce:
-    return Coalesce(Substr(path, 1, DISTRICT_PATH_LENGTH), Value(""), output_field=CharField())
+    return Coalesce(F(path), Value(""), output_field=CharField())
 
 
 def local_day(moment: datetime) -> date:
@@ -166,7 +167,7 @@ def build_rows(start: datetime, end: datetime, *, stream: bool = True) -> Iterat
             yield DailyCount(
                 day=r["d_day"],
                 metric=metric,
-                district=r["d_district"] if len(r["d_district"]) == DISTRICT_PATH_LENGTH else "",
+                district=r["d_district"],
                 organisation=r["d_org"] or 0,
                 risk=r["d_risk"] or "",
                 key=key(r),
@@ -174,16 +175,14 @@ def build_rows(start: datetime, end: datetime, *, stream: bool = True) -> Iterat
             )
 
     calls = Call.objects.filter(queued_at__gte=start, queued_at__lt=end)
-    yield from rows(
-        CALLS, _daily(calls, "queued_at", "person__home_region__path", "hotline_id", "case__risk")
-    )
+    yield from rows(CALLS, _daily(calls, "queued_at", CASE_DISTRICT, "hotline_id", "case__risk"))
     # The hour-of-day x day-of-week pattern: no risk split, to keep it to ~150 rows a day.
     yield from rows(
         CALL_HOURS,
         _daily(
             calls,
             "queued_at",
-            "person__home_region__path",
+            CASE_DISTRICT,
             "hotline_id",
             "",
             d_weekday=ExtractIsoWeekDay("queued_at", tzinfo=LOCAL),
@@ -194,7 +193,7 @@ def build_rows(start: datetime, end: datetime, *, stream: bool = True) -> Iterat
     opened = CaseFile.objects.filter(opened_at__gte=start, opened_at__lt=end)
     yield from rows(
         CASES_OPENED,
-        _daily(opened, "opened_at", "person__home_region__path", "owning_organisation_id", "risk"),
+        _daily(opened, "opened_at", "district__path", "owning_organisation_id", "risk"),
     )
     dispatches = Dispatch.objects.filter(created_at__gte=start, created_at__lt=end)
     yield from rows(
@@ -202,7 +201,7 @@ def build_rows(start: datetime, end: datetime, *, stream: bool = True) -> Iterat
         _daily(
             dispatches,
             "created_at",
-            "case__person__home_region__path",
+            CASE_DISTRICT,
             "case__owning_organisation_id",
             "case__risk",
         ),
@@ -213,7 +212,7 @@ def build_rows(start: datetime, end: datetime, *, stream: bool = True) -> Iterat
         _daily(
             visits,
             "left_at",
-            "case__person__home_region__path",
+            CASE_DISTRICT,
             "case__owning_organisation_id",
             "",
             d_stage=F("stage"),
@@ -227,7 +226,7 @@ def build_rows(start: datetime, end: datetime, *, stream: bool = True) -> Iterat
         _daily(
             acked,
             "acknowledged_at",
-            "case__person__home_region__path",
+            CASE_DISTRICT,
             "receiver_id",
             "urgency",
             d_bucket=_bucket("sent_at", "acknowledged_at"),
@@ -237,7 +236,7 @@ def build_rows(start: datetime, end: datetime, *, stream: bool = True) -> Iterat
     lost = FollowUp.objects.filter(state=FollowUpState.LOST, done_at__gte=start, done_at__lt=end)
     yield from rows(
         FOLLOW_UP_LOST,
-        _daily(lost, "done_at", "case__person__home_region__path", "organisation_id", "case__risk"),
+        _daily(lost, "done_at", CASE_DISTRICT, "organisation_id", "case__risk"),
     )
 
 
@@ -254,7 +253,8 @@ def repeat_caller_rows(
     ``before``: count only the calls before that instant (the intraday refresh).
     ``stored_until``: the first week is stored up to that instant (``refresh_today``); count
     only the people it adds, those whose calls since then brought them to the threshold."""
-    from hotline.models import Call, Person
+    from hotline.models import Call
+    from hotline.models import Case as CaseFile
 
     threshold = settings.DASHBOARD_REPEAT_CALLS
     monday = first_monday
@@ -290,16 +290,15 @@ def repeat_caller_rows(
                 .values_list("person_id", "hotline_id")
                 .order_by()
             )
+        # Every case of a person keeps the same district (Person.save moves them all).
         district_of = dict(
-            Person.objects.filter(pk__in={person for person, _ in repeaters})
-            .annotate(d_district=_district("home_region__path"))
-            .values_list("pk", "d_district")
+            CaseFile.objects.filter(person__in={person for person, _ in repeaters})
+            .annotate(d_district=_district("district__path"))
+            .values_list("person_id", "d_district")
         )
         groups: dict[tuple[str, int], int] = defaultdict(int)
         for person, hotline in repeaters:
-            district = district_of.get(person, "")
-            district = district if len(district) == DISTRICT_PATH_LENGTH else ""
-            groups[(district, hotline)] += 1
+            groups[(district_of.get(person, ""), hotline)] += 1
         for (district, hotline), n in groups.items():
             yield DailyCount(
                 day=monday,

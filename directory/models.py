@@ -54,6 +54,12 @@ class Region(models.Model):
     def ancestor_at(self, level: str) -> "Region | None":
         return next((r for r in self.ancestors() if r.level == level), None)
 
+    def district(self) -> "Region | None":
+        """The district/county (区县) this region lies in: itself for a district, None for the
+        city. The one district rule: cases keep it (``Case.district``) and the dashboard counts
+        by it."""
+        return self.ancestor_at(RegionLevel.DISTRICT)
+
     def subtree(self):
         return Region.objects.filter(path__startswith=self.path)
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 from phonenumber_field.modelfields import PhoneNumberField
 
-from directory.models import Organisation, Region, RegionLevel
+from directory.models import Organisation, Region
 
 
 class Person(models.Model):
@@ -48,17 +48,12 @@ class Person(models.Model):
         super().save(*args, **kwargs)
         if not adding:
             # Each case keeps the district of its person's home region (Case.district).
-            district = district_of(self.home_region)
+            district = self.district()
             self.cases.exclude(district=district).update(district=district)
 
-
-def district_of(region: Region | None) -> Region | None:
-    """The district/county (区县) a region lies in: itself for a district, None above one."""
-    if region is None:
-        return None
-    if region.level == RegionLevel.DISTRICT:
-        return region
-    return region.ancestor_at(RegionLevel.DISTRICT)
+    def district(self) -> Region | None:
+        """The district/county (区县) of the home region (``Region.district``), if known."""
+        return self.home_region.district() if self.home_region_id else None
 
 
 class GuardianContact(models.Model):
@@ -145,9 +140,9 @@ class Case(FSMModelMixin, models.Model):
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     close_reason = models.TextField(_("close reason"), blank=True)
-    # 区县: the district of the person's home region, kept here (by Person.save, Case.save and
-    # intake) so the dashboard counts and filters open cases by district from the case's own
-    # index instead of looking up the person of each.
+    # 区县: the district of the person's home region (``Region.district``), kept here by Case.save
+    # and Person.save so the dashboard counts and filters cases by district from the case's own
+    # row instead of looking up the person of each.
     district = models.ForeignKey(
         Region,
         null=True,
@@ -194,8 +189,8 @@ class Case(FSMModelMixin, models.Model):
         return f"#{self.pk} {self.person}"
 
     def save(self, *args, **kwargs):
-        if self._state.adding and self.district_id is None and self.person.home_region_id:
-            self.district = district_of(self.person.home_region)
+        if self._state.adding and self.district_id is None:
+            self.district = self.person.district()
         super().save(*args, **kwargs)
 
     @property

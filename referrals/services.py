@@ -9,9 +9,8 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import TransitionNotAllowed
 
-from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.errors import Conflict, Forbidden, Invalid, NotFound, refused_as_conflict
 from directory.access import has_role, is_administrator
 from directory.models import Organisation, OrganisationKind, Role
 from hotline import services as hotline_services
@@ -102,14 +101,11 @@ def _require_sender(actor, referral: Referral) -> None:
 
 
 def _transition(referral: Referral, name: str) -> None:
-    try:
+    with refused_as_conflict(
+        _("The referral is %(state)s; it cannot be %(action)s now.")
+        % {"state": referral.get_state_display().lower(), "action": name.replace("_", " ")}
+    ):
         getattr(referral, name)()
-    except TransitionNotAllowed as exc:
-        raise Conflict(
-            _("The referral is %(state)s; it cannot be %(action)s now.")
-            % {"state": referral.get_state_display().lower(), "action": name.replace("_", " ")},
-            code="illegal_transition",
-        ) from exc
 
 
 def _changed(actor, referral: Referral, change: str) -> None:

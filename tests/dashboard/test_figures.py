@@ -53,8 +53,12 @@ def history(network):
     for i in range(3):
         _call(hotline, monday_night + timedelta(minutes=i), person=person, case=case)
     other = PersonFactory(home_region=network["deqing"])
-    _call(hotline, NOW - timedelta(days=1, hours=1), person=other)
-    _call(hotline, NOW - timedelta(minutes=30), person=other)  # today: read live
+    # Every call has a case (intake opens one); the rollup splits calls by the case's district.
+    other_case = CaseFactory(
+        person=other, owning_organisation=hotline, opened_at=NOW - timedelta(days=60)
+    )
+    _call(hotline, NOW - timedelta(days=1, hours=1), person=other, case=other_case)
+    _call(hotline, NOW - timedelta(minutes=30), person=other, case=other_case)  # today: live
     for hours in (1, 2, 30):
         entered = NOW - timedelta(days=10)
         StageVisit.objects.create(

@@ -30,13 +30,3 @@ def held_call(network, operator, client_for):
         operator, channel="walk_in", from_number="+8613900000077", caller_name="王女士"
     )
     return services.accept_call(operator, call)
-
-
-@pytest.fixture(autouse=True)
-def _forget_hotline_centre():
-    """The webhook's hotline centre is cached per process; a rolled-back test must not leak it."""
-    from hotline import services
-
-    services.forget_hotline_centre()
-    yield
-    services.forget_hotline_centre()

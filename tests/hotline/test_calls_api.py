@@ -130,7 +130,6 @@ def test_a_lapsed_offer_returns_to_the_queue_and_goes_to_the_next_operator(
 
 def test_the_surge_event_goes_to_coordinators_once_per_surge(operator, coordinator, settings):
     settings.HOTLINE_SURGE_QUEUE_LENGTH = 2
-    settings.HOTLINE_SURGE_CHECK_SECONDS = 0  # count on every call
     for _ in range(5):
         services.enter_manual_call(operator, channel="walk_in")
     [surge] = Event.objects.filter(type="queue.surge")
@@ -421,18 +420,15 @@ def test_an_emergency_with_no_place_to_send_help_is_refused_and_nothing_is_writt
     assert Event.objects.count() == before
 
 
-def test_intake_counts_the_queue_at_most_once_a_second_and_housekeeping_catches_up(
-    operator, coordinator, settings
-):
+def test_housekeeping_counts_a_queue_that_no_new_call_counted(operator, coordinator, settings):
     from escalation.sources import housekeeping
 
-    settings.HOTLINE_SURGE_QUEUE_LENGTH = 2
-    settings.HOTLINE_SURGE_CHECK_SECONDS = 3600
-    services._surge_checked_at.clear()
+    settings.HOTLINE_SURGE_QUEUE_LENGTH = 10
     for _ in range(4):
         services.enter_manual_call(operator, channel="walk_in")
-    # The first call counted (one waiting); the next three were inside the interval.
     assert not QueueSurge.objects.exists()
+    # A lower threshold (a changed setting) and no call since: the worker's count finds it.
+    settings.HOTLINE_SURGE_QUEUE_LENGTH = 2
     housekeeping(timezone.now())
     [surge] = Event.objects.filter(type="queue.surge")
     assert surge.data["queue_length"] == 4

@@ -53,7 +53,7 @@ def test_moving_house_moves_every_case_of_the_person(network, operator, coordina
 def test_a_case_opened_by_a_call_has_the_callers_district(
     network, incoming, hotline_case, coordinator
 ):
-    # Intake writes its rows without Model.save: its own look-up finds the district.
+    # Intake opens the case through the same writer as open_case (Case.save finds the district).
     services.close_case(coordinator, hotline_case, reason="done")
     incoming("CA" + "d" * 32, from_=str(hotline_case.person.phone))
     call = Call.objects.select_related("case").get(call_sid="CA" + "d" * 32)

@@ -70,28 +70,27 @@ async def test_a_forged_webhook_is_refused_before_any_thread_is_used(network, tw
 
 @pytest.mark.django_db(transaction=True)
 def test_two_lines_racing_to_open_one_persons_case_end_with_one_case(network, monkeypatch):
-    """Both calls look the number up before either writes; the second insert meets the
+    """Both calls find no open case before either writes one; the second insert meets the
     one-open-case index, rolls back and is taken again, joining the case the first opened."""
     from concurrent.futures import ThreadPoolExecutor
 
     from django.db import connection
 
-    from hotline import intake
     from hotline.models import Case
+    from hotline.services import calls
 
     person = Person.objects.create(phone="+8613900004321")  # known, with no open case
     barrier = threading.Barrier(2, timeout=10)
-    looked_up = threading.local()
-    real = intake.identify
+    waited = threading.local()
+    real = calls._insert_case
 
-    def identify(*args, **kwargs):
-        found = real(*args, **kwargs)
-        if not getattr(looked_up, "once", False):
-            looked_up.once = True
+    def insert_case(*args, **kwargs):
+        if not getattr(waited, "once", False):
+            waited.once = True
             barrier.wait()  # both have seen "no open case"
-        return found
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(intake, "identify", identify)
+    monkeypatch.setattr(calls, "_insert_case", insert_case)
 
     def call(sid):
         try:

@@ -1,0 +1,303 @@
+"""REST API of the case file: people and cases, with the loop's stage actions and the timeline."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.errors import Forbidden, Invalid
+from directory.models import Organisation, Region, User
+from hotline import selectors, services
+from hotline.models import LOOP, Case, GuardianContact, Person, Risk, Stage
+from realtime.selectors import case_timeline
+
+
+class RegionCodeField(serializers.SlugRelatedField):
+    default_error_messages = {
+        "does_not_exist": "Unknown region code: {value}.",
+        "invalid": "A region is given by its administrative code.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="code", queryset=Region.objects.all(), **kwargs)
+
+
+class GuardianSerializer(serializers.ModelSerializer):
+    phone = PhoneNumberField()
+
+    class Meta:
+        model = GuardianContact
+        fields = ["name", "relation", "phone"]
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    phone = PhoneNumberField(required=False, allow_blank=True)
+    home_region = RegionCodeField(required=False, allow_null=True)
+    guardians = GuardianSerializer(many=True, required=False)
+    open_case = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Person
+        fields = [
+            "id",
+            "name",
+            "is_anonymous",
+            "phone",
+            "gender",
+            "birth_year",
+            "home_region",
+            "address",
+            "school",
+            "notes",
+            "guardians",
+            "open_case",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+    def get_open_case(self, person) -> int | None:
+        case = person.cases.open().first()
+        return case.pk if case else None
+
+
+class PersonViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """People at risk the user may see (through a case their organisation holds)."""
+
+    serializer_class = PersonSerializer
+
+    def get_queryset(self):
+        qs = selectors.visible_people(self.request.user).prefetch_related("guardians", "cases")
+        if phone := self.request.query_params.get("phone"):
+            field = PhoneNumberField()
+            qs = qs.filter(phone=field.to_internal_value(phone))
+        return qs.order_by("-id")
+
+    @extend_schema(parameters=[OpenApiParameter("phone", str)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        guardians = data.pop("guardians", [])
+        region = data.pop("home_region", None)
+        serializer.instance = services.create_person(
+            self.request.user, home_region=region, guardians=guardians, **data
+        )
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        guardians = data.pop("guardians", None)
+        serializer.instance = services.update_person(
+            self.request.user, serializer.instance, guardians=guardians, **data
+        )
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    person_name = serializers.SerializerMethodField()
+    stage_display = serializers.CharField(source="get_stage_display", read_only=True)
+    risk_display = serializers.CharField(source="get_risk_display", read_only=True)
+    owning_organisation_name = serializers.CharField(
+        source="owning_organisation.name", read_only=True
+    )
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "person",
+            "person_name",
+            "stage",
+            "stage_display",
+            "risk",
+            "risk_display",
+            "owning_organisation",
+            "owning_organisation_name",
+            "owner",
+            "summary",
+            "next_step",
+            "next_step_due",
+            "stage_entered_at",
+            "opened_at",
+            "closed_at",
+            "close_reason",
+        ]
+        read_only_fields = fields
+
+    def get_person_name(self, case) -> str:
+        return str(case.person)
+
+
+class CaseCreateSerializer(serializers.Serializer):
+    person = serializers.PrimaryKeyRelatedField(queryset=Person.objects.all())
+    owning_organisation = serializers.PrimaryKeyRelatedField(
+        queryset=Organisation.objects.filter(is_active=True), required=False
+    )
+    risk = serializers.ChoiceField(choices=Risk.choices, default=Risk.NONE)
+    stage = serializers.ChoiceField(
+        choices=[Stage.PREVENTION, Stage.DISCOVERY], default=Stage.DISCOVERY
+    )
+    summary = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AdvanceSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=[s.value for s in LOOP[1:]])
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class RiskSerializer(serializers.Serializer):
+    risk = serializers.ChoiceField(choices=Risk.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class NextStepSerializer(serializers.Serializer):
+    next_step = serializers.CharField(max_length=200)
+    due = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    type = serializers.CharField()
+    at = serializers.DateTimeField()
+    case = serializers.IntegerField(source="case_id")
+    actor = serializers.SerializerMethodField()
+    data = serializers.JSONField()
+
+    def get_actor(self, event) -> str | None:
+        return str(event.actor) if event.actor_id else None
+
+
+class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Cases the user's organisations hold or were given (by referral or dispatch)."""
+
+    serializer_class = CaseSerializer
+
+    def get_queryset(self):
+        qs = selectors.visible_cases(self.request.user).select_related(
+            "person", "owning_organisation"
+        )
+        params = self.request.query_params
+        if stage := params.get("stage"):
+            qs = qs.filter(stage=stage)
+        if risk := params.get("risk"):
+            qs = qs.filter(risk=risk)
+        if params.get("open") in ("1", "true"):
+            qs = qs.open()
+        return qs.order_by("-id")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("stage", str),
+            OpenApiParameter("risk", str),
+            OpenApiParameter("open", bool),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        case = self.get_object()
+        services.record_case_read(request.user, case)
+        return Response(CaseSerializer(case).data)
+
+    @extend_schema(request=CaseCreateSerializer, responses={201: CaseSerializer})
+    def create(self, request):
+        body = CaseCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        org = data.get("owning_organisation") or _single_case_organisation(request.user)
+        case = services.open_case(
+            request.user,
+            person=data["person"],
+            owning_organisation=org,
+            risk=data["risk"],
+            stage=data["stage"],
+            summary=data["summary"],
+        )
+        return Response(CaseSerializer(case).data, status=status.HTTP_201_CREATED)
+
+    def _act(self, request, serializer_class, fn):
+        case = self.get_object()
+        body = serializer_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        case = fn(case, body.validated_data)
+        return Response(CaseSerializer(case).data)
+
+    @extend_schema(request=AdvanceSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def advance(self, request, pk=None):
+        """Move the case forward along the loop."""
+        return self._act(
+            request,
+            AdvanceSerializer,
+            lambda c, d: services.advance_case(request.user, c, d["stage"], reason=d["reason"]),
+        )
+
+    @extend_schema(request=ReasonSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._act(
+            request,
+            ReasonSerializer,
+            lambda c, d: services.close_case(request.user, c, reason=d["reason"]),
+        )
+
+    @extend_schema(request=ReasonSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return self._act(
+            request,
+            ReasonSerializer,
+            lambda c, d: services.reopen_case(request.user, c, reason=d["reason"]),
+        )
+
+    @extend_schema(request=RiskSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def risk(self, request, pk=None):
+        return self._act(
+            request,
+            RiskSerializer,
+            lambda c, d: services.set_risk(request.user, c, d["risk"], reason=d["reason"]),
+        )
+
+    @extend_schema(request=NextStepSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"], url_path="next-step")
+    def next_step(self, request, pk=None):
+        return self._act(
+            request,
+            NextStepSerializer,
+            lambda c, d: services.set_next_step(
+                request.user, c, next_step=d["next_step"], due=d["due"], owner=d.get("owner")
+            ),
+        )
+
+    @extend_schema(responses=EventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def timeline(self, request, pk=None):
+        """The case's whole history from the event log (全程留痕), oldest first."""
+        case = self.get_object()
+        services.record_case_read(request.user, case, what="timeline")
+        return Response(EventSerializer(case_timeline(case), many=True).data)
+
+
+def _single_case_organisation(user) -> Organisation:
+    orgs = selectors.case_organisation_ids(user)
+    if len(orgs) != 1:
+        if not orgs:
+            raise Forbidden("You are not a case worker of any organisation.")
+        raise Invalid("You work for several organisations: say which one owns the case.")
+    return get_object_or_404(Organisation, pk=orgs.pop())

@@ -1,0 +1,67 @@
+"""Writes of the hotline app, by what they are about: the case file (``cases``), calls with the
+queue and operators (``calls``), surges of the queue (``surge``) and triage (``triage``).
+
+Every public function takes the acting user, checks permission, changes state atomically and
+publishes; other apps import them from here (``from hotline.services import grant_access``)."""
+
+from hotline.events import call_data
+from hotline.selectors import CASE_ROLES
+from hotline.services.calls import (
+    accept_call,
+    call_status_changed,
+    enter_manual_call,
+    expire_offers,
+    hotline_for_webhook,
+    identify_caller,
+    normalise_number,
+    receive_call,
+    set_presence,
+    wrap_up_call,
+)
+from hotline.services.cases import (
+    PERSON_FIELDS,
+    SYSTEM,
+    advance_case,
+    advance_case_if_behind,
+    close_case,
+    create_person,
+    grant_access,
+    open_case,
+    record_case_read,
+    reopen_case,
+    set_next_step,
+    set_risk,
+    update_person,
+)
+from hotline.services.surge import check_surges
+from hotline.services.triage import triage_call
+
+__all__ = [
+    "CASE_ROLES",
+    "PERSON_FIELDS",
+    "SYSTEM",
+    "accept_call",
+    "advance_case",
+    "advance_case_if_behind",
+    "call_data",
+    "call_status_changed",
+    "check_surges",
+    "close_case",
+    "create_person",
+    "enter_manual_call",
+    "expire_offers",
+    "grant_access",
+    "hotline_for_webhook",
+    "identify_caller",
+    "normalise_number",
+    "open_case",
+    "receive_call",
+    "record_case_read",
+    "reopen_case",
+    "set_next_step",
+    "set_presence",
+    "set_risk",
+    "triage_call",
+    "update_person",
+    "wrap_up_call",
+]
