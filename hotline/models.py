@@ -44,7 +44,7 @@ class Person(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        adding = self._state.adding
+        adding = self.pk is None  # auto ids: no id yet means a new row
         super().save(*args, **kwargs)
         if not adding:
             # Each case keeps the district of its person's home region (Case.district).
@@ -189,7 +189,7 @@ class Case(FSMModelMixin, models.Model):
         return f"#{self.pk} {self.person}"
 
     def save(self, *args, **kwargs):
-        if self._state.adding and self.district_id is None:
+        if self.pk is None and self.district_id is None:
             self.district = self.person.district()
         super().save(*args, **kwargs)
 

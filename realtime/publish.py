@@ -2,12 +2,10 @@
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.utils import timezone
 
 from realtime import audiences as aud
 from realtime.models import Event, EventAudience
@@ -48,47 +46,6 @@ def _append(event: Event, audiences: set[str]) -> Event:
         [EventAudience(event=event, audience=a) for a in sorted(audiences)]
     )
     return event
-
-
-@dataclass(frozen=True)
-class Draft:
-    """An event to append with ``publish_all``: its audiences are complete as given (the caller
-    has already worked out the case's organisations)."""
-
-    type: str
-    data: dict
-    audiences: Iterable[str]
-    case_id: int | None = None
-    actor_id: int | None = None
-
-
-def publish_all(drafts: list[Draft], *, broadcast: bool = True) -> list[dict]:
-    """Append several events, in order, inside the caller's transaction; broadcast after commit.
-
-    Two INSERTs whatever the number of events: the events, then all their audience rows
-    (``bulk_create`` returns the ids on PostgreSQL and SQLite, in the order given, which is the
-    replay order). Returns the events' wire forms (``Event.as_message``).
-    """
-    if not drafts:
-        return []
-    at = timezone.now()
-    events = Event.objects.bulk_create(
-        [
-            Event(type=d.type, at=at, case_id=d.case_id, actor_id=d.actor_id, data=d.data)
-            for d in drafts
-        ]
-    )
-    EventAudience.objects.bulk_create(
-        [
-            EventAudience(event=event, audience=a)
-            for event, d in zip(events, drafts, strict=True)
-            for a in sorted(set(d.audiences))
-        ]
-    )
-    messages = [event.as_message() for event in events]
-    if broadcast:
-        _broadcast_on_commit([(m, set(d.audiences)) for m, d in zip(messages, drafts, strict=True)])
-    return messages
 
 
 def _broadcast_on_commit(events: list[tuple[dict, set[str]]]) -> None:
