@@ -41,24 +41,18 @@ INSTALLED_APPS = [
     "dashboard",
 ]
 
-# Django's own middleware with their hooks run on the event loop under Daphne (core/middleware.py:
-# the stock ones hop to a thread and back for every hook of every request).
 MIDDLEWARE = [
-    "core.middleware.SecurityMiddleware",
-    # ServeStatic (the maintained WhiteNoise fork with native ASGI): an async middleware, so
-    # requests under Daphne are not hopped to a thread and back just to skip static files.
+    "django.middleware.security.SecurityMiddleware",
+    # ServeStatic (the maintained WhiteNoise fork): static files before sessions and the rest.
     "servestatic.middleware.ServeStaticMiddleware",
-    "core.middleware.SessionMiddleware",
-    "core.middleware.LocaleMiddleware",
-    "core.middleware.CommonMiddleware",
-    "core.middleware.CsrfViewMiddleware",
-    "core.middleware.AuthenticationMiddleware",
-    "core.middleware.MessageMiddleware",
-    "core.middleware.XFrameOptionsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-
-# Django's checks find those three by path; core/checks.py runs them again with our classes.
-SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
@@ -203,9 +197,6 @@ LOGGING = {
 # --- hotline (calls, queue, triage) ---------------------------------------------------------
 HOTLINE_ORGANISATION_CODE = env.str("HOTLINE_ORGANISATION_CODE", default="")  # "" = the first
 HOTLINE_SURGE_QUEUE_LENGTH = env.int("HOTLINE_SURGE_QUEUE_LENGTH", default=5)
-# Twilio webhooks run their transactions on the event loop's thread pool, several at once
-# (core.telephony.in_db_thread); False keeps them on Django's one thread for sync views.
-WEBHOOKS_IN_THREAD_POOL = env.bool("WEBHOOKS_IN_THREAD_POOL", default=True)
 # Each process counts the queue for a surge at most this often on intake (the worker: every 1 s).
 HOTLINE_SURGE_CHECK_SECONDS = env.float("HOTLINE_SURGE_CHECK_SECONDS", default=1.0)
 HOTLINE_QUEUE_AGING_SECONDS = env.int("HOTLINE_QUEUE_AGING_SECONDS", default=30)
@@ -230,21 +221,6 @@ REALTIME_CLIENT_BURST = env.int("REALTIME_CLIENT_BURST", default=20)
 REALTIME_CLIENT_ABUSE_LIMIT = env.int("REALTIME_CLIENT_ABUSE_LIMIT", default=50)
 # Live console events written from the Redis receive callback straight to Daphne's sockets.
 REALTIME_DIRECT_WRITE = env.bool("REALTIME_DIRECT_WRITE", default=True)
-# uvloop under `manage.py serve` when installed. Daphne makes its loop when the apps load
-# (INSTALLED_APPS imports daphne.server), so the loop policy can only be chosen here.
-REALTIME_UVLOOP = env.bool("REALTIME_UVLOOP", default=True)
-if REALTIME_UVLOOP:
-    import sys
-
-    if sys.argv[1:2] == ["serve"]:  # not tests or other commands: only Daphne's loop
-        try:
-            import asyncio
-
-            import uvloop
-
-            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-        except ImportError:
-            pass  # asyncio's own loop
 
 # --- referrals and clinics ------------------------------------------------------------------
 # Hand-off deadline (acknowledge by): minutes for imminent/high and moderate, working days
