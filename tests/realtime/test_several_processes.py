@@ -3,7 +3,6 @@ console connected to the other."""
 
 import asyncio
 import json
-from pathlib import Path
 
 import pytest
 import websockets
@@ -108,15 +107,3 @@ async def test_a_real_server_writes_an_event_once_to_a_user_in_several_of_its_au
         await ws.send(json.dumps({"type": "ping"}))
         pong = await frames_until(ws, lambda f: f["type"] != "heartbeat")
         assert pong["type"] == "pong" and pong["last_event_id"] == event["id"]
-
-
-def test_serve_runs_daphne_on_uvloop_unless_told_not_to(prepared, two_servers):
-    pytest.importorskip("uvloop")
-    env, tmp = prepared
-    a, _ = two_servers
-    assert "Event loop: uvloop.Loop" in Path(a.log.name).read_text()
-    plain = servers.Server(dict(env, REALTIME_UVLOOP="0"), tmp / "plain.log")
-    try:
-        assert "Event loop: asyncio." in Path(plain.log.name).read_text()
-    finally:
-        plain.stop()
