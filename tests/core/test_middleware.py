@@ -52,6 +52,7 @@ def test_a_missing_security_middleware_is_reported_by_django_itself(settings):
     assert "security.W001" in _deploy_warnings()
 
 
+@pytest.mark.django_db  # the model checks ask the database what it supports
 def test_check_deploy_is_clean_with_the_production_settings(settings):
     settings.DEBUG = False
     settings.SECURE_HSTS_SECONDS = 31_536_000
