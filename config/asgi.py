@@ -1,10 +1,11 @@
-"""ASGI entry point: HTTP through Django, WebSockets through the Channels router."""
+"""ASGI entry point: HTTP through Django's own handler, WebSockets through the Channels router."""
 
 import os
 
-from core.asgi import get_asgi_application  # Django's, with request threads kept
+from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Set up Django (apps, settings) before anything below imports models.
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

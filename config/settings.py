@@ -42,24 +42,18 @@ INSTALLED_APPS = [
     "demo",
 ]
 
-# Django's own middleware with their hooks run on the event loop under Daphne (core/middleware.py:
-# the stock ones hop to a thread and back for every hook of every request).
 MIDDLEWARE = [
-    "core.middleware.SecurityMiddleware",
-    # ServeStatic (the maintained WhiteNoise fork with native ASGI): an async middleware, so
-    # requests under Daphne are not hopped to a thread and back just to skip static files.
+    "django.middleware.security.SecurityMiddleware",
+    # ServeStatic (the maintained WhiteNoise fork): static files before sessions and the rest.
     "servestatic.middleware.ServeStaticMiddleware",
-    "core.middleware.SessionMiddleware",
-    "core.middleware.LocaleMiddleware",
-    "core.middleware.CommonMiddleware",
-    "core.middleware.CsrfViewMiddleware",
-    "core.middleware.AuthenticationMiddleware",
-    "core.middleware.MessageMiddleware",
-    "core.middleware.XFrameOptionsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-
-# Django's checks find those three by path; core/checks.py runs them again with our classes.
-SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
@@ -204,9 +198,6 @@ LOGGING = {
 # --- hotline (calls, queue, triage) ---------------------------------------------------------
 HOTLINE_ORGANISATION_CODE = env.str("HOTLINE_ORGANISATION_CODE", default="")  # "" = the first
 HOTLINE_SURGE_QUEUE_LENGTH = env.int("HOTLINE_SURGE_QUEUE_LENGTH", default=5)
-# Twilio webhooks run their transactions on the event loop's thread pool, several at once
-# (core.telephony.in_db_thread); False keeps them on Django's one thread for sync views.
-WEBHOOKS_IN_THREAD_POOL = env.bool("WEBHOOKS_IN_THREAD_POOL", default=True)
 HOTLINE_QUEUE_AGING_SECONDS = env.int("HOTLINE_QUEUE_AGING_SECONDS", default=30)
 HOTLINE_OFFER_TIMEOUT_SECONDS = env.int("HOTLINE_OFFER_TIMEOUT_SECONDS", default=20)
 HOTLINE_FOLLOW_UP_HOURS = env.int("HOTLINE_FOLLOW_UP_HOURS", default=72)

@@ -5,11 +5,8 @@ Webhooks are validated with the SDK's ``RequestValidator``; outgoing requests go
 """
 
 import functools
-import inspect
 import logging
 
-from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
@@ -40,46 +37,16 @@ def is_valid_twilio_request(request) -> bool:
     return RequestValidator(token).validate(webhook_url(request), request.POST.dict(), signature)
 
 
-def _forged() -> HttpResponseForbidden:
-    return HttpResponseForbidden("Invalid Twilio signature.", content_type="text/plain")
-
-
 def twilio_webhook(view):
-    """POST only, CSRF-exempt (Twilio signs instead), 403 and nothing else on a bad signature.
+    """POST only, CSRF-exempt (Twilio signs instead), 403 and nothing else on a bad signature."""
 
-    Works on sync and async views alike."""
-    if inspect.iscoroutinefunction(view):
-
-        @functools.wraps(view)
-        async def wrapped(request, *args, **kwargs):
-            if not is_valid_twilio_request(request):
-                return _forged()
-            return await view(request, *args, **kwargs)
-
-    else:
-
-        @functools.wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not is_valid_twilio_request(request):
-                return _forged()
-            return view(request, *args, **kwargs)
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not is_valid_twilio_request(request):
+            return HttpResponseForbidden("Invalid Twilio signature.", content_type="text/plain")
+        return view(request, *args, **kwargs)
 
     return csrf_exempt(require_POST(wrapped))
-
-
-async def in_db_thread(fn, /, *args, **kwargs):
-    """Run ``fn`` (a service: its own transactions) on a thread of the event loop's pool.
-
-    The view stays on the event loop (signature check, TwiML) and only the database work takes
-    a thread, from a pool shared by all requests, so a burst commits several calls at once
-    while the loop parses the next requests. The connection is handed back when ``fn`` returns.
-    ``WEBHOOKS_IN_THREAD_POOL = False`` keeps Django's one thread (tests that hold the data in
-    their own transaction need their own connection).
-    """
-    if not settings.WEBHOOKS_IN_THREAD_POOL:
-        return await sync_to_async(fn)(*args, **kwargs)
-    # Channels' wrapper closes the thread's connection afterwards (back to the pool).
-    return await database_sync_to_async(fn, thread_sensitive=False)(*args, **kwargs)
 
 
 def twilio_configured() -> bool:

@@ -1,14 +1,13 @@
 """Twilio voice webhooks (thin: signature checked by the decorator, then one service call).
 
-Async views: the service runs in the loop's thread pool (``in_db_thread``), so a burst of calls
-is taken several at a time per process.
+Plain sync views: under ASGI Django runs each in a thread of its own, several at once.
 """
 
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
 
 from core.errors import DomainError
-from core.telephony import in_db_thread, twilio_webhook
+from core.telephony import twilio_webhook
 from hotline import services, voice
 from hotline.models import CallChannel
 
@@ -17,39 +16,34 @@ def _twiml(body: str) -> HttpResponse:
     return HttpResponse(body, content_type="text/xml; charset=utf-8")
 
 
-def _receive(call_sid: str, from_raw: str, to_raw: str) -> None:
-    services.receive_call(
-        services.SYSTEM,
-        hotline=services.hotline_for_webhook(),
-        call_sid=call_sid,
-        channel=CallChannel.TWILIO_VOICE,
-        from_raw=from_raw,
-        to_raw=to_raw,
-    )
-
-
 @twilio_webhook
-async def incoming(request):
+def incoming(request):
     """A call to 2251885: greet in Chinese and queue it (once per CallSid)."""
     params = request.POST
     call_sid = params.get("CallSid", "")
     if not call_sid:
         return HttpResponseBadRequest("CallSid is required.", content_type="text/plain")
-    await in_db_thread(_receive, call_sid, params.get("From", ""), params.get("To", ""))
+    services.receive_call(
+        services.SYSTEM,
+        hotline=services.hotline_for_webhook(),
+        call_sid=call_sid,
+        channel=CallChannel.TWILIO_VOICE,
+        from_raw=params.get("From", ""),
+        to_raw=params.get("To", ""),
+    )
     return _twiml(voice.queue_twiml(reverse("hotline-twilio-wait")))
 
 
 @twilio_webhook
-async def wait(request):
+def wait(request):
     return _twiml(voice.wait_twiml(request.POST.get("QueuePosition", "")))
 
 
 @twilio_webhook
-async def status(request):
+def status(request):
     """Call progress and completion; an unknown CallSid is 404 and nothing is written."""
     try:
-        await in_db_thread(
-            services.call_status_changed,
+        services.call_status_changed(
             services.SYSTEM,
             call_sid=request.POST.get("CallSid", ""),
             twilio_status=request.POST.get("CallStatus", ""),

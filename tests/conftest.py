@@ -19,9 +19,6 @@ def pytest_configure(config):
 
     # Tests render pages without running collectstatic first.
     settings.STATIC_ROOT.mkdir(exist_ok=True)  # ServeStatic warns about a missing root
-    # A test's data lives in the test's own transaction, on its thread's connection; webhooks
-    # run there too (tests/hotline/test_webhook_concurrency.py covers the thread pool).
-    settings.WEBHOOKS_IN_THREAD_POOL = False
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
