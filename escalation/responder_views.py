@@ -4,6 +4,7 @@ Each button is a plain POST form calling the same service as the REST API's leg 
 page redirects back with a message, and a refusal is shown in words beside its leg.
 """
 
+import phonenumbers
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -59,17 +60,31 @@ def _where(leg: DispatchLeg) -> str:
     return " ".join(r.name for r in region.ancestors()) if region else ""
 
 
+def _national(number: str) -> str:
+    """138 0000 0077 rather than +8613800000077: read aloud and dialled by hand at night."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
 def _leg_rows(legs) -> list[dict]:
     rows = []
     for leg in legs:
         dispatch = leg.dispatch
         hotline = dispatch.case.owning_organisation
+        brief = services.case_brief(dispatch)
         rows.append(
             {
                 "leg": leg,
-                "brief": services.case_brief(dispatch),
+                "brief": brief,
                 "where": _where(leg),
+                "phone_shown": _national(brief["phone"]) if brief["phone"] else "",
                 "hotline_phone": str(hotline.duty_phone) if hotline.duty_phone else "",
+                "hotline_phone_shown": _national(str(hotline.duty_phone))
+                if hotline.duty_phone
+                else "",
                 "hotline_name": hotline.name,
                 "state_words": STATE_WORDS[leg.state],
                 "waiting": leg.state == LegState.NOTIFIED,
@@ -111,6 +126,8 @@ def _context(request) -> dict:
         "responder_words": {
             "overdue": _("overdue by"),
             "minutesAgo": _("%s min ago"),
+            "justNow": _("just now"),
+            "noteRequired": _("Say why you could not help."),
             "waitingTitle": _("%s waiting"),
         },
     }

@@ -31,7 +31,7 @@
       var at = new Date(el.getAttribute("datetime"));
       var minutes = Math.max(0, Math.floor((now - at.getTime()) / 60000));
       var clock = String(at.getHours()).padStart(2, "0") + ":" + String(at.getMinutes()).padStart(2, "0");
-      el.textContent = clock + "（" + W.minutesAgo.replace("%s", minutes) + "）";
+      el.textContent = clock + "（" + (minutes ? W.minutesAgo.replace("%s", minutes) : W.justNow) + "）";
     });
     var waiting = parseInt(legs().dataset.waiting || "0", 10);
     document.title = waiting ? "【" + W.waitingTitle.replace("%s", waiting) + "】" + baseTitle : baseTitle;
@@ -93,6 +93,14 @@
       setTimeout(function () { document.body.classList.remove("live-cue"); }, 2000);
     }
   }
+
+  // The browser's own "fill out this field" may be in its UI language; say it in the page's.
+  document.addEventListener("invalid", function (e) {
+    if (e.target.name === "note") e.target.setCustomValidity(W.noteRequired);
+  }, true);
+  document.addEventListener("input", function (e) {
+    if (e.target.name === "note") e.target.setCustomValidity("");
+  });
 
   tick();
   setInterval(tick, 1000);
