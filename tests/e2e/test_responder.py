@@ -5,6 +5,7 @@ import re
 import shutil
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e import servers
 from tests.realtime.http import Api
@@ -22,11 +23,19 @@ def daphne_server(tmp_path_factory, artifacts):
 
 
 def in_view(page, selector: str) -> bool:
-    # Measured in one go inside the page: a live refresh may swap the node in between calls.
-    return page.locator(selector).first.evaluate(
-        "el => { const r = el.getBoundingClientRect();"
-        " return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }"
-    )
+    """Whether the element is (or within 5 s comes to be: a load scrolls to the leg's anchor)
+    wholly inside the 1366x768 window."""
+    try:
+        page.wait_for_function(
+            """sel => { const el = document.querySelector(sel); if (!el) return false;
+                        const r = el.getBoundingClientRect();
+                        return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }""",
+            arg=selector,
+            timeout=5000,
+        )
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 def shoot(page, artifacts, name: str) -> None:
@@ -83,8 +92,8 @@ def test_the_police_responder_sees_the_dispatch_live_and_its_acknowledgement_rea
     ):
         assert in_view(police, selector), selector
 
-    police.locator(f"#leg-{leg['id']} button.step-acknowledge").click()
-    police.wait_for_load_state()
+    with police.expect_navigation():
+        police.locator(f"#leg-{leg['id']} button.step-acknowledge").click()
     card = police.locator(f"#leg-{leg['id']}")
     assert card.locator(".leg-state").inner_text() == "已收到"
     assert f"紧急联动 #{dispatch['id']}：已标记“收到”。" in card.inner_text()
@@ -104,14 +113,15 @@ def test_the_police_responder_sees_the_dispatch_live_and_its_acknowledgement_rea
     assert police_leg["acknowledged_via"] == "console"
 
     # A step out of order from a stale form is refused in words beside the leg.
-    police.evaluate(
-        """id => { const f = document.querySelector(`#leg-${id} form[action$='/en_route/']`);
+    with police.expect_navigation():
+        police.evaluate(
+            """id => { const f = document.querySelector(`#leg-${id} form[action$='/en_route/']`);
                    f.action = f.action.replace('/en_route/', '/acknowledge/'); f.submit(); }""",
-        leg["id"],
-    )
-    police.wait_for_load_state()
+            leg["id"],
+        )
     error = police.locator(f"#leg-{leg['id']} .leg-messages li.error")
     assert error.inner_text() == "此任务当前为“已收到”，不能标记为“收到”。"
+    shoot(police, artifacts, "refused")
     assert in_view(police, f"#leg-{leg['id']} .leg-messages li.error")
     assert re.search(r"已收到", police.locator(f"#leg-{leg['id']} .leg-state").inner_text())
 
