@@ -127,6 +127,9 @@ USERS = [
     ("coordinator1", "协调员一", "hotline-centre", "coordinator", False),
     ("leader1", "决策领导", "city-task-force", "decision_maker", False),
     ("expert1", "值班专家", "expert-pool", "expert", False),
+    ("police1", "110值班民警", "police-330502", "responder", False),
+    ("ambulance1", "120调度员", "ambulance-120", "responder", False),
+    ("community1", "月河社区网格员", "community-330502001001", "responder", False),
     ("admin", "系统管理员", "hotline-centre", "administrator", True),
 ]
 

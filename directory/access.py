@@ -34,3 +34,25 @@ def is_administrator(user) -> bool:
     if not user or not user.is_authenticated:
         return False
     return user.is_superuser or has_role(user, Role.ADMINISTRATOR)
+
+
+# 处置单位: the organisations whose members answer one-key dispatch legs.
+RESPONDER_ORGANISATION_KINDS = ("police", "ambulance", "community", "expert_pool")
+
+
+def answers_dispatch(membership) -> bool:
+    """A responder or expert role anywhere, or any role in a police, ambulance, community or
+    expert-pool organisation."""
+    return (
+        membership.role in (Role.RESPONDER, Role.EXPERT)
+        or membership.organisation.kind in RESPONDER_ORGANISATION_KINDS
+    )
+
+
+def responder_organisation_ids(user) -> set[int]:
+    """Organisations whose dispatch legs this user answers."""
+    return {m.organisation_id for m in memberships(user) if answers_dispatch(m)}
+
+
+def is_responder(user) -> bool:
+    return bool(responder_organisation_ids(user))

@@ -10,5 +10,6 @@ urlpatterns = [
     path("console/", include("hotline.urls")),
     path("care/", include("clinics.urls")),
     path("coordination/", include("escalation.urls")),
+    path("respond/", include("escalation.responder_urls")),
     path("dashboard/", include("dashboard.urls")),
 ]

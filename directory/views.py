@@ -3,7 +3,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from directory.access import is_administrator, roles_of
+from directory.access import is_administrator, is_responder, roles_of
 from directory.models import Role
 
 
@@ -17,6 +17,8 @@ def _links(user) -> list[dict]:
         links.append({"url": reverse("clinics:counsellor"), "label": _("Counselling inbox")})
     if Role.HOSPITAL_STAFF in roles:
         links.append({"url": reverse("clinics:hospital"), "label": _("Hospital transfers")})
+    if is_responder(user):
+        links.append({"url": reverse("responder:page"), "label": _("My dispatch tasks")})
     if Role.COORDINATOR in roles or admin:
         links.append({"url": reverse("escalation:coordinator"), "label": _("Coordination")})
     if roles & {Role.DECISION_MAKER, Role.COORDINATOR} or admin:

@@ -1,11 +1,27 @@
 """Reads for escalation: who is on duty, who may see and act on dispatch legs and alerts."""
 
-from django.db.models import Q
+from datetime import timedelta
+
+from django.db.models import Case, Q, When
 from django.utils import timezone
 
-from directory.access import has_role, is_administrator, memberships, organisation_ids
+from directory.access import (
+    has_role,
+    is_administrator,
+    memberships,
+    organisation_ids,
+    responder_organisation_ids,
+)
 from directory.models import Membership, Organisation, OrganisationKind, Role, User
-from escalation.models import Alert, AlertState, Dispatch, DispatchLeg, DutyShift
+from escalation.models import (
+    ACTIVE_LEG_STATES,
+    Alert,
+    AlertState,
+    Dispatch,
+    DispatchLeg,
+    DutyShift,
+    LegState,
+)
 from hotline.selectors import can_work_on_case
 
 
@@ -183,4 +199,32 @@ def open_alerts(user):
         .exclude(state=AlertState.RESOLVED)
         .select_related("case", "target_organisation", "assigned_organisation")
         .order_by("next_step_at", "id")
+    )
+
+
+def responder_legs(user):
+    """The legs addressed to this responder (处置任务): its organisations' legs and its own."""
+    if not user or not user.is_authenticated:
+        return DispatchLeg.objects.none()
+    return DispatchLeg.objects.filter(
+        Q(organisation__in=responder_organisation_ids(user)) | Q(responder=user)
+    ).select_related("dispatch__case__person", "dispatch__region", "organisation", "responder")
+
+
+def open_legs_for_responder(user):
+    """Open legs first those still waiting for 收到 (soonest deadline first), then the rest."""
+    return (
+        responder_legs(user)
+        .filter(state__in=ACTIVE_LEG_STATES)
+        .annotate(waiting=Case(When(state=LegState.NOTIFIED, then=0), default=1))
+        .order_by("waiting", "ack_deadline", "id")
+    )
+
+
+def recent_closed_legs_for_responder(user, *, hours: int = 12):
+    since = timezone.now() - timedelta(hours=hours)
+    return (
+        responder_legs(user)
+        .filter(state__in=[LegState.DONE, LegState.FAILED], state_changed_at__gte=since)
+        .order_by("-state_changed_at", "-id")
     )
