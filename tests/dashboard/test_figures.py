@@ -492,23 +492,33 @@ def test_filtered_referrals_and_legs_rely_on_no_closed_case_holding_one(
         escalation.create_dispatch(operator, hotline_case, address="月河街12号")
 
 
-def test_the_contact_index_lists_exactly_the_contact_event_types(db):
-    """The partial index behind "no contact in N days" is only used while its predicate holds
-    every type the query asks for: a new contact type needs a new migration."""
+def _index_predicate_values(name: str) -> list[str]:
     import re
 
     from django.db import connection
 
-    from dashboard.selectors import CONTACT_EVENT_TYPES
-
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'event_contact'")
+            cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])
         else:
-            cur.execute("SELECT sql FROM sqlite_master WHERE name = 'event_contact'")
+            cur.execute("SELECT sql FROM sqlite_master WHERE name = %s", [name])
         (definition,) = cur.fetchone()
-    listed = re.findall(r"'([a-z_.]+)'", definition.split("WHERE", 1)[1])
-    assert sorted(listed) == sorted(CONTACT_EVENT_TYPES)
+    return sorted(re.findall(r"'([a-z_.]+)'", definition.split("WHERE", 1)[1]))
+
+
+def test_the_contact_index_lists_exactly_the_contact_event_types(db):
+    """The partial index behind "no contact in N days" is only used while its predicate holds
+    every type the query asks for: a new contact type needs a new migration."""
+    from dashboard.selectors import CONTACT_EVENT_TYPES
+
+    assert _index_predicate_values("event_contact") == sorted(CONTACT_EVENT_TYPES)
+
+
+def test_the_live_referral_index_lists_exactly_the_active_states(db):
+    """Likewise the index the responsibilities table counts live referrals from."""
+    from referrals.models import ACTIVE_STATES
+
+    assert _index_predicate_values("referral_active_receiver") == sorted(ACTIVE_STATES)
 
 
 def test_the_month_so_far_is_read_from_its_sums(history):
