@@ -546,7 +546,7 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from dashboard import rollup, tally
+    from dashboard import rollup
 
     call_command("migrate", verbosity=0)
     if not args.reuse:
@@ -565,7 +565,6 @@ def main() -> None:
         rollup.refresh_today,
         timezone.now() - timedelta(seconds=settings.DASHBOARD_ROLLUP_EVERY),
     )
-    step("open-case tally folded as the worker does (rows)", tally.compact)
     through, until = rollup.coverage()
     print(f"  rollup: whole days through {through}, today stored until {until:%H:%M:%S %Z}")
     with connection.cursor() as cur:

@@ -48,24 +48,3 @@ class RollupMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} through {self.through}"
-
-
-class OpenCaseTally(models.Model):
-    """Open cases (未结案) by stage, risk, owning organisation and district: the sum of ``n`` per
-    group is the count, so the funnel costs the number of groups, not the number of open cases.
-
-    Kept by database triggers on the case table (migration ``0004_open_case_tally``), whatever
-    writes a case: each change of an open case appends -1 for what it was and +1 for what it
-    is, so no two writers ever wait on one counter row. The escalation worker folds the rows
-    together (``dashboard.tally.compact``); ``dashboard.tally.rebuild`` recounts from the cases.
-    ``organisation`` is an organisation id, ``district`` a district region id or 0 for none.
-    """
-
-    stage = models.CharField(max_length=20)
-    risk = models.CharField(max_length=10)
-    organisation = models.IntegerField()
-    district = models.IntegerField(default=0)
-    n = models.IntegerField()
-
-    def __str__(self) -> str:
-        return f"{self.stage} {self.risk} {self.organisation} {self.district} {self.n:+d}"

@@ -493,11 +493,6 @@ def _sum_months(since: date, through: date) -> int:
 
 def rebuild(*, now=None) -> int:
     """Drop the rollup and count every day again (after a backdated correction or an import)."""
-    from dashboard import tally
-
-    # The tally too, in a transaction of its own: its recount holds case writers off for the
-    # count alone, not for the minutes a rollup of years takes.
-    tally.rebuild()
     with transaction.atomic():
         _lock()
         DailyCount.objects.all().delete()
@@ -558,15 +553,11 @@ _last_refresh: dict[str, datetime] = {}
 
 def worker_hook(now: datetime) -> None:
     """Run by the escalation worker (every ``ESCALATION_SOURCES_POLL``), at most every
-    ``DASHBOARD_ROLLUP_EVERY`` seconds: stores the days that have closed, then today so far, and
-    folds the open-case tally's rows together."""
-    from dashboard import tally
-
+    ``DASHBOARD_ROLLUP_EVERY`` seconds: stores the days that have closed, then today so far."""
     last = _last_refresh.get(MARK)
     if last is not None and (now - last).total_seconds() < settings.DASHBOARD_ROLLUP_EVERY:
         return
     _last_refresh[MARK] = now
-    tally.compact()
     current = mark()
     if current is None or current < local_day(now) - timedelta(days=1):
         refresh(now=now)

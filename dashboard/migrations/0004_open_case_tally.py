@@ -1,16 +1,29 @@
-"""The open-case tally (``dashboard.models.OpenCaseTally``).
-
-Its triggers are created, and the tally counted, after every ``migrate`` (``dashboard.apps``),
-against the schema as migrated then rather than as it was here. Migrating back drops them
-first: they would otherwise write into a table that is gone."""
+"""The open-case tally, kept by triggers on the case table that ``migrate`` used to create
+(removed in 0007). Migrating back drops any left over first: they would otherwise write into a
+table that is gone."""
 
 from django.db import migrations, models
 
+TRIGGER = "dashboard_open_case_tally"
 
-def uninstall(apps, schema_editor):
-    from dashboard import tally
 
-    tally.uninstall(schema_editor.connection)
+def drop_triggers(apps, schema_editor):
+    """Drop the tally's triggers (and on PostgreSQL their function) where they are."""
+    connection = schema_editor.connection
+    if connection.vendor == "postgresql":
+        statements = [
+            f"DROP TRIGGER IF EXISTS {TRIGGER} ON hotline_case",
+            f"DROP FUNCTION IF EXISTS {TRIGGER}()",
+        ]
+    elif connection.vendor == "sqlite":
+        statements = [
+            f"DROP TRIGGER IF EXISTS {TRIGGER}_{event}" for event in ("insert", "delete", "update")
+        ]
+    else:
+        statements = []
+    with connection.cursor() as cur:
+        for sql in statements:
+            cur.execute(sql)
 
 
 class Migration(migrations.Migration):
@@ -36,5 +49,5 @@ class Migration(migrations.Migration):
                 ("n", models.IntegerField()),
             ],
         ),
-        migrations.RunPython(migrations.RunPython.noop, uninstall),
+        migrations.RunPython(migrations.RunPython.noop, drop_triggers),
     ]

@@ -2,7 +2,7 @@
 and case: "no contact in N days" reads the last N days of contacts from the index alone
 instead of every event of those days. On the event log's table, but the dashboard's: what
 counts as contact is the dashboard's to say. Its predicate must list exactly those types
-(``tests/dashboard/test_tally.py`` checks it); a change to the list needs a new migration."""
+(``tests/dashboard/test_figures.py`` checks it); a change to the list needs a new migration."""
 
 from django.db import migrations
 

@@ -1,5 +1,6 @@
 """The numbers: live tables, the rollup (stored and live tail agree), medians, early warning."""
 
+from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,10 +10,10 @@ from django.utils import timezone
 
 from dashboard import rollup, selectors
 from dashboard.models import DailyCount
-from hotline.models import Call, StageVisit
+from hotline.models import Call, Case, StageVisit
 from realtime.models import Event
 from referrals.models import Referral
-from tests.factories import CaseFactory, PersonFactory
+from tests.factories import CaseFactory, PersonFactory, RegionFactory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 18, 10, 0, tzinfo=SHANGHAI)  # a Wednesday
@@ -80,6 +81,88 @@ def test_open_cases_by_stage_risk_and_district(hotline_case, network):
         == 0
     )
     assert rows(selectors.open_cases_by_stage(filters(risk="high"), NOW))["discovery"]["cases"] == 0
+
+
+OPEN_CASE_TABLES = {
+    "stage": selectors.open_cases_by_stage,
+    "risk": selectors.open_cases_by_risk,
+    "district": selectors.open_cases_by_district,
+}
+NARROWED = ({}, {"risk": "high"}, {"district": "330521"}, {"organisation": "centre-a"})
+
+
+def _shown(**params) -> dict:
+    """What the three open-case tables show, groups of none left out."""
+    f = filters(**params)
+    return {
+        by: {r["code"]: r["cases"] for r in table(f, NOW).rows if r["cases"]}
+        for by, table in OPEN_CASE_TABLES.items()
+    }
+
+
+def _counted(**params) -> dict:
+    """The same figures counted case by case from the case table."""
+    counted = {by: Counter() for by in OPEN_CASE_TABLES}
+    for case in Case.objects.select_related("district", "owning_organisation"):
+        district = case.district.code if case.district else ""
+        if (
+            case.stage == "closed"
+            or params.get("risk", case.risk) != case.risk
+            or params.get("district", district) != district
+            or params.get("organisation", case.owning_organisation.code)
+            != case.owning_organisation.code
+        ):
+            continue
+        counted["stage"][case.stage] += 1
+        counted["risk"][case.risk] += 1
+        counted["district"][district] += 1
+    return {by: dict(c) for by, c in counted.items()}
+
+
+def _agree() -> dict:
+    for params in NARROWED:
+        assert _shown(**params) == _counted(**params), params
+    return _shown()
+
+
+def test_the_open_case_tables_follow_every_way_a_case_changes(
+    network, operator, coordinator, hotline_case
+):
+    from hotline import services
+
+    assert _agree() == {
+        "stage": {"discovery": 1},
+        "risk": {"moderate": 1},
+        "district": {"330502": 1},
+    }
+    services.set_risk(operator, hotline_case, "high")
+    assert _agree()["risk"] == {"high": 1}
+    services.advance_case(operator, hotline_case, "intervention")
+    assert _agree()["stage"] == {"intervention": 1}
+    # Moving house: Person.save moves every case's district with one bulk UPDATE.
+    deqing_village = RegionFactory(
+        code="330521001001", name="某村", level="village", parent=network["deqing"]
+    )
+    services.update_person(operator, hotline_case.person, home_region=deqing_village)
+    assert _agree()["district"] == {"330521": 1}
+    assert _shown(district="330521")["risk"] == {"high": 1}
+    # A call from a new number opens a case of no district.
+    call = services.enter_manual_call(operator, channel="walk_in", from_number="+8613900000888")
+    assert call.case.district is None and call.case.pk != hotline_case.pk
+    assert _agree()["district"] == {"330521": 1, "": 1}
+    services.close_case(coordinator, hotline_case, reason="done")
+    assert _agree()["district"] == {"": 1}
+    hotline_case.refresh_from_db()
+    services.reopen_case(coordinator, hotline_case, reason="called again")
+    assert _agree()["district"] == {"330521": 1, "": 1}
+    # A bulk update and a delete bypass every save.
+    Case.objects.update(owning_organisation=network["centre_a"])
+    assert _shown(organisation="centre-a")["district"] == {"330521": 1, "": 1}
+    assert _shown(organisation="hotline")["district"] == {}
+    extra = CaseFactory(person=PersonFactory(), owning_organisation=network["centre_a"])
+    assert sum(_agree()["stage"].values()) == 3
+    extra.delete()
+    assert sum(_agree()["stage"].values()) == 2
 
 
 def _figures():
@@ -413,23 +496,33 @@ def test_filtered_referrals_and_legs_rely_on_no_closed_case_holding_one(
         escalation.create_dispatch(operator, hotline_case, address="月河街12号")
 
 
-def test_the_contact_index_lists_exactly_the_contact_event_types(db):
-    """The partial index behind "no contact in N days" is only used while its predicate holds
-    every type the query asks for: a new contact type needs a new migration."""
+def _index_predicate_values(name: str) -> list[str]:
     import re
 
     from django.db import connection
 
-    from dashboard.selectors import CONTACT_EVENT_TYPES
-
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'event_contact'")
+            cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])
         else:
-            cur.execute("SELECT sql FROM sqlite_master WHERE name = 'event_contact'")
+            cur.execute("SELECT sql FROM sqlite_master WHERE name = %s", [name])
         (definition,) = cur.fetchone()
-    listed = re.findall(r"'([a-z_.]+)'", definition.split("WHERE", 1)[1])
-    assert sorted(listed) == sorted(CONTACT_EVENT_TYPES)
+    return sorted(re.findall(r"'([a-z_.]+)'", definition.split("WHERE", 1)[1]))
+
+
+def test_the_contact_index_lists_exactly_the_contact_event_types(db):
+    """The partial index behind "no contact in N days" is only used while its predicate holds
+    every type the query asks for: a new contact type needs a new migration."""
+    from dashboard.selectors import CONTACT_EVENT_TYPES
+
+    assert _index_predicate_values("event_contact") == sorted(CONTACT_EVENT_TYPES)
+
+
+def test_the_live_referral_index_lists_exactly_the_active_states(db):
+    """Likewise the index the responsibilities table counts live referrals from."""
+    from referrals.models import ACTIVE_STATES
+
+    assert _index_predicate_values("referral_active_receiver") == sorted(ACTIVE_STATES)
 
 
 def test_the_month_so_far_is_read_from_its_sums(history):
