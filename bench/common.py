@@ -657,8 +657,10 @@ from directory.models import Membership, Organisation, OrganisationKind
 from rest_framework.authtoken.models import Token
 
 SPEC = {spec!r}  # [[org code, kind or None (an existing organisation), [role, ...]], ...]
+ALSO = {also!r}  # None, or [org code, kind, role]: every user above is also a member there
 User = get_user_model()
 out = {{}}
+everyone = []
 with transaction.atomic():
     region = Organisation.objects.get(code="hotline-centre").region
     for code, kind, roles in SPEC:
@@ -676,10 +678,18 @@ with transaction.atomic():
             [Token(user=u, key=secrets.token_hex(20)) for u in users]
         )
         out[code] = {{"id": org.pk, "tokens": [[r, t.key] for r, t in zip(roles, tokens)]}}
+        everyone += users
+    if ALSO:
+        code, kind, role = ALSO
+        org = Organisation.objects.create(code=code, name=code, kind=kind, region=region)
+        Membership.objects.bulk_create(
+            [Membership(user=u, organisation=org, role=role) for u in everyone]
+        )
+        out[code] = {{"id": org.pk, "tokens": []}}
 print(json.dumps(out))
 """
 
 
-def create_staff(stack: Stack, spec: list) -> dict:
+def create_staff(stack: Stack, spec: list, also: list | None = None) -> dict:
     """``spec``: [[org code, kind or None, [role, ...]], ...]; see STAFF_CODE."""
-    return stack.shell(STAFF_CODE.format(spec=spec))
+    return stack.shell(STAFF_CODE.format(spec=spec, also=also))
