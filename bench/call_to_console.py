@@ -16,9 +16,10 @@ webhook's own answer time (POST to HTTP response) and the raw Redis pub/sub roun
 many subscribers at the same rate.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crisisline REDIS_URL=redis://127.0.0.1:6379/0 \\
-        .venv/bin/python bench/call_to_console.py [--consoles 20] [--rate 20] [--seconds 10]
+        .venv/bin/python bench/call_to_console.py --consoles 20 --rate 20 --seconds 30
 
-Loopback only; stops by itself.
+(the target run; without arguments a 5-second smoke run of the same shape). Loopback only; stops
+by itself.
 """
 
 import argparse
@@ -124,7 +125,7 @@ def main() -> None:
     )
     parser.add_argument("--consoles", type=int, default=20, help="operator consoles")
     parser.add_argument("--rate", type=float, default=20, help="calls/s (open loop)")
-    parser.add_argument("--seconds", type=float, default=10, help="length of the run")
+    parser.add_argument("--seconds", type=float, default=5, help="length of the run")
     parser.add_argument("--grace", type=float, default=20, help="seconds to wait for stragglers")
     parser.add_argument("--processes", type=int, default=2, help="Daphne processes")
     args = parser.parse_args()

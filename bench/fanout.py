@@ -28,8 +28,9 @@ In the same run:
   the old shape), ``--stress-rate`` events a second for ``--stress-seconds``.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crisisline REDIS_URL=redis://127.0.0.1:6379/0 \\
-        .venv/bin/python bench/fanout.py [--consoles 2000] [--orgs 200] [--rate 20] [--seconds 15]
+        .venv/bin/python bench/fanout.py --consoles 2000 --orgs 200 --rate 20 --seconds 30
 
+(the target run; without arguments a smoke run: 200 consoles in 20 organisations for 5 seconds).
 Loopback only; stops by itself.
 """
 
@@ -310,13 +311,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--consoles", type=int, default=2000, help="consoles in all")
-    parser.add_argument("--orgs", type=int, default=200, help="organisations they are in")
+    parser.add_argument("--consoles", type=int, default=200, help="consoles in all")
+    parser.add_argument("--orgs", type=int, default=20, help="organisations they are in")
     parser.add_argument("--coordinators", type=int, default=10, help="consoles getting every event")
     parser.add_argument("--rate", type=float, default=20, help="events/s, round robin over orgs")
-    parser.add_argument("--seconds", type=float, default=15, help="length of the run")
+    parser.add_argument("--seconds", type=float, default=5, help="length of the run")
     parser.add_argument("--stress-rate", type=float, default=2, help="events/s to every console")
-    parser.add_argument("--stress-seconds", type=float, default=10)
+    parser.add_argument("--stress-seconds", type=float, default=5)
     parser.add_argument("--no-stress", action="store_true", help="skip the stress line")
     parser.add_argument("--no-floor", action="store_true", help="skip the raw Redis floor")
     parser.add_argument("--client-procs", type=int, default=2, help="console client processes")

@@ -15,9 +15,9 @@ proxy); every request is encoded, signature included, before the clock starts. T
   alternating rounds: the most the servers take, and the ratio intake/bare (no target).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crisisline REDIS_URL=redis://127.0.0.1:6379/0 \\
-        .venv/bin/python bench/intake.py [--rate 60] [--seconds 20] [--calls 1000]
+        .venv/bin/python bench/intake.py --rate 60 --seconds 30 --calls 2000
 
-Loopback only; stops by itself.
+(the target run; without arguments a 10-second smoke run). Loopback only; stops by itself.
 """
 
 import argparse
@@ -120,8 +120,8 @@ def main() -> None:
         description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rate", type=float, default=60, help="offered calls/s (open loop)")
-    parser.add_argument("--seconds", type=float, default=20, help="length of the open-loop run")
-    parser.add_argument("--calls", type=int, default=1000, help="webhooks in the closed loop")
+    parser.add_argument("--seconds", type=float, default=10, help="length of the open-loop run")
+    parser.add_argument("--calls", type=int, default=500, help="webhooks in the closed loop")
     parser.add_argument("--concurrency", type=int, default=16, help="closed-loop workers")
     parser.add_argument("--rounds", type=int, default=4, help="closed-loop alternating rounds")
     parser.add_argument("--processes", type=int, default=2, help="Daphne processes")
