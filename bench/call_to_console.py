@@ -161,6 +161,7 @@ def main() -> None:
             webhook = run_async(post_calls())
             load_run = load_average()
             arrivals = clients.gather(args.grace)
+        problems = stack.problems()
 
     by_call: dict[str, list[float]] = {}
     for _k, sid, at in arrivals:
@@ -186,6 +187,7 @@ def main() -> None:
     print(summary("POST -> call.queued, each console", every))
     print(summary("floor: webhook POST -> response", [s * 1000 for s in webhook.latencies]))
     print(summary(f"floor: raw Redis pub/sub, {args.consoles} subs", floor))
+    print(problems)
     print(f"load average now {load_average()}")
 
 

@@ -240,6 +240,16 @@ class Stack:
             for p in sorted(self.tmp.glob("*.log"))
         )
 
+    def problems(self, lines: int = 12) -> str:
+        """The servers' and worker's error lines so far (a bench's errors are explained there)."""
+        found = []
+        for path in sorted(self.tmp.glob("*.log")):
+            text = path.read_text(errors="replace").splitlines()
+            found += [f"{path.stem}: {t}" for t in text if "Error" in t or "Traceback" in t]
+        if not found:
+            return "server logs: no errors"
+        return f"server logs: {len(found)} error lines, the first:\n" + "\n".join(found[:lines])
+
     def stop(self) -> None:
         processes = [*self.servers, *([self.worker] if self.worker else [])]
         for p in processes:
@@ -329,7 +339,13 @@ class Result:
 
 
 class Pool:
-    """Keep-alive connections per server: a free one is reused, else another is opened."""
+    """Keep-alive connections per server: a free one is reused, else another is opened.
+
+    Like a proxy, it drops a connection idle for longer than ``IDLE_SECONDS``: Daphne (Twisted)
+    closes one idle for 60 s, and a request written into that close would fail.
+    """
+
+    IDLE_SECONDS = 30
 
     def __init__(self, hosts: list[tuple[str, int]]) -> None:
         self.hosts = hosts
@@ -337,19 +353,25 @@ class Pool:
         self.opened = 0
 
     async def exchange(self, server: int, data: bytes) -> int:
-        conn = self.idle[server].pop() if self.idle[server] else None
+        conn, idle = None, self.idle[server]
+        while idle and conn is None:
+            reader, writer, since = idle.pop()
+            if time.monotonic() - since < self.IDLE_SECONDS:
+                conn = reader, writer
+            else:
+                writer.close()
         if conn is None:
             conn = await asyncio.open_connection(*self.hosts[server])
             self.opened += 1
         reader, writer = conn
         writer.write(data)
         status = await read_response(reader)
-        self.idle[server].append(conn)
+        idle.append((reader, writer, time.monotonic()))
         return status
 
     def close(self) -> None:
         for conns in self.idle:
-            for _reader, writer in conns:
+            for _reader, writer, _since in conns:
                 writer.close()
         self.idle = [[] for _ in self.hosts]
 

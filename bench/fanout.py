@@ -333,6 +333,7 @@ def main() -> None:
     fd_limit = raise_fd_limit(2 * args.consoles + 256)
     with Stack("fanout", processes=args.processes) as stack:
         figures = console_run(args, stack, fd_limit)
+        problems = stack.problems()
     floor = ([], 0) if args.no_floor else redis_floor(args, fd_limit)
 
     events = int(args.rate * args.seconds)
@@ -375,6 +376,7 @@ def main() -> None:
         n_stress = int(args.stress_rate * args.stress_seconds)
         wanted = [(k, n) for k in range(args.consoles) for n in range(n_stress)]
         print(gaps(stress, wanted) or "  every frame delivered once")
+    print(problems)
     print(f"load average now {load_average()}")
 
 

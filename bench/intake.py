@@ -112,6 +112,7 @@ async def bench(args, stack: Stack) -> None:
         f"  max throughput: intake {intake_closed.rate:.1f} calls/s, ratio intake/bare = "
         f"{intake_closed.rate / floor_closed.rate:.2f} (no target)"
     )
+    print(stack.problems())
     print(f"load average now {load_average()}")
 
 
