@@ -168,6 +168,9 @@ def main() -> None:
         if sid in sent:
             by_call.setdefault(sid, []).append((at - sent[sid]) * 1000)
     complete = [max(ms) for sid, ms in by_call.items() if len(ms) == args.consoles]
+    first = min(sent.values(), default=0)
+    slowest = sorted(by_call, key=lambda sid: -max(by_call[sid]))[: max(1, calls // 100)]
+    when = sorted({int(sent[sid] - first) for sid in slowest})
     every = [ms for all_ms in by_call.values() for ms in all_ms]
     floor = redis_floor(args, calls)
 
@@ -183,6 +186,11 @@ def main() -> None:
         f"  target p99 < {TARGET_P99_MS:g} ms, every call on every console "
         f"({len(complete)}/{calls} calls complete, webhook errors {webhook.errors or 0}): "
         f"{verdict(ok)}"
+    )
+    print(
+        f"  the slowest {len(slowest)} calls were posted in second(s) "
+        + ", ".join(f"+{s}" for s in when[:8])
+        + f" of {args.seconds:g}"
     )
     print(summary("POST -> call.queued, each console", every))
     print(summary("floor: webhook POST -> response", [s * 1000 for s in webhook.latencies]))

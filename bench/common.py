@@ -324,6 +324,7 @@ class Webhooks:
 class Result:
     def __init__(self) -> None:
         self.latencies: list[float] = []  # seconds
+        self.starts: list[float] = []  # open loop: each latency's scheduled start, from the first
         self.errors: dict[str, int] = {}
         self.elapsed = 0.0
 
@@ -336,6 +337,21 @@ class Result:
 
     def ms(self, p: float) -> float:
         return percentile(self.latencies, p) * 1000
+
+    def tail(self, share: float = 0.01) -> str:
+        """When the slowest requests started: a few seconds' cluster is a pause (a neighbour, a
+        checkpoint, a collection), a spread is the load itself."""
+        pairs = sorted(zip(self.latencies, self.starts, strict=True), reverse=True)
+        worst = pairs[: max(1, int(len(pairs) * share))]
+        if not self.starts or not worst:
+            return ""
+        seconds = sorted({int(s) for _, s in worst})
+        return (
+            f"the slowest {len(worst)} started in second(s) "
+            + ", ".join(f"+{s}" for s in seconds[:8])
+            + (" ..." if len(seconds) > 8 else "")
+            + f" of {max(self.starts):.0f}"
+        )
 
 
 class Pool:
@@ -402,6 +418,7 @@ async def open_loop(pool: Pool, requests: list[list[bytes]], rate: float, on_sen
             result.error(status)
         else:
             result.latencies.append(now - due)
+            result.starts.append(due - start)
 
     tasks = []
     for i in range(len(requests)):

@@ -101,6 +101,7 @@ async def bench(args, stack: Stack) -> None:
         f"(floor p99 {floor_open.ms(99):.1f} ms; p99 ratio intake/bare "
         f"{intake_open.ms(99) / floor_open.ms(99):.1f}x)"
     )
+    print(f"  intake: {intake_open.tail()}")
     print(
         f"  Daphne CPU per open-loop request (intake and bare together): "
         f"{cpu_open * 1000 / (2 * n_open):.1f} ms"
