@@ -139,6 +139,7 @@ def main() -> None:
         requests = [[hooks.incoming(50 + i, h) for h in hosts] for i in range(calls)]
         sids = [hooks.call_sid(50 + i) for i in range(calls)]
         sent: dict[str, float] = {}
+        answered: dict[str, float] = {}
 
         async def post_calls():
             pool = Pool(hosts)
@@ -146,7 +147,11 @@ def main() -> None:
             await closed_loop(pool, warm, 4)  # the servers' first calls: not counted
             await asyncio.sleep(1)
             result = await open_loop(
-                pool, requests, args.rate, on_sent=lambda i, t: sent.__setitem__(sids[i], t)
+                pool,
+                requests,
+                args.rate,
+                on_sent=lambda i, t: sent.__setitem__(sids[i], t),
+                on_answered=lambda i, t: answered.__setitem__(sids[i], t),
             )
             pool.close()
             return result
@@ -172,6 +177,13 @@ def main() -> None:
     slowest = sorted(by_call, key=lambda sid: -max(by_call[sid]))[: max(1, calls // 100)]
     when = sorted({int(sent[sid] - first) for sid in slowest})
     every = [ms for all_ms in by_call.values() for ms in all_ms]
+    # The fan-out's own share: the last console's frame after the webhook's answer (below zero
+    # when the frames were out before the answer).
+    after = [
+        max(ms) - (answered[sid] - sent[sid]) * 1000
+        for sid, ms in by_call.items()
+        if len(ms) == args.consoles and sid in answered
+    ]
     floor = redis_floor(args, calls)
 
     print(
@@ -194,6 +206,7 @@ def main() -> None:
     )
     print(summary("POST -> call.queued, each console", every))
     print(summary("floor: webhook POST -> response", [s * 1000 for s in webhook.latencies]))
+    print(summary("  every console, after the response", after))
     print(summary(f"floor: raw Redis pub/sub, {args.consoles} subs", floor))
     print(problems)
     print(f"load average now {load_average()}")

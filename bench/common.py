@@ -392,11 +392,14 @@ class Pool:
         self.idle = [[] for _ in self.hosts]
 
 
-async def open_loop(pool: Pool, requests: list[list[bytes]], rate: float, on_sent=None) -> Result:
+async def open_loop(
+    pool: Pool, requests: list[list[bytes]], rate: float, on_sent=None, on_answered=None
+) -> Result:
     """``requests[i][k]`` for server ``k``; request ``i`` starts at ``i / rate`` seconds whatever
     the answers before it (open loop: a slow server does not slow the offered load), round robin
     over the servers. A latency counts from the scheduled start, so the client's own lateness is
-    charged too. ``on_sent(i, t)`` is told each request's send time (``time.time()``)."""
+    charged too. ``on_sent(i, t)`` and ``on_answered(i, t)`` are told each request's send and
+    answer times (``time.time()``)."""
     result = Result()
     clock = time.perf_counter  # uvloop's loop.time() counts whole milliseconds
     start = clock()
@@ -413,6 +416,8 @@ async def open_loop(pool: Pool, requests: list[list[bytes]], rate: float, on_sen
             result.error(type(exc).__name__)
             return
         now = clock()
+        if on_answered is not None:
+            on_answered(i, time.time())
         last[0] = max(last[0], now)
         if status != 200:
             result.error(status)
