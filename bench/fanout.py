@@ -1,539 +1,383 @@
-"""Console fan-out: commit-to-receipt latency for N consoles on two Daphne processes.
+"""Console fan-out: events to 2,000 consoles in 200 organisations, publish to frame on the console.
+
+The realistic shape: each event goes to its organisation's consoles plus the coordinators who
+follow every organisation; at ``--rate`` events a second round robin over the organisations.
+Starts the stack as production runs it (2 ``manage.py serve`` processes, one
+``manage.py escalation_worker``, PostgreSQL, the Redis channel layer) on a fresh database of its
+own (``<DATABASE_URL's name>_fanout``, dropped at the end), and adds the staff by the ORM in
+``manage.py shell``: ``--coordinators`` coordinators of a coordination centre and the other
+consoles spread over ``--orgs`` organisations (every one of them also a member of one more
+organisation, used only by the stress line). Each user's console is a WebSocket to
+``/ws/console/`` (``Authorization: Token``), spread over both servers and over
+``--client-procs`` client processes (bare asyncio protocols stamping each frame with
+``time.time()`` as it arrives, decoded after the run).
+
+The events come from a driver process inside Django with the app's settings
+(``python bench/fanout.py --drive``): it calls ``realtime.publish.publish`` in a transaction, as
+every service does, with audiences ``org:<id>`` and ``orgrole:<centre>:coordinator``, and puts
+``time.time()`` in the event's data just before the transaction opens. The latency is the
+console's receipt minus that stamp (the same machine, the same clock): the insert, the commit,
+the broadcast after it, Redis, Daphne and the client's read. Target p99 under 100 ms.
+
+In the same run:
+
+- the floor: raw Redis pub/sub in the same shape (as many subscribers on one channel per
+  organisation plus one the coordinators share, each message published to both, at the same rate,
+  from redis-py; receipt minus the publisher's stamp);
+- a stress line, no target: every console gets every event (one organisation with all of them,
+  the old shape), ``--stress-rate`` events a second for ``--stress-seconds``.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crisisline REDIS_URL=redis://127.0.0.1:6379/0 \\
-        .venv/bin/python bench/fanout.py --clients 1000 --events 60 --interval 0.5 --client-procs 2
+        .venv/bin/python bench/fanout.py --consoles 2000 --orgs 200 --rate 20 --seconds 30
 
-Starts two ``manage.py serve`` processes on a fresh PostgreSQL database (``<db>_fanout``) and
-the given Redis. The N console WebSockets are spread over both servers and over
-``--client-procs`` client processes, each running its own event loop (uvloop when installed)
-with its share of the sockets. The clients are bare asyncio protocols that stamp each chunk with
-``time.time()`` as it arrives and decode after the run: they share the two cores with the
-servers, so they must cost as little as possible. This process publishes one warm-up event, then
-M events with the same settings (``realtime.publish.publish``, so the broadcast happens after the
-commit exactly as in a service); the latency is receipt minus the commit stamp (same machine,
-same clock). In the same run, the floor: N raw Redis pub/sub subscribers, the same kind of bare
-protocol over the same number of client processes, and M publishes. It prints the load average
-and the CPU time per event of the servers (their idle rate taken off) and of the clients: on a
-shared machine latency mostly measures the neighbours, CPU time does not. Loopback only;
-everything stops by itself. ``REALTIME_DIRECT_WRITE=0 REALTIME_UVLOOP=0`` in the environment
-runs the servers the old way, for comparison.
+(the target run; without arguments a smoke run: 200 consoles in 20 organisations for 5 seconds).
+Loopback only; stops by itself.
 """
 
 import argparse
 import asyncio
-import multiprocessing as mp
+import json
 import os
-import resource
-import statistics
+import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import (
+    PY,
+    ROOT,
+    Clients,
+    Stack,
+    connect_consoles,
+    cpu_seconds,
+    create_staff,
+    load_average,
+    percentile,
+    raise_fd_limit,
+    run_async,
+    shares,
+    subscribe,
+    until,
+    verdict,
+)
 
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def raise_fd_limit(needed: int) -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < needed:
-        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def cpu_seconds(pid: int, part: slice = slice(11, 13)) -> float:
-    """User + system CPU time of a process so far: load-independent, unlike latency."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return sum(int(f) for f in fields[part]) / os.sysconf("SC_CLK_TCK")
+TARGET_P99_MS = 100.0
+TICK, STRESS = "bench.tick", "bench.stress"
 
 
-SYSTEM = slice(12, 13)  # the kernel's share: on loopback a send also does the receiver's TCP work
+# --- the driver: a process inside Django -------------------------------------------------------
 
 
-def summary(name: str, latencies_ms: list[float], expected: int) -> dict:
-    if not latencies_ms:
-        print(f"{name:<22} delivered 0/{expected}")
-        return {"p50": float("nan"), "p99": float("nan")}
-    p50, p99 = percentile(latencies_ms, 50), percentile(latencies_ms, 99)
-    print(
-        f"{name:<22} delivered {len(latencies_ms)}/{expected}  p50 {p50:7.2f} ms  "
-        f"p99 {p99:7.2f} ms  max {max(latencies_ms):7.2f} ms  mean "
-        f"{statistics.fmean(latencies_ms):7.2f} ms"
-    )
-    return {"p50": p50, "p99": p99}
+def drive(plan: dict) -> None:
+    """Publishes ``plan["count"]`` events of ``plan["type"]``, open loop at ``plan["rate"]``;
+    event n goes to organisation ``plan["orgs"][n % len]`` (and the centre's coordinators)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
 
-
-def shares(n: int, procs: int) -> list[range]:
-    """Socket indices per client process: contiguous, sizes differing by at most one."""
-    return [range(n * k // procs, n * (k + 1) // procs) for k in range(procs)]
-
-
-# --- client processes ----------------------------------------------------------------------------
-# Each runs one event loop: connect its share, report "ready", record receipts until told to stop
-# (then a grace period for what is still in flight), and send back (event id, receipt time) pairs.
-
-
-async def _wait_for_stop(conn) -> float:
-    """The grace period the parent sends once it has published everything."""
-    return await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-
-
-# Both kinds of client are bare asyncio protocols that stamp each chunk as it arrives and keep the
-# payloads; decoding waits until the run is over. A client library (websockets, redis-py) costs
-# several times the server's work per frame, on the same two cores.
-
-
-class _WebSocket(asyncio.Protocol):
-    """A console: the handshake, then every text frame's payload with its receipt time."""
-
-    def __init__(self, request: bytes):
-        self.request = request
-        self.transport = None
-        self.buffer = b""
-        self.handshaken = False
-        self.frames: list[tuple[float, bytes]] = []
-        self.hello = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport):
-        self.transport = transport
-        transport.write(self.request)
-
-    def connection_lost(self, exc):
-        if not self.hello.done():
-            self.hello.set_exception(ConnectionError("closed before hello"))
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()
-        buffer = self.buffer + data if self.buffer else data
-        if not self.handshaken:
-            head, found, buffer = buffer.partition(b"\r\n\r\n")
-            if not found:
-                self.buffer = head
-                return
-            if not head.startswith(b"HTTP/1.1 101"):
-                self.hello.set_exception(ConnectionError(head.split(b"\r\n")[0].decode()))
-                self.transport.close()
-                return
-            self.handshaken = True
-        pos, size = 0, len(buffer)
-        while size - pos >= 2:  # server frames: FIN set, not masked, never fragmented here
-            length, start = buffer[pos + 1] & 0x7F, pos + 2
-            if length == 126:
-                length, start = int.from_bytes(buffer[pos + 2 : pos + 4]), pos + 4
-            elif length == 127:
-                length, start = int.from_bytes(buffer[pos + 2 : pos + 10]), pos + 10
-            if start + length > size:
-                break
-            opcode = buffer[pos] & 0x0F
-            if opcode == 1:
-                self.frames.append((now, buffer[start : start + length]))
-                if not self.hello.done():
-                    self.hello.set_result(None)
-            elif opcode == 9:  # Daphne pings every 20 s and drops a peer that does not answer
-                self._send(0xA, buffer[start : start + length])
-            pos = start + length
-        self.buffer = buffer[pos:]
-
-    def _send(self, opcode: int, payload: bytes) -> None:
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.transport.write(bytes((0x80 | opcode, 0x80 | len(payload))) + mask + masked)
-
-    def close(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self._send(0x8, (1000).to_bytes(2))
-            self.transport.close()
-
-
-class _Subscriber(asyncio.Protocol):
-    """A raw Redis SUBSCRIBE: every published payload with its receipt time."""
-
-    def __init__(self, channel: str):
-        self.command = f"*2\r\n$9\r\nSUBSCRIBE\r\n${len(channel)}\r\n{channel}\r\n".encode()
-        self.prefix = f"*3\r\n$7\r\nmessage\r\n${len(channel)}\r\n{channel}\r\n$".encode()
-        self.transport = None
-        self.buffer = b""
-        self.subscribed = asyncio.get_running_loop().create_future()
-        self.messages: list[tuple[float, bytes]] = []
-
-    def connection_made(self, transport):
-        self.transport = transport
-        transport.write(self.command)
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()
-        buffer = self.buffer + data if self.buffer else data
-        if not self.subscribed.done():
-            head, found, buffer = buffer.partition(b":1\r\n")  # the subscription count
-            if not found:
-                self.buffer = head
-                return
-            self.subscribed.set_result(None)
-        pos, size, skip = 0, len(buffer), len(self.prefix)
-        while buffer.startswith(self.prefix, pos):
-            eol = buffer.find(b"\r\n", pos + skip)
-            if eol < 0:
-                break
-            start = eol + 2
-            end = start + int(buffer[pos + skip : eol])
-            if end + 2 > size:
-                break
-            self.messages.append((now, buffer[start:end]))
-            pos = end + 2
-        self.buffer = buffer[pos:]
-
-
-def _use_uvloop() -> None:
-    # The same loop for both kinds of client, uvloop when installed: less of the two cores.
-    try:
-        import uvloop
-    except ImportError:
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
-
-async def _console_client(conn, urls: list[str], token: str, indices: range, events: int):
-    import base64
-    from urllib.parse import urlsplit
-
-    loop = asyncio.get_running_loop()
-
-    async def one(i: int) -> _WebSocket:
-        url = urlsplit(urls[i % len(urls)])
-        request = (
-            f"GET {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}"
-            f"\r\nSec-WebSocket-Version: 13\r\nAuthorization: Token {token}\r\n\r\n"
-        ).encode()
-        # Under load Daphne drops handshakes that take longer than its timeout: try again.
-        for attempt in range(5):
-            try:
-                async with asyncio.timeout(30):
-                    _, ws = await loop.create_connection(
-                        lambda: _WebSocket(request), url.hostname, url.port
-                    )
-                    await ws.hello  # the console has joined its groups
-                return ws
-            except (OSError, TimeoutError):
-                await asyncio.sleep(0.5 * (attempt + 1))
-        raise RuntimeError(f"could not connect a console to {url.geturl()}")
-
-    sockets = []
-    for start in range(0, len(indices), 25):
-        sockets += await asyncio.gather(*(one(i) for i in indices[start : start + 25]))
-
-    def ticks() -> int:
-        return sum(b'"bench.tick"' in payload for ws in sockets for _, payload in ws.frames)
-
-    conn.send(("ready", len(sockets)))
-    grace = await _wait_for_stop(conn)
-    deadline = time.monotonic() + grace
-    while ticks() < events * len(sockets) and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-    for ws in sockets:
-        ws.close()
-    arrivals = [
-        (int(payload[6 : payload.index(b",")]), at)  # {"id":N,...
-        for ws in sockets
-        for at, payload in ws.frames
-        if b'"bench.tick"' in payload
-    ]
-    conn.send(("arrivals", arrivals))
-
-
-async def _redis_client(conn, url: str, channel: str, count: int, events: int):
-    from urllib.parse import urlsplit
-
-    loop = asyncio.get_running_loop()
-    address = urlsplit(url)
-    subscribers = []
-    for start in range(0, count, 100):
-        batch = await asyncio.gather(
-            *(
-                loop.create_connection(
-                    lambda: _Subscriber(channel), address.hostname, address.port or 6379
-                )
-                for _ in range(min(100, count - start))
-            )
-        )
-        subscribers += [s for _, s in batch]
-    await asyncio.wait_for(asyncio.gather(*(s.subscribed for s in subscribers)), 30)
-
-    def received() -> int:
-        return sum(len(s.messages) for s in subscribers)
-
-    conn.send(("ready", count))
-    grace = await _wait_for_stop(conn)
-    deadline = time.monotonic() + grace
-    while received() < events * count and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-    for s in subscribers:
-        s.transport.close()
-    latencies = [(at - float(sent)) * 1000 for s in subscribers for at, sent in s.messages]
-    conn.send(("latencies", latencies))
-
-
-def console_worker(conn, fd_limit: int, *args) -> None:
-    raise_fd_limit(fd_limit)
-    _use_uvloop()
-    asyncio.run(_console_client(conn, *args))
-
-
-def redis_worker(conn, fd_limit: int, *args) -> None:
-    raise_fd_limit(fd_limit)
-    _use_uvloop()
-    asyncio.run(_redis_client(conn, *args))
-
-
-class Clients:
-    """``procs`` client processes started with ``target``; ``gather`` their results."""
-
-    def __init__(self, target, per_process_args: list[tuple], fd_limit: int):
-        ctx = mp.get_context("spawn")  # no inherited Django state, sockets or event loops
-        self.pipes, self.procs = [], []
-        for args in per_process_args:
-            ours, theirs = ctx.Pipe()
-            proc = ctx.Process(target=target, args=(theirs, fd_limit, *args), daemon=True)
-            proc.start()
-            self.pipes.append(ours)
-            self.procs.append(proc)
-
-    def ready(self, timeout: float) -> int:
-        total = 0
-        for pipe, proc in zip(self.pipes, self.procs, strict=True):
-            if not pipe.poll(timeout):
-                raise RuntimeError(f"client process {proc.pid} did not get ready in {timeout}s")
-            total += pipe.recv()[1]
-        return total
-
-    def cpu(self) -> float:
-        return sum(cpu_seconds(proc.pid) for proc in self.procs)
-
-    def gather(self, grace: float) -> list:
-        for pipe in self.pipes:
-            pipe.send(grace)
-        results = []
-        for pipe, proc in zip(self.pipes, self.procs, strict=True):
-            if pipe.poll(grace + 60):
-                results += pipe.recv()[1]
-            proc.join(10)
-            if proc.is_alive():
-                proc.terminate()
-        return results
-
-    def terminate(self) -> None:
-        for proc in self.procs:
-            if proc.is_alive():
-                proc.terminate()
-
-
-# --- the runs ------------------------------------------------------------------------------------
-
-
-def console_run(
-    args, urls: list[str], token: str, org_id: int, fd_limit: int, servers: list[int]
-) -> list[float]:
+    django.setup()
     from channels.db import database_sync_to_async
     from django.db import transaction
 
     from realtime import audiences as aud
     from realtime.publish import publish
 
-    clients = Clients(
-        console_worker,
-        [(urls, token, part, args.events) for part in shares(args.clients, args.client_procs)],
-        fd_limit,
+    def publish_one(n: int, type_: str = plan["type"]) -> None:
+        org = plan["orgs"][n % len(plan["orgs"])]
+        audiences = [aud.org(org)]
+        if plan["centre"] is not None:
+            audiences.append(aud.org_role(plan["centre"], "coordinator"))
+        data = {"t": time.time(), "n": n}
+        with transaction.atomic():
+            publish(type_, data=data, audiences=audiences)
+
+    async def run() -> None:
+        # Under an event loop, from its thread pool, as a view under Daphne publishes.
+        # Opens the database and Redis connections; the consoles do not count it.
+        await database_sync_to_async(publish_one)(0, "bench.warmup")
+        await asyncio.sleep(1)
+        start = time.perf_counter()
+        for n in range(plan["count"]):
+            delay = start + n / plan["rate"] - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await database_sync_to_async(publish_one)(n)
+        seconds = time.perf_counter() - start
+        # A broadcast may still be on its way after publish() returns: let it leave before the
+        # loop (and the process) ends.
+        await asyncio.sleep(2)
+        print(json.dumps({"seconds": seconds}))
+
+    asyncio.run(run())
+
+
+def run_driver(stack: Stack, plan: dict) -> float:
+    done = subprocess.run(
+        [PY, __file__, "--drive"],
+        cwd=ROOT,
+        env=stack.env,
+        input=json.dumps(plan),
+        capture_output=True,
+        text=True,
     )
+    if done.returncode:
+        sys.exit(f"the driver failed:\n{done.stdout}\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+
+
+# --- console clients -----------------------------------------------------------------------------
+
+
+async def _consoles(conn, first: int, hosts, tokens: list[str], expected: list[int]) -> None:
     try:
-        connected = clients.ready(timeout=600)
-        print(
-            f"{connected} consoles connected over {len(urls)} Daphne processes "
-            f"from {args.client_procs} client processes; load average {load_average()}"
+        consoles = await connect_consoles([tuple(h) for h in hosts], tokens)
+    except RuntimeError as exc:
+        conn.send(("error", str(exc)))
+        return
+    conn.send(("ready", len(consoles)))
+    loop = asyncio.get_running_loop()
+    for phase in (TICK, STRESS):
+        marker = f'"type":"{phase}"'.encode()
+        grace, more = await loop.run_in_executor(None, conn.recv)
+        for k, ws in enumerate(consoles):
+            ws.wanted = expected[k] if phase == TICK else more
+        await until(
+            lambda m=marker: all(
+                sum(m in p[:60] for _, p in ws.frames) >= ws.wanted for ws in consoles
+            ),
+            grace,
         )
-        committed: dict[int, float] = {}
+        latencies = []
+        for k, ws in enumerate(consoles):
+            for at, payload in ws.frames:
+                if marker in payload[:60]:
+                    data = json.loads(payload)["data"]
+                    latencies.append((first + k, data["n"], (at - data["t"]) * 1000))
+        for ws in consoles:
+            ws.frames.clear()
+        conn.send((phase, latencies))
+    for ws in consoles:
+        ws.close()
 
-        def publish_one(type_: str, n: int) -> int:
-            holder = {}
-            with transaction.atomic():
-                # Registered before publish() registers its broadcast, so it runs first: the commit.
-                transaction.on_commit(lambda: committed.__setitem__(holder["id"], time.time()))
-                holder["id"] = publish(type_, data={"n": n}, audiences=[aud.org(org_id)]).id
-            return holder["id"]
 
-        cpu: dict[str, list[float]] = {}
+def consoles_process(conn, fd_limit, *args) -> None:
+    raise_fd_limit(fd_limit)
+    run_async(_consoles(conn, *args))
 
-        async def publish_all() -> None:
-            # From a thread under an event loop, as a view under Daphne: the broadcast reuses the
-            # loop's Redis connection (from a bare thread it would open one per event). One event
-            # first, not counted (the clients skip it): the first broadcast opens that connection.
-            warmup = await database_sync_to_async(publish_one)("bench.warmup", -1)
-            await asyncio.sleep(1)
-            committed.pop(warmup)
-            # What the servers burn with nothing to send (Daphne's timers), over as long as one
-            # event's interval: taken off before the per-frame figure.
-            cpu["idle"] = [cpu_seconds(pid) for pid in servers]
-            await asyncio.sleep(args.idle)
-            cpu["before"] = [cpu_seconds(pid) for pid in servers]
-            cpu["system"] = [cpu_seconds(pid, SYSTEM) for pid in servers]
-            cpu["clients"] = [clients.cpu()]
-            for n in range(args.events):
-                await database_sync_to_async(publish_one)("bench.tick", n)
-                await asyncio.sleep(args.interval)
-            cpu["clients"].append(clients.cpu())
 
-        asyncio.run(publish_all())
-        idle = [
-            (b - a) * 1000 * args.interval / args.idle
-            for a, b in zip(cpu["idle"], cpu["before"], strict=True)
-        ]
-        client_ms = (cpu["clients"][1] - cpu["clients"][0]) * 1000 / args.events
-        arrivals = clients.gather(args.timeout)
-        used = [
-            (cpu_seconds(pid) - b) * 1000 / args.events
-            for pid, b in zip(servers, cpu["before"], strict=True)
-        ]
-        system = [
-            (cpu_seconds(pid, SYSTEM) - b) * 1000 / args.events
-            for pid, b in zip(servers, cpu["system"], strict=True)
-        ]
-        frame_us = (sum(used) - sum(idle)) * 1000 / args.clients
-        print(
-            "Daphne CPU per event: "
-            + ", ".join(f"{ms:.1f} ms" for ms in used)
-            + " per process (in the kernel: "
-            + ", ".join(f"{ms:.1f} ms" for ms in system)
-            + "; idle over the same time: "
-            + ", ".join(f"{ms:.1f} ms" for ms in idle)
-            + f"); {frame_us:.1f} us per console frame, idle taken off; "
-            f"the console clients: {client_ms:.1f} ms per event"
-        )
-    finally:
-        clients.terminate()
-    by_event: dict[int, list[float]] = {}
-    for i, t in arrivals:
-        if i in committed:
-            by_event.setdefault(i, []).append((t - committed[i]) * 1000)
-    # A tail made of a few events points at a pause (a timer, a GC, a neighbour), not the fan-out.
-    start = min(committed.values(), default=0)
-    worst = sorted(by_event, key=lambda i: -max(by_event[i]))[:3]
-    print(
-        "slowest events: "
-        + ", ".join(
-            f"at +{committed[i] - start:.1f} s: max {max(by_event[i]):.0f} ms, "
-            f"p50 {percentile(by_event[i], 50):.0f} ms"
-            for i in worst
-        )
+async def _subscribers(conn, redis_url: str, channels: list[str], expected: list[int]) -> None:
+    subscribers = await subscribe(redis_url, channels)
+    conn.send(("ready", len(subscribers)))
+    grace, _more = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    await until(
+        lambda: all(len(s.messages) >= n for s, n in zip(subscribers, expected, strict=True)),
+        grace,
     )
-    return [ms for latencies in by_event.values() for ms in latencies]
+    for s in subscribers:
+        s.transport.close()
+    conn.send(
+        ("floor", [(at - float(sent)) * 1000 for s in subscribers for at, sent in s.messages])
+    )
 
 
-def redis_floor(args, fd_limit: int) -> list[float]:
+def subscribers_process(conn, fd_limit, *args) -> None:
+    raise_fd_limit(fd_limit)
+    run_async(_subscribers(conn, *args))
+
+
+def phase(clients: Clients, grace: float, more: int = 0) -> list[float]:
+    for pipe in clients.pipes:
+        pipe.send((grace, more))
+    results = []
+    for pipe in clients.pipes:
+        if pipe.poll(grace + 120):
+            results += pipe.recv()[1]
+    return results
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def layout(args) -> tuple[list[int], list[int]]:
+    """Console k's organisation index (-1 for a coordinator), and the events each console expects
+    when event n goes to organisation n % orgs and to every coordinator."""
+    members = args.consoles - args.coordinators
+    orgs = [k % args.orgs for k in range(members)] + [-1] * args.coordinators
+    events = int(args.rate * args.seconds)
+    per_org = [events // args.orgs + (j < events % args.orgs) for j in range(args.orgs)]
+    return orgs, [events if j < 0 else per_org[j] for j in orgs]
+
+
+def console_run(args, stack: Stack, fd_limit: int) -> dict:
+    orgs, expected = layout(args)
+    members = args.consoles - args.coordinators
+    spec = [
+        [f"bench-org-{j}", "counselling_centre", ["counsellor"] * orgs[:members].count(j)]
+        for j in range(args.orgs)
+    ]
+    spec.append(["bench-centre", "guidance_centre", ["coordinator"] * args.coordinators])
+    print(f"creating {args.consoles} users in {args.orgs + 1} organisations ...", flush=True)
+    staff = create_staff(stack, spec, also=["bench-everyone", "counselling_centre", "counsellor"])
+    queues = {j: list(staff[f"bench-org-{j}"]["tokens"]) for j in range(args.orgs)}
+    queues[-1] = list(staff["bench-centre"]["tokens"])
+    tokens = [queues[j].pop(0)[1] for j in orgs]
+    org_ids = [staff[f"bench-org-{j}"]["id"] for j in range(args.orgs)]
+    events = int(args.rate * args.seconds)
+    stress_events = int(args.stress_rate * args.stress_seconds) if not args.no_stress else 0
+    per_process = [
+        (fd_limit, part.start, stack.hosts, [tokens[k] for k in part], [expected[k] for k in part])
+        for part in shares(args.consoles, args.client_procs)
+    ]
+    figures = {}
+    with Clients(consoles_process, per_process) as clients:
+        connected = clients.ready(timeout=900)
+        print(
+            f"{connected} consoles connected over {len(stack.hosts)} Daphne processes from "
+            f"{args.client_procs} client processes; load average {load_average()}",
+            flush=True,
+        )
+        plan = {"type": TICK, "orgs": org_ids, "centre": staff["bench-centre"]["id"]}
+        cpu = [cpu_seconds(pid) for pid in stack.server_pids]
+        seconds = run_driver(stack, {**plan, "count": events, "rate": args.rate})
+        used = sum(cpu_seconds(pid) for pid in stack.server_pids) - sum(cpu)
+        figures["load"] = load_average()
+        figures["tick"] = phase(clients, args.grace)
+        figures["tick_expected"] = sum(expected)
+        figures["tick_note"] = (
+            f"{events} events in {seconds:.1f} s; Daphne CPU {used * 1000 / events:.1f} ms "
+            "per event over both processes (the driver's warm-up included)"
+        )
+        if stress_events:
+            plan = {"type": STRESS, "orgs": [staff["bench-everyone"]["id"]], "centre": None}
+            run_driver(stack, {**plan, "count": stress_events, "rate": args.stress_rate})
+            figures["stress_load"] = load_average()
+        figures["stress"] = phase(clients, args.grace, stress_events)
+        figures["stress_expected"] = stress_events * args.consoles
+        for pipe in clients.pipes:
+            pipe.close()
+    return figures
+
+
+def redis_floor(args, fd_limit: int) -> tuple[list[float], int]:
+    """Raw Redis pub/sub in the same shape, at the same rate."""
     import redis
 
-    url = os.environ["REDIS_URL"]
-    channel = f"bench-fanout-floor-{os.getpid()}"
-    clients = Clients(
-        redis_worker,
-        [
-            (url, channel, len(part), args.events)
-            for part in shares(args.clients, args.client_procs)
-        ],
-        fd_limit,
-    )
-    try:
+    url, tag = os.environ["REDIS_URL"], f"bench-fanout-floor-{os.getpid()}"
+    orgs, expected = layout(args)
+    channels = [f"{tag}-{j}" for j in orgs]  # -1: the coordinators' channel
+    per_process = [
+        (fd_limit, url, [channels[k] for k in part], [expected[k] for k in part])
+        for part in shares(args.consoles, args.client_procs)
+    ]
+    with Clients(subscribers_process, per_process) as clients:
         clients.ready(timeout=300)
         publisher = redis.Redis.from_url(url)
-        before = clients.cpu()
-        for _ in range(args.events):
-            publisher.publish(channel, repr(time.time()))
-            time.sleep(args.interval)
+        start = time.perf_counter()
+        for n in range(int(args.rate * args.seconds)):
+            delay = start + n / args.rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            stamp = repr(time.time())
+            publisher.publish(f"{tag}-{n % args.orgs}", stamp)
+            if args.coordinators:
+                publisher.publish(f"{tag}--1", stamp)
         publisher.close()
-        ms = (clients.cpu() - before) * 1000 / args.events
-        print(f"the Redis floor's clients: {ms:.1f} ms CPU per event")
-        return clients.gather(args.timeout)
-    finally:
-        clients.terminate()
+        return phase(clients, args.grace), sum(expected)
+
+
+def gaps(deliveries: list[tuple[int, int, float]], wanted) -> str:
+    """Which (console, event) pairs never arrived (or arrived twice): a lost frame is a bug."""
+    got = [(k, n) for k, n, _ms in deliveries]
+    missing = set(wanted) - set(got)
+    doubled = len(got) - len(set(got))
+    if not missing and not doubled:
+        return ""
+    events = sorted({n for _k, n in missing})
+    consoles = sorted({k for k, _n in missing})
+    return (
+        f"  missing {len(missing)} frames: events {events[:10]}{' ...' if len(events) > 10 else ''}"
+        f" on consoles {consoles[:10]}{' ...' if len(consoles) > 10 else ''}; "
+        f"{doubled} duplicates"
+    )
+
+
+def summary(label: str, ms: list[float], expected: int) -> str:
+    return (
+        f"  {label:30s} delivered {len(ms):7d}/{expected:<7d} p50 {percentile(ms, 50):7.1f} ms  "
+        f"p99 {percentile(ms, 99):7.1f} ms  max {max(ms, default=float('nan')):7.1f} ms"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--clients", type=int, default=1000)
-    parser.add_argument("--events", type=int, default=60)
-    parser.add_argument("--interval", type=float, default=0.5, help="seconds between events")
-    parser.add_argument(
-        "--client-procs", type=int, default=2, help="processes the clients are spread over"
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--timeout", type=float, default=30, help="grace after the last event")
-    parser.add_argument(
-        "--idle", type=float, default=5, help="seconds of the servers' idle CPU measured first"
-    )
+    parser.add_argument("--consoles", type=int, default=200, help="consoles in all")
+    parser.add_argument("--orgs", type=int, default=20, help="organisations they are in")
+    parser.add_argument("--coordinators", type=int, default=10, help="consoles getting every event")
+    parser.add_argument("--rate", type=float, default=20, help="events/s, round robin over orgs")
+    parser.add_argument("--seconds", type=float, default=5, help="length of the run")
+    parser.add_argument("--stress-rate", type=float, default=2, help="events/s to every console")
+    parser.add_argument("--stress-seconds", type=float, default=5)
+    parser.add_argument("--no-stress", action="store_true", help="skip the stress line")
     parser.add_argument("--no-floor", action="store_true", help="skip the raw Redis floor")
+    parser.add_argument("--client-procs", type=int, default=2, help="console client processes")
+    parser.add_argument("--grace", type=float, default=30, help="seconds to wait for stragglers")
+    parser.add_argument("--processes", type=int, default=2, help="Daphne processes")
+    parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        sys.exit("Set DATABASE_URL to PostgreSQL: two Daphne processes share one database.")
-    if not os.environ.get("REDIS_URL"):
-        sys.exit("Set REDIS_URL: the two Daphne processes share the Redis channel layer.")
-    fd_limit = raise_fd_limit(3 * args.clients + 256)
-    print(f"open files limit: {fd_limit}; load average {load_average()}")
+    if args.drive:
+        drive(json.load(sys.stdin))
+        return
+    if not 0 <= args.coordinators < args.consoles or args.orgs > args.consoles - args.coordinators:
+        parser.error("need at least one console per organisation besides the coordinators")
+    fd_limit = raise_fd_limit(2 * args.consoles + 256)
+    with Stack("fanout", processes=args.processes) as stack:
+        figures = console_run(args, stack, fd_limit)
+        problems = stack.problems()
+    floor = ([], 0) if args.no_floor else redis_floor(args, fd_limit)
 
-    import tempfile
-
-    from tests.e2e import servers
-    from tests.realtime.http import Api
-
-    tmp = Path(tempfile.mkdtemp(prefix="fanout-"))
-    env = servers.server_env(
-        servers.fresh_database_url(tmp, "fanout"),
-        tmp / "static",
-        REALTIME_HEARTBEAT_SECONDS="300",
-        LOG_LEVEL="WARNING",
-        # With several Daphne processes the timer worker runs on its own (escalation_worker):
-        # its polls would only add noise to the fan-out's figures.
-        ESCALATION_WORKER_IN_PROCESS="0",
-    )
-    print("preparing a fresh database (migrate, seed_demo) ...")
-    servers.prepare(env)
-    procs = [servers.Server(env, tmp / f"daphne-{i}.log") for i in range(2)]
-    print("Daphne pids: " + " ".join(str(p.process.pid) for p in procs))
-    try:
-        os.environ["DATABASE_URL"] = env["DATABASE_URL"]
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-        import django
-
-        django.setup()
-        from directory.models import Organisation
-
-        org_id = Organisation.objects.get(code="hotline-centre").pk
-        token = Api(procs[0].url, "operator1", servers.DEMO_PASSWORD).token
-        urls = [p.url.replace("http://", "ws://") + "/ws/console/" for p in procs]
-        pids = [p.process.pid for p in procs]
-        consoles = console_run(args, urls, token, org_id, fd_limit, pids)
-        load_consoles = load_average()
-        floor = [] if args.no_floor else redis_floor(args, fd_limit)
-    finally:
-        for p in procs:
-            p.stop()
-    expected = args.clients * args.events
-    every = f"{args.interval * 1000:.0f} ms"
+    events = int(args.rate * args.seconds)
     print(
-        f"\n{args.clients} consoles over 2 Daphne processes and {args.client_procs} client "
-        f"processes, {args.events} events, one every {every}; "
-        f"load average after the console run {load_consoles}, now {load_average()}"
+        f"\n{args.consoles} consoles ({args.coordinators} coordinators getting every event, the "
+        f"rest in {args.orgs} organisations) over {args.processes} Daphne processes "
+        f"(+ escalation_worker, PostgreSQL, Redis) and {args.client_procs} client processes"
     )
-    c = summary("consoles (commit->ws)", consoles, expected)
-    if floor:
-        f = summary("raw Redis pub/sub", floor, expected)
-        print(f"ratio p50 {c['p50'] / f['p50']:.1f}x  p99 {c['p99'] / f['p99']:.1f}x")
-    print(f"target p99 < 100 ms: {'met' if c['p99'] < 100 else 'NOT met'}")
+    print(
+        f"realistic: {events} events at {args.rate:g}/s, each to its organisation and the "
+        f"coordinators; {figures['tick_note']}; load average {figures['load']}"
+    )
+    orgs, _expected = layout(args)
+    ticks = [ms for _k, _n, ms in figures["tick"]]
+    print(summary("publish -> console frame", ticks, figures["tick_expected"]))
+    wanted = [
+        (k, n) for k, j in enumerate(orgs) for n in range(events) if j < 0 or n % args.orgs == j
+    ]
+    print(gaps(figures["tick"], wanted) or "  every frame delivered once")
+    if not args.no_floor:
+        print(summary("floor: raw Redis pub/sub", *floor))
+    p99 = percentile(ticks, 99)
+    ok = sorted({(k, n) for k, n, _ in figures["tick"]}) == sorted(wanted) and p99 < TARGET_P99_MS
+    print(
+        f"  target p99 < {TARGET_P99_MS:g} ms with every frame delivered: {verdict(ok)}"
+        + (f" (p99 ratio to the floor {p99 / percentile(floor[0], 99):.1f}x)" if floor[0] else "")
+    )
+    if not args.no_stress:
+        print(
+            f"stress (no target): every console gets every event, "
+            f"{int(args.stress_rate * args.stress_seconds)} events at {args.stress_rate:g}/s; "
+            f"load average {figures.get('stress_load')}"
+        )
+        stress = figures["stress"]
+        print(
+            summary(
+                "publish -> console frame", [ms for *_, ms in stress], figures["stress_expected"]
+            )
+        )
+        n_stress = int(args.stress_rate * args.stress_seconds)
+        wanted = [(k, n) for k in range(args.consoles) for n in range(n_stress)]
+        print(gaps(stress, wanted) or "  every frame delivered once")
+    print(problems)
+    print(f"load average now {load_average()}")
 
 
 if __name__ == "__main__":
