@@ -197,7 +197,7 @@ class DispatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             address=data.get("address", ""),
             region=data.get("region"),
             notes=data.get("notes", ""),
-            leave_out={kind: data["leave_out_reason"] for kind in data["leave_out"]},
+            leave_out=dict.fromkeys(data["leave_out"], data["leave_out_reason"]),
         )
         return Response(self.get_serializer(dispatch).data, status=201)
 
