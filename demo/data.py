@@ -52,6 +52,50 @@ DISTRICTS = [
     ),
 ]
 
+# First letters of each place's pinyin, for the operator's region picker (朝阳 is "chaoyang",
+# 长兴 "changxing", 轧村 "zhacun" locally).
+PINYIN_INITIALS = {
+    "湖州市": "hzs",
+    "吴兴区": "wxq",
+    "月河街道": "yhjd",
+    "月河社区": "yhsq",
+    "南街社区": "njsq",
+    "朝阳街道": "cyjd",
+    "朝阳社区": "cysq",
+    "红门馆社区": "hmgsq",
+    "织里镇": "zlz",
+    "织里村": "zlc",
+    "轧村村": "zcc",
+    "南浔区": "nxq",
+    "南浔镇": "nxz",
+    "南西街社区": "nxjsq",
+    "适园社区": "sysq",
+    "练市镇": "lsz",
+    "练市村": "lsc",
+    "茹家甸村": "rjdc",
+    "德清县": "dqx",
+    "武康街道": "wkjd",
+    "城北社区": "cbsq",
+    "春晖社区": "chsq",
+    "新市镇": "xsz",
+    "新市村": "xsc",
+    "宋市村": "ssc",
+    "长兴县": "cxx",
+    "雉城街道": "zcjd",
+    "金陵社区": "jlsq",
+    "画溪社区": "hxsq",
+    "泗安镇": "saz",
+    "泗安村": "sac",
+    "五里渡村": "wldc",
+    "安吉县": "ajx",
+    "递铺街道": "dpjd",
+    "胜利社区": "slsq",
+    "阳光社区": "ygsq",
+    "天荒坪镇": "thpz",
+    "余村村": "ycc",
+    "大溪村": "dxc",
+}
+
 # code, name, kind, region code, duty phone, capabilities, address
 CENTRES = [
     (
@@ -80,6 +124,16 @@ CENTRES = [
         "+865722023300",
         ["youth_ward", "self_harm_clinic", "outpatient", "follow_up", "psychiatric_expert"],
         "湖州市吴兴区",
+    ),
+    # The city-level 110 command centre: one key sends here when the place is not known.
+    (
+        "police-city",
+        "湖州市公安局110指挥中心",
+        "police",
+        "330500",
+        "+865722110000",
+        ["emergency_response"],
+        "湖州市",
     ),
     (
         "ambulance-120",

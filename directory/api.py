@@ -1,5 +1,6 @@
 """Read-only REST API of the directory: regions and organisations, and who am I."""
 
+from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import api_view
@@ -11,9 +12,27 @@ from directory.models import Organisation, Region
 
 
 class RegionSerializer(serializers.ModelSerializer):
+    parent_code = serializers.CharField(source="parent.code", read_only=True, default=None)
+    label = serializers.SerializerMethodField()
+
     class Meta:
         model = Region
-        fields = ["id", "code", "name", "level", "parent"]
+        fields = [
+            "id",
+            "code",
+            "name",
+            "level",
+            "parent",
+            "parent_code",
+            "pinyin_initials",
+            "label",
+        ]
+
+    def get_label(self, region) -> str:
+        """The place with its parents below the city ("吴兴区 / 月河街道 / 月河社区")."""
+        names = self.context.get("names", {})
+        codes = [c for c in region.path.split("/") if c][1:]
+        return " / ".join(names.get(c, "") for c in codes) or region.name
 
 
 class OrganisationSerializer(serializers.ModelSerializer):
@@ -45,10 +64,18 @@ class RegionViewSet(viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("level", str),
             OpenApiParameter("parent", str, description="administrative code of the parent"),
             OpenApiParameter("within", str, description="administrative code of an ancestor"),
+            OpenApiParameter("q", str, description="part of the name, or its pinyin initials"),
         ]
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
+
+    def get_serializer_context(self):
+        # Labels name every ancestor: one query for all of them, not one per row.
+        return {
+            **super().get_serializer_context(),
+            "names": dict(Region.objects.values_list("code", "name")),
+        }
 
     def get_queryset(self):
         qs = super().get_queryset()
@@ -62,6 +89,8 @@ class RegionViewSet(viewsets.ReadOnlyModelViewSet):
             if root is None:
                 raise NotFound(f"Unknown region code: {within}")
             qs = qs.filter(path__startswith=root.path)
+        if q := params.get("q", "").strip():
+            qs = qs.filter(Q(name__contains=q) | Q(pinyin_initials__istartswith=q))
         return qs
 
 

@@ -30,6 +30,9 @@ class Region(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    # First letters of the name's pinyin ("yhsq" for 月河社区): the operator's picker finds a
+    # place by typing them, as dispatchers do.
+    pinyin_initials = models.CharField(_("pinyin initials"), max_length=30, blank=True)
     # Materialised path of codes ("330500/330502/"), so a subtree is one indexed prefix query.
     path = models.CharField(max_length=80, editable=False, db_index=True)
 

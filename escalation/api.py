@@ -67,6 +67,9 @@ class DispatchSerializer(serializers.ModelSerializer):
     legs = serializers.SerializerMethodField()
     brief = serializers.SerializerMethodField()
     messages = serializers.SerializerMethodField()
+    region_code = serializers.CharField(source="region.code", read_only=True, default=None)
+    region_name = serializers.CharField(source="region.name", read_only=True, default="")
+    warning_messages = serializers.SerializerMethodField()
 
     class Meta:
         model = Dispatch
@@ -78,9 +81,14 @@ class DispatchSerializer(serializers.ModelSerializer):
             "source_call_sid",
             "address",
             "region",
+            "region_code",
+            "region_name",
             "notes",
             "status",
             "missing_kinds",
+            "skipped_kinds",
+            "warnings",
+            "warning_messages",
             "outcome",
             "help_reached",
             "outcome_note",
@@ -102,6 +110,9 @@ class DispatchSerializer(serializers.ModelSerializer):
 
     def get_brief(self, dispatch) -> dict:
         return services.case_brief(dispatch)
+
+    def get_warning_messages(self, dispatch) -> list[str]:
+        return services.warning_messages(dispatch)
 
     def get_messages(self, dispatch) -> list[dict]:
         if not self._whole(dispatch):
@@ -125,6 +136,20 @@ class DispatchCreateSerializer(serializers.Serializer):
         slug_field="code", queryset=Region.objects.all(), required=False, allow_null=True
     )
     notes = serializers.CharField(required=False, allow_blank=True)
+    leave_out = serializers.ListField(
+        child=serializers.ChoiceField(choices=[k.value for k in services.OPTIONAL_KINDS]),
+        required=False,
+        default=list,
+        help_text="Responders the operator deliberately leaves out (police, ambulance).",
+    )
+    leave_out_reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class LocationSerializer(serializers.Serializer):
+    region = serializers.SlugRelatedField(
+        slug_field="code", queryset=Region.objects.all(), required=False, allow_null=True
+    )
+    address = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
 
 
 class CloseSerializer(serializers.Serializer):
@@ -172,8 +197,22 @@ class DispatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             address=data.get("address", ""),
             region=data.get("region"),
             notes=data.get("notes", ""),
+            leave_out=dict.fromkeys(data["leave_out"], data["leave_out_reason"]),
         )
         return Response(self.get_serializer(dispatch).data, status=201)
+
+    @action(detail=True, methods=["post"], serializer_class=LocationSerializer)
+    def location(self, request, pk=None):
+        """Set or correct where the person is; the legs follow and responders are told."""
+        body = LocationSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        dispatch = services.set_dispatch_location(
+            request.user,
+            self.get_object(),
+            region=body.validated_data.get("region"),
+            address=body.validated_data["address"],
+        )
+        return Response(DispatchSerializer(dispatch, context={"request": request}).data)
 
     @action(detail=True, methods=["post"], serializer_class=CloseSerializer)
     def close(self, request, pk=None):

@@ -94,6 +94,10 @@ class Dispatch(FSMModelMixin, models.Model):
         _("status"), default=Status.OPEN, choices=Status.choices, protected=True, db_index=True
     )
     missing_kinds = models.JSONField(_("responders not found"), default=list, blank=True)
+    # Legs the operator deliberately left out, with the written reason: {"police": "..."}.
+    skipped_kinds = models.JSONField(_("responders left out"), default=dict, blank=True)
+    # What was not known when help went out (codes, shown in words): help is never held up.
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
     outcome = models.CharField(_("outcome"), max_length=30, choices=Outcome.choices, blank=True)
     help_reached = models.BooleanField(_("help reached the person"), null=True, blank=True)
     outcome_note = models.TextField(_("outcome note"), blank=True)

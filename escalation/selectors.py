@@ -12,7 +12,15 @@ from directory.access import (
     organisation_ids,
     responder_organisation_ids,
 )
-from directory.models import Membership, Organisation, OrganisationKind, Role, User
+from directory.models import (
+    Membership,
+    Organisation,
+    OrganisationKind,
+    Region,
+    RegionLevel,
+    Role,
+    User,
+)
 from escalation.models import (
     ACTIVE_LEG_STATES,
     Alert,
@@ -32,6 +40,23 @@ def hotline_centre() -> Organisation | None:
         .order_by("region__path", "id")
         .first()
     )
+
+
+def region_named_in(text: str) -> Region | None:
+    """The most precise region whose name the free-text address contains ("月河社区3幢" ->
+    月河社区), or None. The region table is small (a city's villages), so it is read whole."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    depth = {level: i for i, level in enumerate(RegionLevel.values)}
+    found = [
+        (depth.get(level, 0), len(name), pk)
+        for pk, name, level in Region.objects.values_list("pk", "name", "level")
+        if len(name) >= 2 and name in text
+    ]
+    if not found:
+        return None
+    return Region.objects.get(pk=max(found)[2])
 
 
 def dispatch_runners(case) -> list[Organisation]:

@@ -60,9 +60,40 @@ def _console_messages() -> dict:
         "accepted_elsewhere": _("Another operator has taken this call."),
         "unsaved": _("The risk screen has unsaved answers. Leave anyway?"),
         "confirm_emergency": _(
-            "Start the one-key emergency now? Police 110, ambulance 120, the community and the "
-            "expert on duty are alerted at once."
+            "Police 110, ambulance 120, the community and the expert on duty are alerted at once "
+            "with what is known now. With no place known, the city's 110 and 120 centres locate "
+            "the caller."
         ),
+        "confirm_send": _("Confirm: send help"),
+        "confirm_place": _("Confirm the place"),
+        "set_place_hint": _("Pick the place or type the address; the responders are told at once."),
+        "sending": _("Sending…"),
+        "dispatch_title": _("Emergency dispatch #%s"),
+        "closed": _("closed"),
+        "place": _("Place"),
+        "place_unknown": _("not known yet"),
+        "no_place_found": _("No place found; type the address instead."),
+        "not_assessed": _("Not assessed"),
+        "fields": {
+            "address": _("Address said on the call"),
+            "region": _("Place"),
+            "leave_out": _("Responders left out"),
+            "leave_out_reason": _("Why it is not needed"),
+            "case": _("Case"),
+            "call": _("Call"),
+            "override_reason": _("Override reason"),
+            "lowered_reason": _("Why lower than derived"),
+            "consent_override_reason": _("Reason to share without consent"),
+            "contact_phone": _("Contact phone"),
+            "location": _("Where the person is now"),
+            "risk": _("Final risk"),
+            "disposition": _("Disposition"),
+            "notes": _("Notes"),
+            "channel": _("Line"),
+            "from_number": _("Caller's number"),
+            "caller_name": _("Caller's name"),
+            "status": _("My status"),
+        },
         "triaged": _("Triage recorded"),
         "dispatch_started": _("Emergency dispatch #%s is running."),
         "no_case": _("This call has no case yet; identify the person first."),

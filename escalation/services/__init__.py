@@ -23,6 +23,8 @@ from escalation.services.dispatch import (
     CONFERENCE_KINDS,
     HELPED,
     LEG_STEPS,
+    LOCATE_CALLER,
+    OPTIONAL_KINDS,
     acknowledge_leg,
     advance_leg,
     bring_into_call,
@@ -34,6 +36,9 @@ from escalation.services.dispatch import (
     get_leg,
     leg_alert_spec,
     leg_deadline_passed,
+    location_known,
+    set_dispatch_location,
+    warning_messages,
 )
 from escalation.services.notifications import deliver, queue_message
 from escalation.services.timers import schedule
@@ -42,6 +47,8 @@ __all__ = [
     "CONFERENCE_KINDS",
     "HELPED",
     "LEG_STEPS",
+    "LOCATE_CALLER",
+    "OPTIONAL_KINDS",
     "AlertSpec",
     "acknowledge_alert",
     "acknowledge_leg",
@@ -60,10 +67,13 @@ __all__ = [
     "get_leg",
     "leg_alert_spec",
     "leg_deadline_passed",
+    "location_known",
     "queue_message",
     "raise_alert",
     "reassign_alert",
     "resolve_alert",
     "resolve_by_system",
     "schedule",
+    "set_dispatch_location",
+    "warning_messages",
 ]

@@ -24,6 +24,7 @@ from escalation.models import (
     ResponderKind,
     Severity,
     Timer,
+    new_short_code,
 )
 from escalation.services.alerts import AlertSpec, raise_alert, resolve_by_system
 from escalation.services.notifications import queue_message
@@ -48,7 +49,17 @@ def _nearest(kind: str, region: Region | None, *, capability: str = "") -> Organ
     return None
 
 
-def _choose_legs(region: Region | None) -> tuple[list[dict], list[str]]:
+# The operator may leave these out, never silently: a written reason goes on the dispatch.
+OPTIONAL_KINDS = (ResponderKind.POLICE, ResponderKind.AMBULANCE)
+
+LOCATE_CALLER = "地点不明：请定位来电者 / location unknown: please locate the caller"
+
+
+def _choose_legs(
+    region: Region | None, *, leave_out=(), location_known: bool = True
+) -> tuple[list[dict], list[str]]:
+    """The responders for a place. With the place unknown, ``region`` is the city: its 110
+    command centre and 120 dispatch centre go out, and no community can be chosen."""
     legs: list[dict] = []
     missing: list[str] = []
     district = region.ancestor_at(RegionLevel.DISTRICT) if region else None
@@ -57,10 +68,13 @@ def _choose_legs(region: Region | None) -> tuple[list[dict], list[str]]:
         ResponderKind.POLICE: _nearest(OrganisationKind.POLICE, district or region),
         ResponderKind.AMBULANCE: _nearest(OrganisationKind.AMBULANCE, city)
         or _nearest(OrganisationKind.AMBULANCE, region),
-        # Community committees sit at village level; walking up finds the person's own one.
-        ResponderKind.COMMUNITY: _nearest(OrganisationKind.COMMUNITY, region),
     }
+    if location_known:
+        # Community committees sit at village level; walking up finds the person's own one.
+        candidates[ResponderKind.COMMUNITY] = _nearest(OrganisationKind.COMMUNITY, region)
     for kind, org in candidates.items():
+        if kind in leave_out:
+            continue
         if org is None:
             missing.append(kind.value)
         else:
@@ -83,9 +97,51 @@ def _choose_legs(region: Region | None) -> tuple[list[dict], list[str]]:
     return legs, missing
 
 
+def warning_messages(dispatch: Dispatch) -> list[str]:
+    """What was not known or not done when help went out, in words for the operator."""
+    words = {
+        "location_unknown": _(
+            "Location unknown: the city's 110 command centre and 120 dispatch centre were asked "
+            "to locate the caller. Set the location as soon as it is known."
+        ),
+        "address_not_matched": _(
+            "The address matched no district or community: the city's 110 and 120 centres were "
+            "alerted. Pick the place to add the community."
+        ),
+    }
+    out = [str(words.get(code, code)) for code in dispatch.warnings]
+    for kind in dispatch.missing_kinds:
+        out.append(
+            _("No %(kind)s found for this place; the coordinator has been alerted.")
+            % {"kind": ResponderKind(kind).label}
+        )
+    for kind, reason in dispatch.skipped_kinds.items():
+        out.append(
+            _("%(kind)s left out by the operator: %(reason)s")
+            % {"kind": ResponderKind(kind).label, "reason": reason}
+        )
+    return out
+
+
+def _where(address: str, region: Region | None) -> tuple[Region | None, list[str]]:
+    """The region to dispatch to and the warnings about the place: the picked region, else one
+    named in the address, else the city (its 110/120 centres locate the caller)."""
+    if region is None and address:
+        region = selectors.region_named_in(address)
+        if region is None:
+            return None, ["address_not_matched"]
+    if region is None:
+        return None, ["location_unknown"]
+    if region.level == RegionLevel.CITY:
+        return region, ["location_unknown"]
+    return region, []
+
+
 def _city_region() -> Region | None:
     centre = selectors.hotline_centre()
-    return centre.region if centre else None
+    if centre is None:
+        return None
+    return centre.region.ancestor_at(RegionLevel.CITY) or centre.region
 
 
 def _ack_seconds(kind: str) -> int:
@@ -104,38 +160,61 @@ def _dispatch_audiences(dispatch: Dispatch) -> list[str]:
     return [aud.org(pk) for pk in sorted(orgs)]
 
 
+def location_known(dispatch: Dispatch) -> bool:
+    return dispatch.region is not None and dispatch.region.level != RegionLevel.CITY
+
+
 def case_brief(dispatch: Dispatch) -> dict:
-    """The minimal case summary a responder sees (没有完整个案): who, risk, where, whom to call."""
+    """The minimal case summary a responder sees (没有完整个案): who, risk, where, whom to call.
+    With the place unknown it says so and gives the caller's number to locate them by."""
     case = dispatch.case
     person = case.person
+    caller_phone = ""
+    if dispatch.call_id and dispatch.call.from_number:
+        caller_phone = str(dispatch.call.from_number)
+    known = location_known(dispatch)
     return {
         "case": case.pk,
         "person": str(person),
         "phone": str(person.phone) if person.phone else "",
+        "caller_phone": caller_phone,
         "risk": case.risk,
         "risk_display": str(case.get_risk_display()),
         "address": dispatch.address,
         "region": dispatch.region.name if dispatch.region else "",
+        "location_known": known,
+        "instruction": "" if known else LOCATE_CALLER,
     }
 
 
-def _sms_text(leg: DispatchLeg) -> str:
+def _brief_where(brief: dict) -> str:
+    where = "，".join(p for p in (brief["region"], brief["address"]) if p)
+    if not brief["location_known"]:
+        where = "地点不明，请定位来电者" + (f"（线索：{where}）" if where else "")
+    return where
+
+
+def _brief_phone(brief: dict) -> str:
+    phones = list(dict.fromkeys(p for p in (brief["caller_phone"], brief["phone"]) if p))
+    return "联系电话：" + "、".join(phones) + "。" if phones else "来电号码未显示。"
+
+
+def _sms_text(leg: DispatchLeg, *, update: bool = False) -> str:
     brief = case_brief(leg.dispatch)
-    where = brief["address"] or brief["region"]
+    head = "【心理援助热线紧急联动·地点更新】" if update else "【心理援助热线紧急联动】"
     return (
-        f"【心理援助热线紧急联动】个案#{brief['case']}（{brief['person']}，风险：{brief['risk_display']}）"
-        f"需要{leg.get_kind_display()}立即处置。地点：{where}。"
-        f"{'联系电话：' + brief['phone'] + '。' if brief['phone'] else ''}"
+        f"{head}个案#{brief['case']}（{brief['person']}，风险：{brief['risk_display']}）"
+        f"需要{leg.get_kind_display()}立即处置。地点：{_brief_where(brief)}。"
+        f"{_brief_phone(brief)}"
         f"请回复“1 {leg.short_code}”确认收到。"
     )
 
 
 def _voice_text(leg: DispatchLeg) -> str:
     brief = case_brief(leg.dispatch)
-    where = brief["address"] or brief["region"]
     return (
         f"这里是心理援助热线紧急联动。个案{brief['case']}，风险{brief['risk_display']}，"
-        f"地点：{where}。请{leg.get_kind_display()}立即处置。"
+        f"地点：{_brief_where(brief)}。请{leg.get_kind_display()}立即处置。"
     )
 
 
@@ -155,6 +234,61 @@ def _require_dispatcher(actor, case: Case) -> None:
         raise Forbidden(_("Only an operator or coordinator who holds the case may dispatch."))
 
 
+def _leave_out(leave_out: dict[str, str] | None) -> dict[str, str]:
+    """Police and ambulance go with every dispatch unless the operator says why not."""
+    leave_out = {k: (v or "").strip() for k, v in (leave_out or {}).items()}
+    unknown = [k for k in leave_out if k not in OPTIONAL_KINDS]
+    if unknown:
+        raise Invalid(
+            _("Only the police and the ambulance may be left out."),
+            fields={"leave_out": [", ".join(unknown)]},
+        )
+    if any(not reason for reason in leave_out.values()):
+        raise Invalid(
+            _("Say why the police or the ambulance is not needed."),
+            code="leave_out_reason",
+            fields={"leave_out_reason": [_("Required when a responder is left out.")]},
+        )
+    return leave_out
+
+
+def _add_leg(actor, dispatch: Dispatch, spec: dict, now) -> DispatchLeg:
+    leg = DispatchLeg.objects.create(
+        dispatch=dispatch,
+        kind=spec["kind"],
+        organisation=spec["organisation"],
+        responder=spec["responder"],
+        notified_at=now,
+        state_changed_at=now,
+        ack_deadline=now + timedelta(seconds=_ack_seconds(spec["kind"])),
+    )
+    grant_access(
+        dispatch.case,
+        leg.organisation,
+        reason="dispatch",
+        granted_by=actor,
+        note=f"dispatch {dispatch.pk}",
+    )
+    return leg
+
+
+def _raise_missing(dispatch: Dispatch, missing: list[str]) -> None:
+    raise_alert(
+        AlertSpec(
+            dedup_key=f"dispatch_missing:{dispatch.pk}",
+            kind="dispatch_responder_missing",
+            title=_("Dispatch #%(id)s: no responder found for %(kinds)s")
+            % {
+                "id": dispatch.pk,
+                "kinds": "、".join(str(ResponderKind(k).label) for k in missing),
+            },
+            severity=Severity.LIFE_SAFETY,
+            case=dispatch.case,
+            data={"dispatch": dispatch.pk, "missing": missing},
+        )
+    )
+
+
 def create_dispatch(
     actor,
     case: Case,
@@ -164,9 +298,13 @@ def create_dispatch(
     address: str = "",
     region: Region | None = None,
     notes: str = "",
+    leave_out: dict[str, str] | None = None,
 ) -> Dispatch:
     """一键智达: alert 110, 120, the community and the on-duty expert at once, on every channel.
 
+    Never refused for lack of facts: with no place known, the city's 110 command centre and 120
+    dispatch centre are asked to locate the caller, and what is missing is a warning
+    (``Dispatch.warnings``). ``leave_out`` maps "police"/"ambulance" to the operator's reason.
     One open dispatch per case: a second press gets 409 naming the one already running.
     """
     _require_dispatcher(actor, case)
@@ -175,13 +313,11 @@ def create_dispatch(
             raise Invalid(_("The call is not about this case."), fields={"call": [_("Mismatch.")]})
         call_sid = call_sid or call.call_sid
     address = (address or "").strip()
-    region = region or case.person.home_region
-    if not address and region is None:
-        raise Invalid(
-            _("Give the address said on the call or the person's region: responders need a place."),
-            code="no_location",
-            fields={"address": [_("Required when the person has no home region.")]},
-        )
+    skipped = _leave_out(leave_out)
+    # Where the person is now (the address said on the call) before where they live.
+    if region is None and address:
+        region = selectors.region_named_in(address)
+    region, warnings = _where(address, region or case.person.home_region)
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
         if not case.is_open:
@@ -193,36 +329,25 @@ def create_dispatch(
                 % {"id": running.pk},
                 code="dispatch_open",
             )
-        legs, missing = _choose_legs(region)
+        legs, missing = _choose_legs(
+            region or _city_region(), leave_out=skipped, location_known=not warnings
+        )
         now = timezone.now()
         dispatch = Dispatch.objects.create(
             case=case,
             call=call,
             source_call_sid=call_sid or "",
             address=address,
-            region=region,
+            region=region if not warnings else None,
             notes=notes,
             missing_kinds=missing,
+            skipped_kinds=skipped,
+            warnings=warnings,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
             created_at=now,
         )
         for spec in legs:
-            leg = DispatchLeg.objects.create(
-                dispatch=dispatch,
-                kind=spec["kind"],
-                organisation=spec["organisation"],
-                responder=spec["responder"],
-                notified_at=now,
-                state_changed_at=now,
-                ack_deadline=now + timedelta(seconds=_ack_seconds(spec["kind"])),
-            )
-            grant_access(
-                case,
-                leg.organisation,
-                reason="dispatch",
-                granted_by=actor,
-                note=f"dispatch {dispatch.pk}",
-            )
+            _add_leg(actor, dispatch, spec, now)
         publish(
             "dispatch.created",
             case=case,
@@ -230,12 +355,14 @@ def create_dispatch(
             data={
                 "dispatch": dispatch.pk,
                 "address": address,
-                "region": region.code if region else None,
+                "region": dispatch.region.code if dispatch.region else None,
                 "legs": [
                     {"leg": leg.pk, "kind": leg.kind, "organisation": leg.organisation_id}
                     for leg in dispatch.legs.all()
                 ],
                 "missing": missing,
+                "left_out": skipped,
+                "warnings": warnings,
                 "call_sid": dispatch.source_call_sid,
                 "call": dispatch.call_id,
             },
@@ -245,21 +372,143 @@ def create_dispatch(
         for leg in dispatch.legs.select_related("organisation", "responder"):
             _notify_leg(leg)
         if missing:
-            raise_alert(
-                AlertSpec(
-                    dedup_key=f"dispatch_missing:{dispatch.pk}",
-                    kind="dispatch_responder_missing",
-                    title=_("Dispatch #%(id)s: no responder found for %(kinds)s")
-                    % {"id": dispatch.pk, "kinds": ", ".join(missing)},
-                    severity=Severity.LIFE_SAFETY,
-                    case=case,
-                    data={"dispatch": dispatch.pk, "missing": missing},
-                )
+            _raise_missing(dispatch, missing)
+    return dispatch
+
+
+def set_dispatch_location(
+    actor, dispatch: Dispatch, *, region: Region | None = None, address: str = ""
+) -> Dispatch:
+    """Set or correct where the person is after help went out (定位更新).
+
+    A community leg is added for the new place; a leg still waiting at the city level moves to
+    the district's centre; every open leg is told the new place (an event and an SMS).
+    """
+    address = (address or "").strip()
+    if region is None and not address:
+        raise Invalid(
+            _("Pick the place or type the address."),
+            fields={
+                "region": [_("Pick a place, or type an address.")],
+                "address": [_("Pick a place, or type an address.")],
+            },
+        )
+    with transaction.atomic():
+        dispatch = (
+            Dispatch.objects.select_for_update(of=("self",))
+            .select_related("case__person", "call")
+            .get(pk=dispatch.pk)
+        )
+        if not selectors.can_run_dispatch(actor, dispatch):
+            raise Forbidden(_("Only the operators and coordinators running it may do this."))
+        if dispatch.status != Dispatch.Status.OPEN:
+            raise Conflict(_("The dispatch is already closed."), code="dispatch_closed")
+        address = address or (dispatch.address if region is not None else "")
+        region, warnings = _where(address, region)
+        dispatch.region = region if not warnings else None
+        dispatch.address = address
+        dispatch.warnings = warnings
+        chosen, missing = _choose_legs(
+            region or _city_region(),
+            leave_out=dispatch.skipped_kinds,
+            location_known=not warnings,
+        )
+        now = timezone.now()
+        existing = {
+            leg.kind: leg
+            for leg in DispatchLeg.objects.select_for_update()
+            .filter(dispatch=dispatch)
+            .select_related("organisation")
+        }
+        added, moved, told = [], [], []
+        for spec in chosen:
+            leg = existing.get(spec["kind"])
+            if leg is None:
+                added.append(_add_leg(actor, dispatch, spec, now))
+            elif (
+                leg.organisation_id != spec["organisation"].pk
+                and leg.state == LegState.NOTIFIED
+                and leg.kind in OPTIONAL_KINDS
+            ):
+                moved.append(_move_leg(actor, leg, spec, now))
+            elif leg.state in ACTIVE_LEG_STATES:
+                told.append(leg)
+        dispatch.missing_kinds = [k for k in missing if k not in existing]
+        dispatch.save()
+        publish(
+            "dispatch.location_updated",
+            case=dispatch.case,
+            actor=actor,
+            data={
+                "dispatch": dispatch.pk,
+                "address": dispatch.address,
+                "region": region.code if region else None,
+                "region_name": region.name if region else "",
+                "warnings": warnings,
+                "added": [leg.pk for leg in added],
+                "moved": [leg.pk for leg in moved],
+                "missing": dispatch.missing_kinds,
+            },
+            audiences=_dispatch_audiences(dispatch),
+            include_case_audiences=False,
+        )
+        for leg in added + moved:
+            _notify_leg(leg, timer_key=f"leg:{leg.pk}:deadline:{leg.organisation_id}")
+        for leg in told:
+            _tell_leg_new_location(actor, leg)
+        if dispatch.missing_kinds:
+            _raise_missing(dispatch, dispatch.missing_kinds)
+        else:
+            resolve_by_system(
+                f"dispatch_missing:{dispatch.pk}", _("Every responder has been found.")
             )
     return dispatch
 
 
-def _notify_leg(leg: DispatchLeg) -> None:
+def _move_leg(actor, leg: DispatchLeg, spec: dict, now) -> DispatchLeg:
+    """A leg nobody has acknowledged yet goes to the responder for the place now known."""
+    old = leg.organisation
+    leg.organisation = spec["organisation"]
+    leg.responder = spec["responder"]
+    leg.short_code = new_short_code()  # the old centre's code no longer acknowledges
+    leg.notified_at = leg.state_changed_at = now
+    leg.ack_deadline = now + timedelta(seconds=_ack_seconds(leg.kind))
+    leg.save()
+    grant_access(
+        leg.dispatch.case,
+        leg.organisation,
+        reason="dispatch",
+        granted_by=actor,
+        note=f"dispatch {leg.dispatch_id}",
+    )
+    publish(
+        "dispatch.leg_reassigned",
+        case=leg.dispatch.case,
+        actor=actor,
+        data={
+            "dispatch": leg.dispatch_id,
+            "leg": leg.pk,
+            "kind": leg.kind,
+            "organisation": leg.organisation_id,
+            "from_organisation": old.pk,
+            "state": leg.state,
+        },
+        audiences=[aud.org(old.pk), *_leg_audiences(leg)],
+        include_case_audiences=False,
+    )
+    resolve_by_system(f"dispatch_leg:{leg.pk}", _("The leg went to the responder for the place."))
+    return leg
+
+
+def _tell_leg_new_location(actor, leg: DispatchLeg) -> None:
+    brief = case_brief(leg.dispatch)
+    _leg_event("dispatch.leg_location_updated", leg, actor, brief=brief)
+    for phone in _leg_phones(leg):
+        links = {"dispatch": leg.dispatch, "leg": leg, "recipient": leg.responder}
+        queue_message(Channel.SMS, phone, _sms_text(leg, update=True), **links)
+
+
+def _notify_leg(leg: DispatchLeg, *, timer_key: str = "") -> None:
     """All channels at once: the console event, an SMS and a voice call asking to press 1."""
     publish(
         "dispatch.leg_notified",
@@ -280,7 +529,8 @@ def _notify_leg(leg: DispatchLeg) -> None:
         links = {"dispatch": leg.dispatch, "leg": leg, "recipient": leg.responder}
         queue_message(Channel.SMS, phone, _sms_text(leg), **links)
         queue_message(Channel.VOICE, phone, _voice_text(leg), **links)
-    schedule(Timer.Kind.LEG_DEADLINE, f"leg:{leg.pk}:deadline", leg.ack_deadline, leg=leg)
+    key = timer_key or f"leg:{leg.pk}:deadline"
+    schedule(Timer.Kind.LEG_DEADLINE, key, leg.ack_deadline, leg=leg)
 
 
 def _locked_leg(leg: DispatchLeg) -> DispatchLeg:
@@ -475,7 +725,8 @@ def bring_into_call(actor, dispatch: Dispatch, *, service: str) -> list[str]:
 def leg_deadline_passed(leg_id: int, now: datetime) -> None:
     """Timer: the leg was not acknowledged in time -> a life-safety alert."""
     leg = DispatchLeg.objects.select_related("dispatch__case", "organisation").get(pk=leg_id)
-    if leg.state == LegState.NOTIFIED:
+    # A leg moved to another centre has a later deadline and a timer of its own.
+    if leg.state == LegState.NOTIFIED and leg.ack_deadline <= now:
         raise_alert(leg_alert_spec(leg))
 
 

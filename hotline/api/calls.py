@@ -51,6 +51,7 @@ class CallSerializer(serializers.ModelSerializer):
     operator_name = serializers.SerializerMethodField()
     effective_priority = serializers.SerializerMethodField()
     risk = serializers.SerializerMethodField()
+    risk_assessed = serializers.SerializerMethodField()
     triage = serializers.SerializerMethodField()
 
     class Meta:
@@ -67,6 +68,7 @@ class CallSerializer(serializers.ModelSerializer):
             "person_name",
             "case",
             "risk",
+            "risk_assessed",
             "priority",
             "priority_reasons",
             "effective_priority",
@@ -103,6 +105,12 @@ class CallSerializer(serializers.ModelSerializer):
 
     def get_risk(self, call) -> str | None:
         return call.case.risk if call.case_id else None
+
+    def get_risk_assessed(self, call) -> bool:
+        """False for a case nobody has screened: the console shows "未评估", never "no risk"."""
+        if not call.case_id:
+            return False
+        return call.case.risk != "none" or call.case.triages.exists()
 
     @extend_schema_field(TriageSummarySerializer(allow_null=True))
     def get_triage(self, call):

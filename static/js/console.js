@@ -14,7 +14,10 @@
   var WAITING = ["queued", "offered"];
   var MINE_ACTIVE = ["offered", "in_progress", "wrap_up"];
 
-  var state = { queue: [], call: null, dirty: false, previewTimer: null, refreshTimer: null, wrapped: {} };
+  var state = {
+    queue: [], call: null, dirty: false, previewTimer: null, refreshTimer: null, wrapped: {},
+    dispatch: null, dockCase: null, placeMode: "dispatch", placeTimer: null,
+  };
   var $ = function (id) { return document.getElementById(id); };
 
   function csrf() {
@@ -50,9 +53,42 @@
 
   function text(el, value) { el.textContent = value == null ? "" : String(value); }
 
-  function riskBadge(el, risk) {
-    el.className = "badge risk-" + (risk || "none");
-    text(el, risk ? (T.risks[risk] || risk) + " " + T.risk : T.none);
+  // A case nobody has screened is "not assessed", never "no risk".
+  function riskBadge(el, risk, assessed) {
+    if (!risk || (risk === "none" && !assessed)) {
+      el.className = "badge risk-unassessed";
+      text(el, T.not_assessed);
+      return;
+    }
+    el.className = "badge risk-" + risk;
+    text(el, (T.risks[risk] || risk) + " " + T.risk);
+  }
+
+  // Errors in words: the message, then each field by its label; the fields are highlighted and
+  // the message is brought into view.
+  function showError(out, err, scope) {
+    if (scope) scope.querySelectorAll(".invalid").forEach(function (el) { el.classList.remove("invalid"); });
+    var fields = (err && err.data && err.data.fields) || {};
+    var parts = [];
+    Object.keys(fields).forEach(function (name) {
+      var el = scope && scope.querySelector("[name='" + (FIELD_INPUT[name] || name) + "']");
+      if (el) {
+        el.classList.add("invalid");
+        var details = el.closest("details");
+        if (details) details.open = true;
+      }
+      parts.push((T.fields[name] || name) + "：" + [].concat(fields[name]).join(" "));
+    });
+    text(out, ((err && err.message) || T.network_error) + (parts.length ? "（" + parts.join("；") + "）" : ""));
+    var first = scope && scope.querySelector(".invalid");
+    if (first) first.focus();
+    out.scrollIntoView({ block: "nearest" });
+  }
+  var FIELD_INPUT = { region: "region_search", leave_out: "leave_out_reason" };
+
+  function clearError(out, scope) {
+    text(out, "");
+    if (scope) scope.querySelectorAll(".invalid").forEach(function (el) { el.classList.remove("invalid"); });
   }
 
   function since(iso) {
@@ -86,7 +122,7 @@
       var meta = document.createElement("div");
       meta.className = "meta small";
       var badge = document.createElement("span");
-      riskBadge(badge, call.risk);
+      riskBadge(badge, call.risk, call.risk_assessed);
       var wait = document.createElement("span");
       wait.className = "wait";
       wait.dataset.since = call.queued_at;
@@ -115,9 +151,17 @@
     text($("queue-count"), state.queue.length);
     $("queue-empty").hidden = state.queue.length > 0;
     $("accept-next").disabled = state.queue.length === 0 || !!state.call;
+    renderDock();
+  }
+
+  function tickTalk() {
+    var call = state.call;
+    var talking = call && call.answered_at && ["in_progress", "wrap_up"].indexOf(call.status) >= 0;
+    text($("talk-time"), talking ? since(call.answered_at) : "0:00");
   }
 
   function tickWaits() {
+    tickTalk();
     document.querySelectorAll("#queue .wait").forEach(function (el) {
       text(el, T.waiting + " " + since(el.dataset.since));
     });
@@ -155,7 +199,8 @@
     text($("call-channel"), T.channels[call.channel] || call.channel);
     text($("call-status"), T.statuses[call.status] || call.status);
     text($("call-answered"), localTime(call.answered_at));
-    riskBadge($("call-risk"), call.risk);
+    riskBadge($("call-risk"), call.risk, call.risk_assessed);
+    tickTalk();
     var history = call.history || {};
     var c = history.case;
     text($("call-person"), call.person_name || T.anonymous);
@@ -239,9 +284,7 @@
   }
 
   function flash(message) {
-    var el = $("triage-error");
-    text(el, message);
-    if (!state.call) alert(message);
+    text(state.call ? $("triage-error") : $("console-error"), message);
   }
 
   /* --- the risk screen --------------------------------------------------------------- */
@@ -294,7 +337,6 @@
   function submitTriage(event) {
     event.preventDefault();
     var disposition = event.submitter ? event.submitter.value : "resolved";
-    if (disposition === "emergency" && !window.confirm(T.confirm_emergency)) return;
     var form = $("triage");
     var body = screenValues();
     Object.keys(body).forEach(function (k) { if (body[k] === null) delete body[k]; });
@@ -306,39 +348,183 @@
     });
     if (form.elements.risk.value) body.risk = form.elements.risk.value;
     body.consent = form.elements.consent.checked;
-    text($("triage-error"), "");
-    var first = disposition === "emergency" ? oneKey(body) : Promise.resolve(null);
-    first.then(function (dispatched) {
-      return api("POST", "calls/" + state.call.id + "/triage/", body).then(function () {
-        state.dirty = false;
-        return loadCall(state.call.id);
-      }).catch(function (err) {
-        var prefix = dispatched ? T.dispatch_started.replace("%s", dispatched.id) + " " : "";
-        text($("triage-error"), prefix + (err.message || T.network_error));
-      });
+    clearError($("triage-error"), form);
+    // The dispatch itself goes out from the one-key dock; an emergency disposition with no
+    // dispatch running yet starts one on the server, in the triage's transaction.
+    api("POST", "calls/" + state.call.id + "/triage/", body).then(function () {
+      state.dirty = false;
+      if (disposition === "emergency") loadOpenDispatch(state.call.case);
+      return loadCall(state.call.id);
     }).catch(function (err) {
-      text($("triage-error"), err.message || T.network_error);
+      showError($("triage-error"), err, form);
     });
   }
 
-  // 一键智达 first, the screen second: help is never held up by an unfinished form. A dispatch
-  // already running for the case (409) is the one the responders are on.
-  function oneKey(body) {
-    var c = state.call.history && state.call.history.case;
-    if (!c) return Promise.reject(new Error(T.no_case));
-    return api("POST", "dispatches/", {
-      case: c.id,
-      call: state.call.id,
-      address: body.location,
-      notes: body.notes,
-    }).catch(function (err) {
-      if (err.status === 409 && err.data.code === "dispatch_open") return { id: "" };
-      throw err;
-    }).then(function (dispatch) {
-      $("one-key").classList.add("sent");
-      $("one-key").dataset.dispatch = dispatch.id;
-      return dispatch;
+  /* --- one key (一键智达) ------------------------------------------------------------ */
+
+  // The call one key is for: the one in hand, or the one being offered to me right now.
+  function oneKeyCall() {
+    if (state.call) return state.call;
+    return state.queue.filter(function (c) { return c.offered_to === ME && c.status === "offered"; })[0] || null;
+  }
+
+  function renderDock() {
+    var call = oneKeyCall();
+    $("one-key-dock").hidden = !call;
+    if (!call) return;
+    text($("dock-call"), (call.from_number || call.caller_name || T.anonymous) + " · " +
+      (T.statuses[call.status] || call.status));
+    if (state.dockCase !== call.case) {
+      state.dockCase = call.case;
+      state.dispatch = null;
+      closeConfirm();
+      clearError($("one-key-error"), $("one-key-dock"));
+      renderDispatch();
+      loadOpenDispatch(call.case);
+    }
+  }
+
+  function loadOpenDispatch(caseId) {
+    if (!caseId) return Promise.resolve();
+    return api("GET", "dispatches/?status=open&limit=200").then(function (data) {
+      var d = results(data).filter(function (x) { return x.case === caseId; })[0];
+      if (d && state.dockCase === caseId) {
+        state.dispatch = d;
+        renderDispatch();
+      }
+    }).catch(function () { /* the dock still works; the next event retries */ });
+  }
+
+  function reloadDispatch() {
+    if (!state.dispatch) return;
+    api("GET", "dispatches/" + state.dispatch.id + "/").then(function (d) {
+      state.dispatch = d;
+      renderDispatch();
     });
+  }
+
+  function renderDispatch() {
+    var d = state.dispatch;
+    $("one-key-result").hidden = !d;
+    $("one-key").hidden = !!d;
+    if (!d) return;
+    text($("dispatch-title"), T.dispatch_title.replace("%s", d.id) +
+      (d.status === "closed" ? " · " + T.closed : ""));
+    var place = [d.region_name, d.address].filter(Boolean).join(" ");
+    text($("dispatch-place"), T.place + "：" + (d.brief && d.brief.location_known ? place : T.place_unknown + (place ? "（" + place + "）" : "")));
+    var warn = $("dispatch-warnings");
+    warn.innerHTML = "";
+    (d.warning_messages || []).forEach(function (w) {
+      var li = document.createElement("li");
+      text(li, "⚠ " + w);
+      warn.append(li);
+    });
+    var ul = $("dispatch-legs");
+    ul.innerHTML = "";
+    (d.legs || []).forEach(function (leg) {
+      var li = document.createElement("li");
+      li.dataset.kind = leg.kind;
+      li.dataset.state = leg.state;
+      var who = document.createElement("span");
+      text(who, leg.kind_display + " · " + leg.organisation_name);
+      var st = document.createElement("span");
+      st.className = "leg-state state-" + leg.state;
+      text(st, leg.state_display);
+      li.append(who, st);
+      ul.append(li);
+    });
+  }
+
+  function openConfirm(mode) {
+    state.placeMode = mode;
+    $("one-key-confirm").hidden = false;
+    text($("one-key-confirm-text"), mode === "dispatch" ? T.confirm_emergency : T.set_place_hint);
+    $("one-key-options").open = mode !== "dispatch";
+    $("with-police").closest("label").hidden = mode !== "dispatch";
+    $("with-ambulance").closest("label").hidden = mode !== "dispatch";
+    text($("one-key-go"), mode === "dispatch" ? T.confirm_send : T.confirm_place);
+    if (mode === "dispatch" && !$("place-address").value) {
+      $("place-address").value = $("triage").elements.location.value || "";
+    }
+    $("one-key-go").focus();
+  }
+
+  function closeConfirm() {
+    $("one-key-confirm").hidden = true;
+    $("one-key-go").disabled = false;
+  }
+
+  function updateLeaveOut() {
+    $("leave-out-label").hidden = $("with-police").checked && $("with-ambulance").checked;
+  }
+
+  function sendOneKey() {
+    var call = oneKeyCall();
+    var dock = $("one-key-dock");
+    clearError($("one-key-error"), dock);
+    var body = { address: $("place-address").value };
+    if ($("place-code").value) body.region = $("place-code").value;
+    var request;
+    if (state.placeMode === "place" && state.dispatch) {
+      request = api("POST", "dispatches/" + state.dispatch.id + "/location/", body);
+    } else {
+      if (!call || !call.case) { text($("one-key-error"), T.no_case); return; }
+      body.case = call.case;
+      body.call = call.id;
+      body.leave_out = [];
+      if (!$("with-police").checked) body.leave_out.push("police");
+      if (!$("with-ambulance").checked) body.leave_out.push("ambulance");
+      body.leave_out_reason = $("leave-out-reason").value;
+      request = api("POST", "dispatches/", body);
+    }
+    $("one-key-go").disabled = true;
+    text($("one-key-error"), T.sending);
+    request.then(function (d) {
+      text($("one-key-error"), "");
+      state.dispatch = d;
+      closeConfirm();
+      renderDispatch();
+    }).catch(function (err) {
+      $("one-key-go").disabled = false;
+      if (err.status === 409 && err.data.code === "dispatch_open") {
+        closeConfirm();
+        text($("one-key-error"), err.message);
+        loadOpenDispatch(call.case);
+        return;
+      }
+      showError($("one-key-error"), err, dock);
+    });
+  }
+
+  function searchPlaces() {
+    clearTimeout(state.placeTimer);
+    $("place-code").value = "";
+    var q = $("place-search").value.trim();
+    var list = $("place-results");
+    if (!q) { list.innerHTML = ""; return; }
+    state.placeTimer = setTimeout(function () {
+      api("GET", "regions/?limit=20&q=" + encodeURIComponent(q)).then(function (data) {
+        list.innerHTML = "";
+        results(data).filter(function (r) { return r.level !== "city"; }).forEach(function (r) {
+          var li = document.createElement("li");
+          li.setAttribute("role", "option");
+          li.dataset.code = r.code;
+          text(li, r.label);
+          li.addEventListener("click", function () {
+            $("place-code").value = r.code;
+            $("place-search").value = r.label;
+            list.innerHTML = "";
+          });
+          list.append(li);
+        });
+        if (!list.children.length) {
+          var none = document.createElement("li");
+          none.className = "muted";
+          text(none, T.no_place_found);
+          list.append(none);
+        }
+      });
+    }, 200);
   }
 
   function submitWrapUp(event) {
@@ -376,8 +562,11 @@
   }
 
   $("presence").addEventListener("change", function (e) {
-    api("PUT", "operators/me/presence/", { status: e.target.value }).then(loadPresence, function (err) {
-      alert(err.message);
+    api("PUT", "operators/me/presence/", { status: e.target.value }).then(function () {
+      text($("console-error"), "");
+      loadPresence();
+    }, function (err) {
+      showError($("console-error"), err, null);
       loadPresence();
     });
   });
@@ -394,7 +583,7 @@
       form.reset();
       text(out, "");
       loadQueue();
-    }).catch(function (err) { text(out, err.message); });
+    }).catch(function (err) { showError(out, err, form); });
   });
 
   $("caller-relation").addEventListener("change", function (e) {
@@ -405,6 +594,13 @@
   });
 
   $("accept-next").addEventListener("click", function () { acceptCall(null); });
+  $("one-key").addEventListener("click", function () { openConfirm("dispatch"); });
+  $("set-place").addEventListener("click", function () { openConfirm("place"); });
+  $("one-key-go").addEventListener("click", sendOneKey);
+  $("one-key-cancel").addEventListener("click", closeConfirm);
+  $("with-police").addEventListener("change", updateLeaveOut);
+  $("with-ambulance").addEventListener("change", updateLeaveOut);
+  $("place-search").addEventListener("input", searchPlaces);
   $("triage").addEventListener("submit", submitTriage);
   $("triage").addEventListener("change", function (e) {
     state.dirty = true;
@@ -432,6 +628,11 @@
       if (state.call && event.data && event.data.call === state.call.id && event.type !== "call.triaged") {
         loadCall(state.call.id);
       }
+    });
+    window.Live.on("dispatch.*", function (event) {
+      var d = event.data || {};
+      if (state.dispatch && d.dispatch === state.dispatch.id) reloadDispatch();
+      else if (state.dockCase && event.case === state.dockCase) loadOpenDispatch(state.dockCase);
     });
     window.Live.on("operator.presence_changed", function (event) {
       if (event.data && event.data.operator === ME) loadPresence();

@@ -30,7 +30,12 @@ def test_seed_demo_builds_the_huzhou_network_and_running_it_twice_changes_nothin
         "330522",
         "330523",
     }
-    assert Organisation.objects.filter(kind="police").count() == 5
+    assert Organisation.objects.filter(kind="police", region__level="district").count() == 5
+    # One key with no place known goes to the city's 110 command centre and 120 dispatch centre.
+    assert Organisation.objects.filter(kind="police", region=city).count() == 1
+    assert Organisation.objects.filter(kind="ambulance", region=city).count() == 1
+    assert Region.objects.get(code="330502001001").pinyin_initials == "yhsq"
+    assert not Region.objects.filter(pinyin_initials="").exists()
     assert (
         Organisation.objects.filter(kind="guidance_centre", region__level="district").count() == 5
     )

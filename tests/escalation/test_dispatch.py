@@ -52,18 +52,6 @@ def test_one_key_dispatch_alerts_every_responder_at_once(
     assert DispatchLeg.objects.filter(state="notified").count() == 4
 
 
-def test_a_dispatch_with_no_location_and_no_region_is_refused(
-    client_for, operator, hotline_case, responders
-):
-    person = hotline_case.person
-    person.home_region = None
-    person.save()
-    response = _dispatch(client_for(operator), hotline_case)
-    assert response.status_code == 400
-    assert response.json()["code"] == "no_location" and "address" in response.json()["fields"]
-    assert not Dispatch.objects.exists() and not Event.objects.filter(type__startswith="dispatch")
-
-
 def test_outsiders_cannot_dispatch(client_for, outsider, counsellor_b, hotline_case, responders):
     assert _dispatch(client_for(outsider), hotline_case, address="x").status_code == 403
     assert _dispatch(client_for(counsellor_b), hotline_case, address="x").status_code == 403

@@ -406,18 +406,19 @@ def test_derive_risk_follows_the_documented_rule():
     assert derive_risk({**SCREEN_NONE, "in_danger_now": True}) == "imminent"
 
 
-def test_an_emergency_with_no_place_to_send_help_is_refused_and_nothing_is_written(
+def test_an_emergency_with_no_place_known_still_sends_help_with_a_warning(
     client_for, operator, held_call
 ):
-    before = Event.objects.count()
+    from escalation.models import Dispatch
+
     response = _post_triage(
         client_for(operator), held_call, in_danger_now=True, disposition="emergency"
     )
-    assert response.status_code == 400
-    assert "address" in response.json()["detail"]
+    assert response.status_code < 300, response.json()
     held_call.refresh_from_db()
-    assert held_call.status == "in_progress" and not Triage.objects.exists()
-    assert Event.objects.count() == before
+    assert held_call.status == "wrap_up" and Triage.objects.count() == 1
+    dispatch = Dispatch.objects.get(case=held_call.case)
+    assert dispatch.warnings == ["location_unknown"]
 
 
 def test_housekeeping_counts_a_queue_that_no_new_call_counted(operator, coordinator, settings):

@@ -35,9 +35,14 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<13} {role:<15} {orgs[org_code].name}")
 
     def _region(self, code, name, level, parent):
+        initials = demo.PINYIN_INITIALS.get(name, "")
         region, _ = Region.objects.get_or_create(
-            code=code, defaults={"name": name, "level": level, "parent": parent}
+            code=code,
+            defaults={"name": name, "level": level, "parent": parent, "pinyin_initials": initials},
         )
+        if not region.pinyin_initials and initials:  # a network seeded before the picker
+            region.pinyin_initials = initials
+            region.save(update_fields=["pinyin_initials"])
         return region
 
     def _regions(self) -> dict[str, Region]:
