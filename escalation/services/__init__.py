@@ -1,6 +1,7 @@
 """Writes for escalation, by what they are about: ``dispatch`` (one-key dispatch and its legs),
-``alerts`` (alerts and their escalation), ``notifications`` (outbound SMS and voice) and
-``timers`` (durable deadlines). The public names are re-exported here, so callers write
+``alerts`` (alerts and their escalation), ``notifications`` (outbound SMS and voice),
+``replies`` (acknowledgement by SMS reply or key press) and ``timers`` (durable deadlines).
+The public names are re-exported here, so callers write
 ``from escalation import services`` and ``services.create_dispatch(...)``.
 
 Every function takes the acting user (or None for the worker and phone replies), checks
@@ -35,7 +36,13 @@ from escalation.services.dispatch import (
     leg_alert_spec,
     leg_deadline_passed,
 )
-from escalation.services.notifications import deliver, queue_message
+from escalation.services.notifications import deliver, e164, queue_message
+from escalation.services.replies import (
+    ReplyOutcome,
+    acknowledge_by_call,
+    acknowledge_by_sms,
+    parse_reply,
+)
 from escalation.services.timers import schedule
 
 __all__ = [
@@ -43,7 +50,10 @@ __all__ = [
     "HELPED",
     "LEG_STEPS",
     "AlertSpec",
+    "ReplyOutcome",
     "acknowledge_alert",
+    "acknowledge_by_call",
+    "acknowledge_by_sms",
     "acknowledge_leg",
     "advance_leg",
     "alert_summary",
@@ -54,12 +64,14 @@ __all__ = [
     "close_dispatch",
     "create_dispatch",
     "deliver",
+    "e164",
     "fail_leg",
     "find_by_code",
     "fire_alert_step",
     "get_leg",
     "leg_alert_spec",
     "leg_deadline_passed",
+    "parse_reply",
     "queue_message",
     "raise_alert",
     "reassign_alert",
