@@ -1,6 +1,7 @@
 """Writes for escalation, by what they are about: ``dispatch`` (one-key dispatch and its legs),
-``alerts`` (alerts and their escalation), ``notifications`` (outbound SMS and voice) and
-``timers`` (durable deadlines). The public names are re-exported here, so callers write
+``alerts`` (alerts and their escalation), ``notifications`` (outbound SMS and voice),
+``replies`` (acknowledgement by SMS reply or key press) and ``timers`` (durable deadlines).
+The public names are re-exported here, so callers write
 ``from escalation import services`` and ``services.create_dispatch(...)``.
 
 Every function takes the acting user (or None for the worker and phone replies), checks
@@ -40,7 +41,13 @@ from escalation.services.dispatch import (
     set_dispatch_location,
     warning_messages,
 )
-from escalation.services.notifications import deliver, queue_message
+from escalation.services.notifications import deliver, e164, queue_message
+from escalation.services.replies import (
+    ReplyOutcome,
+    acknowledge_by_call,
+    acknowledge_by_sms,
+    parse_reply,
+)
 from escalation.services.timers import schedule
 
 __all__ = [
@@ -50,7 +57,10 @@ __all__ = [
     "LOCATE_CALLER",
     "OPTIONAL_KINDS",
     "AlertSpec",
+    "ReplyOutcome",
     "acknowledge_alert",
+    "acknowledge_by_call",
+    "acknowledge_by_sms",
     "acknowledge_leg",
     "advance_leg",
     "alert_summary",
@@ -61,6 +71,7 @@ __all__ = [
     "close_dispatch",
     "create_dispatch",
     "deliver",
+    "e164",
     "fail_leg",
     "find_by_code",
     "fire_alert_step",
@@ -68,6 +79,7 @@ __all__ = [
     "leg_alert_spec",
     "leg_deadline_passed",
     "location_known",
+    "parse_reply",
     "queue_message",
     "raise_alert",
     "reassign_alert",

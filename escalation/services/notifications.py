@@ -3,8 +3,10 @@
 import logging
 from datetime import timedelta
 
+import phonenumbers
 from django.conf import settings
 from django.utils import timezone
+from phonenumber_field.phonenumber import PhoneNumber
 
 from escalation import gateway, selectors
 from escalation.models import OutboundMessage, Timer
@@ -15,10 +17,20 @@ from realtime.publish import publish
 log = logging.getLogger(__name__)
 
 
+def e164(number) -> str:
+    """One spelling per number (+8613900000014), so a reply's ``From`` matches what was sent."""
+    text = str(number or "").strip()
+    try:
+        parsed = PhoneNumber.from_string(text, region=settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return text
+    return parsed.as_e164 if parsed.is_valid() else text
+
+
 def queue_message(channel: str, to: str, body: str, **links) -> OutboundMessage:
     """Record an SMS or voice call and schedule its sending (the worker sends, and retries)."""
     message = OutboundMessage.objects.create(
-        channel=channel, to=to, body=body, gateway=gateway.gateway_name(), **links
+        channel=channel, to=e164(to), body=body, gateway=gateway.gateway_name(), **links
     )
     schedule(Timer.Kind.SEND, f"send:{message.pk}:1", timezone.now(), message=message)
     return message
