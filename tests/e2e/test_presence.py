@@ -101,9 +101,10 @@ def test_closing_a_browser_signs_its_operator_off_and_the_next_call_goes_to_the_
     second.screenshot(path=artifacts / "presence-offered-to-operator2.png")
     queue = api2.call("GET", "/api/v1/calls/?view=queue")["results"]
     [call] = [c for c in queue if c["call_sid"].endswith("presence1")]
-    assert call["status"] == "offered" and call["offered_to"] == api2.call(
-        "GET", "/api/v1/operators/me/presence/"
-    )["operator"]
+    assert (
+        call["status"] == "offered"
+        and call["offered_to"] == api2.call("GET", "/api/v1/operators/me/presence/")["operator"]
+    )
     mine.locator("button.accept").click()
     second.locator("#call:not([hidden])").wait_for()
 

@@ -139,9 +139,7 @@ def test_nobody_offline_is_offered_even_when_nobody_else_is_there(operator):
     assert call.status == "queued" and call.offered_to is None
 
 
-def test_an_operator_whose_consoles_all_closed_is_passed_over_within_the_grace(
-    operator, operator2
-):
+def test_an_operator_whose_consoles_all_closed_is_passed_over_within_the_grace(operator, operator2):
     available(operator, operator2)
     OperatorPresence.objects.filter(user=operator).update(
         last_idle_at=timezone.now() - timedelta(hours=1)  # longest idle: would be first
@@ -185,9 +183,7 @@ def test_a_console_that_comes_back_gets_the_waiting_call_from_housekeeping(opera
 # --- lapsed offers ----------------------------------------------------------------------------
 
 
-def test_a_lapsed_offer_goes_back_tells_the_operator_and_leaves_them_available(
-    operator, operator2
-):
+def test_a_lapsed_offer_goes_back_tells_the_operator_and_leaves_them_available(operator, operator2):
     available(operator)
     call = services.enter_manual_call(operator, channel="walk_in")
     call.refresh_from_db()
@@ -265,7 +261,9 @@ def test_a_caller_waiting_past_the_threshold_with_nobody_available_alerts_once(
     assert alert.target_role == "coordinator" and alert.severity == "critical"
     assert alert.data["call"] == call.pk and alert.data["waiting"] == 2
     raised = Event.objects.get(type="alert.raised", data__alert=alert.pk)
-    assert any(a.startswith("orgrole:") for a in raised.audience_rows.values_list("audience", flat=True))
+    assert any(
+        a.startswith("orgrole:") for a in raised.audience_rows.values_list("audience", flat=True)
+    )
 
 
 def test_the_wait_alert_resolves_itself_when_the_caller_is_answered(operator, coordinator):
