@@ -200,6 +200,13 @@ HOTLINE_ORGANISATION_CODE = env.str("HOTLINE_ORGANISATION_CODE", default="")  # 
 HOTLINE_SURGE_QUEUE_LENGTH = env.int("HOTLINE_SURGE_QUEUE_LENGTH", default=5)
 HOTLINE_QUEUE_AGING_SECONDS = env.int("HOTLINE_QUEUE_AGING_SECONDS", default=30)
 HOTLINE_OFFER_TIMEOUT_SECONDS = env.int("HOTLINE_OFFER_TIMEOUT_SECONDS", default=20)
+# Presence follows the person: an operator whose every console socket has been gone this long
+# is set offline (a reload reconnects well within it, so it does not flap).
+HOTLINE_PRESENCE_GRACE_SECONDS = env.int("HOTLINE_PRESENCE_GRACE_SECONDS", default=30)
+# Offers let lapse in a row before the operator is put on a break and a coordinator alerted.
+HOTLINE_MISSED_OFFERS_BREAK = env.int("HOTLINE_MISSED_OFFERS_BREAK", default=2)
+# A caller waiting this long with no operator available alerts the on-duty coordinator.
+HOTLINE_WAIT_ALERT_SECONDS = env.int("HOTLINE_WAIT_ALERT_SECONDS", default=60)
 HOTLINE_FOLLOW_UP_HOURS = env.int("HOTLINE_FOLLOW_UP_HOURS", default=72)
 HOTLINE_REFERRAL_DUE_HOURS = env.int("HOTLINE_REFERRAL_DUE_HOURS", default=24)
 TWILIO_API_KEY_SID = env.str("TWILIO_API_KEY_SID", default="")

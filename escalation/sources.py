@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,11 +23,28 @@ from clinics.models import FollowUp, FollowUpState, PlanMeasure
 from clinics.selectors import overdue_check_ins as clinic_overdue_check_ins
 from clinics.selectors import overdue_follow_ups as clinic_overdue_follow_ups
 from clinics.services import expire_break_glass
-from directory.models import Role
+from directory.models import Organisation, OrganisationKind, Role
 from escalation.models import Alert, AlertState, DispatchLeg, LegState, Severity
 from escalation.services import AlertSpec, clear_alert, leg_alert_spec, raise_alert
-from hotline.models import Call, CallStatus, CaseAccess, QueueSurge, risk_at_least
-from hotline.services import check_surges, expire_offers
+from hotline.models import (
+    WAITING_STATUSES,
+    Call,
+    CallStatus,
+    CaseAccess,
+    OperatorPresence,
+    PresenceStatus,
+    QueueSurge,
+    risk_at_least,
+)
+from hotline.selectors import waiting_calls
+from hotline.services import (
+    available_operator_ids,
+    check_surges,
+    expire_offers,
+    offer_waiting_calls,
+    sign_off_absent_operators,
+)
+from hotline.signals import offers_missed
 from referrals.models import Referral, ReferralState
 from referrals.selectors import overdue_referrals as referral_overdue_referrals
 
@@ -261,9 +280,122 @@ register_alert_source(
 register_alert_source("queue_surge", queue_surges, kind="queue_surge", cleared=_surge_over)
 
 
+# --- presence follows the person: callers nobody is there to answer, offers let lapse ---------
+
+
+def callers_waiting_unanswered(now: datetime):
+    """来电无人接听: a caller waiting longer than ``HOTLINE_WAIT_ALERT_SECONDS`` while no operator
+    is available (at a console) alerts the centre's coordinators, whatever the queue length.
+    Once per episode: nothing new while the hotline has such an alert open; it resolves itself
+    when the caller it was raised for is answered or hangs up."""
+    threshold = now - timedelta(seconds=settings.HOTLINE_WAIT_ALERT_SECONDS)
+    for hotline in Organisation.objects.filter(
+        kind=OrganisationKind.HOTLINE_CENTRE, is_active=True
+    ):
+        oldest = (
+            waiting_calls(hotline.pk).filter(queued_at__lte=threshold).order_by("queued_at").first()
+        )
+        if oldest is None or available_operator_ids(hotline.pk, now):
+            continue
+        if Alert.objects.filter(
+            kind="caller_waiting",
+            data__hotline=hotline.pk,
+            state__in=[AlertState.OPEN, AlertState.ACKNOWLEDGED],
+        ).exists():
+            continue
+        waiting = waiting_calls(hotline.pk).count()
+        yield AlertSpec(
+            dedup_key=f"caller_waiting:{oldest.pk}",
+            kind="caller_waiting",
+            title=_("A caller has waited %(s)s s with no operator available (%(n)s waiting)")
+            % {"s": int((now - oldest.queued_at).total_seconds()), "n": waiting},
+            severity=Severity.CRITICAL,
+            target_organisation=hotline,
+            target_role=Role.COORDINATOR,
+            data={
+                "hotline": hotline.pk,
+                "call": oldest.pk,
+                "queued_at": oldest.queued_at.isoformat(),
+                "waiting": waiting,
+            },
+        )
+
+
+def _caller_no_longer_waiting(alert) -> bool:
+    return not Call.objects.filter(pk=alert.data.get("call"), status__in=WAITING_STATUSES).exists()
+
+
+def missed_offers_spec(presence: OperatorPresence) -> AlertSpec:
+    return AlertSpec(
+        dedup_key=f"missed_offers:{presence.user_id}:{presence.since.isoformat()}",
+        kind="operator_missed_offers",
+        title=_("%(who)s let %(n)s offered calls lapse in a row and was put on a break")
+        % {"who": presence.user, "n": presence.missed_offers},
+        severity=Severity.WARNING,
+        target_organisation=presence.hotline,
+        target_role=Role.COORDINATOR,
+        data={
+            "hotline": presence.hotline_id,
+            "operator": presence.user_id,
+            "missed_offers": presence.missed_offers,
+        },
+    )
+
+
+def operators_missing_offers(now: datetime):
+    """连续未接: an operator put on a break for missed offers (raised at once by the receiver
+    below; this poll is the safety net)."""
+    presences = OperatorPresence.objects.filter(
+        status=PresenceStatus.BREAK, missed_offers__gte=settings.HOTLINE_MISSED_OFFERS_BREAK
+    ).select_related("user", "hotline")
+    for presence in presences:
+        yield missed_offers_spec(presence)
+
+
+def _operator_back(alert) -> bool:
+    # The operator answered a call or set their own status again.
+    return not OperatorPresence.objects.filter(
+        user_id=alert.data.get("operator"),
+        missed_offers__gte=settings.HOTLINE_MISSED_OFFERS_BREAK,
+    ).exists()
+
+
+@receiver(offers_missed, dispatch_uid="escalation.alert_on_missed_offers")
+def alert_on_missed_offers(sender, *, presence, call, actor=None, **kwargs) -> None:
+    raise_alert(missed_offers_spec(presence))
+
+
+register_alert_source(
+    "caller_waiting",
+    callers_waiting_unanswered,
+    kind="caller_waiting",
+    cleared=_caller_no_longer_waiting,
+)
+register_alert_source(
+    "operator_missed_offers",
+    operators_missing_offers,
+    kind="operator_missed_offers",
+    cleared=_operator_back,
+)
+
+
+def _watch_waiting_callers(now: datetime) -> None:
+    """Every second rather than at the sources' cadence: a caller is on the line."""
+    for spec in callers_waiting_unanswered(now):
+        raise_alert(spec)
+    for alert in Alert.objects.filter(
+        kind="caller_waiting", state__in=[AlertState.OPEN, AlertState.ACKNOWLEDGED]
+    ):
+        if _caller_no_longer_waiting(alert):
+            clear_alert(alert)
+
+
 def housekeeping(now: datetime) -> None:
-    """Small deadlines other apps keep in their own rows: lapsed call offers go back to the queue,
-    expired break-glass grants are revoked, the hotline queues are counted for surges."""
+    """Small deadlines other apps keep in their own rows: operators whose consoles are gone go
+    offline, lapsed call offers go back to the queue, queued calls are offered to whoever is
+    free, callers waiting with nobody to answer alert a coordinator, expired break-glass grants
+    are revoked, the hotline queues are counted for surges."""
+    sign_off_absent_operators(now)
     lapsed = (
         Call.objects.filter(status=CallStatus.OFFERED, offer_expires_at__lte=now)
         .values_list("hotline_id", flat=True)
@@ -271,5 +403,9 @@ def housekeeping(now: datetime) -> None:
     )
     for hotline_id in list(lapsed):
         expire_offers(hotline_id)
+    queued = Call.objects.filter(status=CallStatus.QUEUED).values_list("hotline_id", flat=True)
+    for hotline_id in list(queued.distinct()):
+        offer_waiting_calls(hotline_id)
+    _watch_waiting_callers(now)
     expire_break_glass(now)
     check_surges()

@@ -466,7 +466,8 @@ class Device(models.TextChoices):
 
 class OperatorPresence(models.Model):
     """Where an operator is (接线员状态). ``last_idle_at``: when they last became free, so the
-    longest-idle available operator is offered the next call."""
+    longest-idle available operator is offered the next call. ``missed_offers``: offers let
+    lapse in a row, back to 0 when the operator answers or sets their own status."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hotline_presence"
@@ -478,6 +479,7 @@ class OperatorPresence(models.Model):
     device = models.CharField(max_length=20, choices=Device.choices, default=Device.BROWSER)
     since = models.DateTimeField(default=timezone.now)
     last_idle_at = models.DateTimeField(default=timezone.now)
+    missed_offers = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         verbose_name = _("operator presence")

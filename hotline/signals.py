@@ -16,3 +16,8 @@ from django.dispatch import Signal
 #                "protective_factors": [...], "notes", "caller_relation", "consent": bool,
 #                "consent_override_reason", "contact_phone", "location", "override_reason"}
 disposition_made = Signal()
+
+# Sent inside the transaction of ``expire_offers`` when an operator let
+# ``HOTLINE_MISSED_OFFERS_BREAK`` offers lapse in a row and was put on a break.
+# kwargs: presence (hotline.OperatorPresence, locked), call (the last lapsed Call), actor
+offers_missed = Signal()

@@ -56,6 +56,15 @@ def _console_messages() -> dict:
     return {
         "waiting": _("waiting"),
         "offered_to_you": _("Offered to you"),
+        "offer_left": _("answer within %s s"),
+        "offer_lapsed": _(
+            "A call offered to you was not answered in time and went back to the queue. "
+            "You are still available."
+        ),
+        "offer_lapsed_break": _(
+            "You let %s offered calls lapse in a row and were put on a break. "
+            "Set yourself available when you are back."
+        ),
         "accept": _("Accept"),
         "accepted_elsewhere": _("Another operator has taken this call."),
         "unsaved": _("The risk screen has unsaved answers. Leave anyway?"),

@@ -15,15 +15,18 @@ import json
 import logging
 import time
 from collections import deque
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
 
 from realtime import audiences as aud
-from realtime.models import Event
+from realtime.models import ConsoleSession, Event
 from realtime.selectors import events_visible_to
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,31 @@ def _replay(user, mine: set[str], after_id: int, window: int) -> list[dict] | No
 
 
 @database_sync_to_async
+def _open_session(user_id: int, channel_name: str) -> int:
+    """Record the socket (presence follows it). The user's closed sessions and long-dead ones go:
+    while this one is open they say nothing, and when it closes it is the newest."""
+    now = timezone.now()
+    ConsoleSession.objects.filter(user_id=user_id).filter(
+        Q(closed_at__isnull=False) | Q(last_seen_at__lt=now - timedelta(days=1))
+    ).delete()
+    return ConsoleSession.objects.create(
+        user_id=user_id, channel_name=channel_name, connected_at=now, last_seen_at=now
+    ).pk
+
+
+@database_sync_to_async
+def _touch_session(session_id: int) -> None:
+    ConsoleSession.objects.filter(pk=session_id).update(last_seen_at=timezone.now())
+
+
+@database_sync_to_async
+def _close_session(session_id: int) -> None:
+    ConsoleSession.objects.filter(pk=session_id, closed_at__isnull=True).update(
+        closed_at=timezone.now()
+    )
+
+
+@database_sync_to_async
 def _latest_event_id() -> int:
     latest = Event.objects.order_by("-id").values_list("id", flat=True).first()
     return latest or 0
@@ -108,10 +136,12 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         self.last_heard = time.monotonic()
         self.lock = asyncio.Lock()
         self.heartbeat_task = None
+        self.session_id = None
 
         # Join first, replay second: whatever commits in between arrives live and is deduplicated.
         await self._join(await _audiences(user))
         await self.accept()
+        self.session_id = await _open_session(user.pk, self.channel_name)
         requested = self._requested_id()
         latest = await _latest_event_id()
         window = int(_setting("REALTIME_REPLAY_WINDOW", 1000))
@@ -154,6 +184,12 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             self.heartbeat_task.cancel()
         for group in getattr(self, "joined", set()):
             await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "session_id", None) is not None:
+            # The fast path of presence; a process killed outside this leaves the row to age.
+            try:
+                await _close_session(self.session_id)
+            except Exception:
+                log.warning("closing console session %s failed", self.session_id, exc_info=True)
 
     # --- groups ------------------------------------------------------------------------------
 
@@ -241,6 +277,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
                 # The membership nudge can be lost like any broadcast; the heartbeat re-checks.
                 if not await self._recheck():
                     return
+                await _touch_session(self.session_id)
                 await self._control("heartbeat", at=time.time())
         except asyncio.CancelledError:
             raise

@@ -63,3 +63,26 @@ class EventAudience(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} -> {self.audience}"
+
+
+class ConsoleSession(models.Model):
+    """One open console socket, so the apps above can tell whether a person is still at a screen.
+
+    Written by the consumer only: created on connect, ``last_seen_at`` moved on every heartbeat,
+    ``closed_at`` set on disconnect. A server process that dies closes nothing; its rows are known
+    by a ``last_seen_at`` that stopped moving (``realtime.selectors.console_absence``).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="console_sessions"
+    )
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "closed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.channel_name}"

@@ -1,9 +1,12 @@
-"""Reads of the event log: replay for consoles and the case timeline."""
+"""Reads of the event log (replay for consoles, the case timeline) and of console sessions."""
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db.models import Exists, OuterRef
 
 from realtime import audiences as aud
-from realtime.models import Event, EventAudience
+from realtime.models import ConsoleSession, Event, EventAudience
 
 
 def events_visible_to(
@@ -29,3 +32,31 @@ def events_visible_to(
 
 def case_timeline(case):
     return Event.objects.filter(case=case).select_related("actor").order_by("id")
+
+
+def console_stale_after() -> timedelta:
+    """A session not touched for this long belongs to a server process that is gone (the
+    consumer touches it every heartbeat; a margin of the allowed misses covers a slow beat)."""
+    return timedelta(
+        seconds=settings.REALTIME_HEARTBEAT_SECONDS * (settings.REALTIME_HEARTBEAT_MISSES + 1)
+    )
+
+
+def console_absence(user_ids, now: datetime) -> dict[int, datetime | None]:
+    """For each of these users who has had a console: ``None`` while one is open, else when the
+    last one went (closed, or last touched by a process that has since died). Users who never
+    opened a console (API or phone-only clients) are left out: nothing is known of them."""
+    stale = now - console_stale_after()
+    absence: dict[int, datetime | None] = {}
+    rows = ConsoleSession.objects.filter(user_id__in=list(user_ids)).values_list(
+        "user_id", "last_seen_at", "closed_at"
+    )
+    for user_id, last_seen_at, closed_at in rows:
+        if absence.get(user_id, 0) is None:
+            continue
+        if closed_at is None and last_seen_at >= stale:
+            absence[user_id] = None
+            continue
+        gone = closed_at or last_seen_at
+        absence[user_id] = max(gone, absence.get(user_id) or gone)
+    return absence

@@ -8,14 +8,17 @@ from hotline.events import call_data
 from hotline.selectors import CASE_ROLES
 from hotline.services.calls import (
     accept_call,
+    available_operator_ids,
     call_status_changed,
     enter_manual_call,
     expire_offers,
     hotline_for_webhook,
     identify_caller,
     normalise_number,
+    offer_waiting_calls,
     receive_call,
     set_presence,
+    sign_off_absent_operators,
     wrap_up_call,
 )
 from hotline.services.cases import (
@@ -43,6 +46,7 @@ __all__ = [
     "accept_call",
     "advance_case",
     "advance_case_if_behind",
+    "available_operator_ids",
     "call_data",
     "call_status_changed",
     "check_surges",
@@ -54,6 +58,7 @@ __all__ = [
     "hotline_for_webhook",
     "identify_caller",
     "normalise_number",
+    "offer_waiting_calls",
     "open_case",
     "receive_call",
     "record_case_read",
@@ -61,6 +66,7 @@ __all__ = [
     "set_next_step",
     "set_presence",
     "set_risk",
+    "sign_off_absent_operators",
     "triage_call",
     "update_person",
     "wrap_up_call",

@@ -41,10 +41,12 @@ from hotline.models import (
     risk_at_least,
 )
 from hotline.selectors import operator_hotline_ids, visible_people, waiting_calls
-from hotline.services.cases import _insert_case, open_case
+from hotline.services.cases import SYSTEM, _insert_case, open_case
 from hotline.services.surge import _check_surge, _end_surge_if_over
+from hotline.signals import offers_missed
 from realtime import audiences as aud
 from realtime.publish import publish
+from realtime.selectors import console_absence
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +79,13 @@ def normalise_number(raw: str):
     return number
 
 
-def _publish_call(type_: str, call: Call, actor, **extra) -> None:
+def _publish_call(type_: str, call: Call, actor, extra_audiences=(), **extra) -> None:
     publish(
         type_,
         case=call.case,
         actor=actor,
         data={**call_data(call), **extra},
-        audiences=call_audiences(call),
+        audiences=[*call_audiences(call), *extra_audiences],
     )
 
 
@@ -95,10 +97,12 @@ def _presence_data(p: OperatorPresence) -> dict:
         "device": p.device,
         "since": p.since.isoformat(),
         "last_idle_at": p.last_idle_at.isoformat(),
+        "missed_offers": p.missed_offers,
     }
 
 
-def _set_presence_status(p: OperatorPresence, status: str, actor, now=None) -> None:
+def _set_presence_status(p: OperatorPresence, status: str, actor, now=None, reason="") -> None:
+    """``reason`` says why the system changed it ("console_gone", "missed_offers")."""
     now = now or timezone.now()
     if p.status == status:
         return
@@ -110,7 +114,7 @@ def _set_presence_status(p: OperatorPresence, status: str, actor, now=None) -> N
     publish(
         "operator.presence_changed",
         actor=actor,
-        data=_presence_data(p),
+        data={**_presence_data(p), "reason": reason},
         audiences=[aud.org(p.hotline_id), aud.user(p.user_id)],
     )
 
@@ -251,9 +255,11 @@ def enter_manual_call(
 
 
 def expire_offers(hotline_id: int, actor=None) -> int:
-    """Offers not taken within ``HOTLINE_OFFER_TIMEOUT_SECONDS`` go back to the queue; the
-    operator who let one lapse is put on a break (like a missed reservation), so the next
-    offer goes to someone who is there."""
+    """Offers not taken within ``HOTLINE_OFFER_TIMEOUT_SECONDS`` go back to the queue and the
+    operator is told (``call.offer_expired`` to them too). They stay available: one missed offer
+    is a moment away from the desk. ``HOTLINE_MISSED_OFFERS_BREAK`` in a row puts them on a
+    break, so the next offers go to someone who is there, and ``offers_missed`` lets the
+    escalation app alert a coordinator."""
     now = timezone.now()
     n = 0
     with transaction.atomic():
@@ -266,36 +272,143 @@ def expire_offers(hotline_id: int, actor=None) -> int:
             call.offered_to = None
             call.offer_expires_at = None
             call.save()
-            _publish_call("call.offer_expired", call, actor, missed_by=missed_by)
             presence = (
                 OperatorPresence.objects.select_for_update().filter(user_id=missed_by).first()
             )
-            if presence and presence.status == PresenceStatus.AVAILABLE:
-                _set_presence_status(presence, PresenceStatus.BREAK, actor, now)
+            on_break = False
+            if presence is not None:
+                # To the back of the idle line: the next offer tries someone else first.
+                presence.missed_offers += 1
+                presence.last_idle_at = now
+                presence.save(update_fields=["missed_offers", "last_idle_at"])
+                on_break = (
+                    presence.status == PresenceStatus.AVAILABLE
+                    and presence.missed_offers >= settings.HOTLINE_MISSED_OFFERS_BREAK
+                )
+            _publish_call(
+                "call.offer_expired",
+                call,
+                actor,
+                extra_audiences=[aud.user(missed_by)] if missed_by else (),
+                missed_by=missed_by,
+                missed_in_a_row=presence.missed_offers if presence else 0,
+                put_on_break=on_break,
+            )
+            if on_break:
+                _set_presence_status(
+                    presence, PresenceStatus.BREAK, actor, now, reason="missed_offers"
+                )
+                offers_missed.send(
+                    sender=OperatorPresence, presence=presence, call=call, actor=actor
+                )
             n += 1
         if n:
             _offer_waiting(hotline_id, actor)
     return n
 
 
-def _free_operators(hotline_id: int):
-    """Available operators of the hotline not holding an offer, longest idle first, locked
-    (skipping rows another transaction holds): who gets the next offer."""
+def _console_gone(user_ids, now) -> set[int]:
+    """Operators whose every console socket has closed (or whose server died): an offer to
+    them would ring nowhere, even within the grace before they are set offline."""
+    return {uid for uid, gone in console_absence(user_ids, now).items() if gone is not None}
+
+
+def _free_operators(hotline_id: int, now) -> list[OperatorPresence]:
+    """Available operators of the hotline not holding an offer and still at a console, longest
+    idle first, locked (skipping rows another transaction holds): who gets the next offer."""
     busy = Call.objects.filter(hotline_id=hotline_id, status=CallStatus.OFFERED).values(
         "offered_to"
     )
-    return (
+    free = list(
         OperatorPresence.objects.filter(hotline_id=hotline_id, status=PresenceStatus.AVAILABLE)
         .exclude(user__in=busy)
         .select_for_update(skip_locked=True)
         .order_by("last_idle_at", "pk")
     )
+    gone = _console_gone([p.user_id for p in free], now)
+    return [p for p in free if p.user_id not in gone]
+
+
+def available_operator_ids(hotline_id: int, now=None) -> set[int]:
+    """Operators of the hotline who are available and at a console (an offer would reach them)."""
+    now = now or timezone.now()
+    ids = set(
+        OperatorPresence.objects.filter(
+            hotline_id=hotline_id, status=PresenceStatus.AVAILABLE
+        ).values_list("user_id", flat=True)
+    )
+    return ids - _console_gone(ids, now)
+
+
+def offer_waiting_calls(hotline_id: int) -> None:
+    """Housekeeping: offer queued calls to whoever is free now (an operator whose console came
+    back, one whose offer was withdrawn); offers are otherwise made when something changes."""
+    with transaction.atomic():
+        _offer_waiting(hotline_id, SYSTEM)
+
+
+def sign_off_absent_operators(now=None) -> int:
+    """Presence follows the person: an operator available or on a break whose every console has
+    been gone longer than ``HOTLINE_PRESENCE_GRACE_SECONDS`` is set offline, and an offer held
+    for them goes back to the queue. The grace also runs from their last status change, so
+    setting oneself available from an API client is not undone at once. A reload closes one
+    socket and opens another well within the grace, so it does not flap. On a call or in
+    wrap-up nothing changes: the call goes on (perhaps on the operator's phone)."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.HOTLINE_PRESENCE_GRACE_SECONDS)
+    candidates = OperatorPresence.objects.filter(
+        status__in=[PresenceStatus.AVAILABLE, PresenceStatus.BREAK], since__lte=now - grace
+    ).values_list("user_id", flat=True)
+    absent = [
+        uid
+        for uid, gone in console_absence(list(candidates), now).items()
+        if gone is not None and gone <= now - grace
+    ]
+    n = 0
+    for user_id in absent:
+        with transaction.atomic():
+            presence = OperatorPresence.objects.select_for_update().get(user_id=user_id)
+            if presence.status not in (PresenceStatus.AVAILABLE, PresenceStatus.BREAK):
+                continue
+            # Read again under the lock: a console may have connected since the first look.
+            gone = console_absence([user_id], timezone.now()).get(user_id)
+            if gone is None or gone > now - grace:
+                continue
+            _set_presence_status(
+                presence, PresenceStatus.OFFLINE, SYSTEM, now, reason="console_gone"
+            )
+            _withdraw_offers_to(presence, SYSTEM)
+            n += 1
+    return n
+
+
+def _withdraw_offers_to(presence: OperatorPresence, actor) -> None:
+    """Back to the queue (not a missed offer: the operator is gone, not slow), then on offer."""
+    calls = Call.objects.select_for_update().filter(
+        status=CallStatus.OFFERED, offered_to_id=presence.user_id
+    )
+    withdrawn = False
+    for call in calls:
+        call.withdraw_offer()
+        call.offered_to = None
+        call.offer_expires_at = None
+        call.save()
+        _publish_call(
+            "call.offer_withdrawn",
+            call,
+            actor,
+            extra_audiences=[aud.user(presence.user_id)],
+            withdrawn_from=presence.user_id,
+        )
+        withdrawn = True
+    if withdrawn:
+        _offer_waiting(presence.hotline_id, actor)
 
 
 def _offer_waiting(hotline_id: int, actor) -> None:
     """Offer queued calls to available operators, longest idle first (one offer each)."""
     now = timezone.now()
-    for presence in _free_operators(hotline_id):
+    for presence in _free_operators(hotline_id, now):
         call = (
             waiting_calls(hotline_id)
             .filter(status=CallStatus.QUEUED)
@@ -377,6 +490,7 @@ def accept_call(actor, call: Call | None = None) -> Call:
         call.save()
         if presence.hotline_id != call.hotline_id:
             presence.hotline_id = call.hotline_id
+        presence.missed_offers = 0
         _set_presence_status(presence, PresenceStatus.ON_CALL, actor, now)
         CallbackTask.objects.filter(queue_call=call, status=CallbackTask.Status.OPEN).update(
             status=CallbackTask.Status.DONE, done_at=now
@@ -565,7 +679,11 @@ def set_presence(
                 raise Conflict(
                     _("Finish your current call (and its wrap-up) first."), code="operator_busy"
                 )
+            # The operator has said where they are: the missed offers are behind them.
+            presence.missed_offers = 0
             _set_presence_status(presence, status, actor)
             if status == PresenceStatus.AVAILABLE:
                 _offer_waiting(presence.hotline_id, actor)
+            else:
+                _withdraw_offers_to(presence, actor)
     return presence

@@ -140,6 +140,7 @@
         text(offered, T.offered_to_you);
         meta.append(" ", offered);
       }
+      if (call.offered_to === ME && call.offer_expires_at) meta.append(" ", offerCountdown(call.offer_expires_at));
       var accept = document.createElement("button");
       accept.type = "button";
       accept.className = "accept";
@@ -641,6 +642,43 @@
     window.Live.on("status", function (status) { if (status === "live") refreshSoon(); });
   }
 
+  /* --- presence follows the person: the offer's countdown, a lapsed offer told ---------- */
+
+  function offerCountdown(expiresAt) {
+    var el = document.createElement("span");
+    el.className = "tag offer-countdown";
+    el.dataset.expires = expiresAt;
+    tickOffer(el);
+    return el;
+  }
+
+  function tickOffer(el) {
+    var left = Math.max(0, Math.ceil((Date.parse(el.dataset.expires) - Date.now()) / 1000));
+    text(el, T.offer_left.replace("%s", left));
+    el.classList.toggle("error", left <= 5);
+  }
+
+  var offerNotice = document.createElement("p");
+  offerNotice.id = "offer-notice";
+  offerNotice.className = "error";
+  offerNotice.setAttribute("role", "status");
+  offerNotice.hidden = true;
+  $("queue").before(offerNotice);
+
+  if (window.Live) {
+    window.Live.on("call.offer_expired", function (event) {
+      if (!event.data || event.data.missed_by !== ME) return;
+      text(offerNotice, event.data.put_on_break
+        ? T.offer_lapsed_break.replace("%s", event.data.missed_in_a_row)
+        : T.offer_lapsed);
+      offerNotice.hidden = false;
+    });
+    window.Live.on("call.offered", function (event) {
+      if (event.data && event.data.offered_to === ME) offerNotice.hidden = true;
+    });
+  }
+
+  setInterval(function () { document.querySelectorAll("#queue .offer-countdown").forEach(tickOffer); }, 1000);
   setInterval(tickWaits, 1000);
   loadQueue();
   loadMine();

@@ -7,6 +7,7 @@ from django.utils import timezone
 from escalation.models import Alert
 from escalation.sources import housekeeping, poll_sources
 from hotline.models import QueueSurge
+from realtime.models import Event
 from tests.referrals.conftest import refer
 
 
@@ -85,4 +86,6 @@ def test_housekeeping_returns_a_lapsed_offer_to_the_queue(network, operator, set
     Call.objects.filter(pk=call.pk).update(offer_expires_at=timezone.now() - timedelta(seconds=1))
     housekeeping(timezone.now())
     call.refresh_from_db()
-    assert call.status == "queued" and call.offered_to is None
+    # Back to the queue, and offered afresh: one lapse leaves the operator available.
+    assert Event.objects.filter(type="call.offer_expired").count() == 1
+    assert call.status == "offered" and call.offer_expires_at > timezone.now()
