@@ -214,7 +214,8 @@ def alert_detail(request, pk: int):
     if not selectors.can_act_on_alert(request.user, alert):
         raise PermissionDenied(_("This alert is not addressed to you."))
     leg_id = (alert.data or {}).get("leg")
-    sent = OutboundMessage.objects.filter(Q(alert=alert) | Q(leg_id=leg_id) if leg_id else Q(alert=alert))
+    mine = Q(alert=alert) | Q(leg_id=leg_id) if leg_id else Q(alert=alert)
+    sent = OutboundMessage.objects.filter(mine)
     alert.life_safety = selectors.is_life_safety_alert(alert)
     said = _messages_by_item(request)
     alert.said = said.get(ALERT_TAG % alert.pk, []) + said.get("", [])

@@ -89,9 +89,7 @@ def test_the_board_puts_life_safety_first_in_its_colour_with_countdowns(
 
 
 @pytest.mark.parametrize("who", ["operator", "counsellor_a", "responder"])
-def test_other_roles_get_403_for_the_board_and_every_action(
-    request, who, life_alert, police_leg
-):
+def test_other_roles_get_403_for_the_board_and_every_action(request, who, life_alert, police_leg):
     user = request.getfixturevalue(who)
     client = browser(user)
     for url in (BOARD, BOARD + "board/", f"{BOARD}alerts/{life_alert.pk}/"):
@@ -108,9 +106,7 @@ def test_other_roles_get_403_for_the_board_and_every_action(
     assert not Event.objects.filter(type__in=["dispatch.leg_note", "dispatch.leg_resent"]).exists()
 
 
-def test_acknowledging_from_the_board_stops_the_escalation(
-    coordinator, life_alert, run_worker
-):
+def test_acknowledging_from_the_board_stops_the_escalation(coordinator, life_alert, run_worker):
     pending = Timer.objects.filter(alert=life_alert, kind="alert_step", fired_at__isnull=True)
     assert pending.exists()  # the next step is due: acknowledging must stop it
     mine = OutboundMessage.objects.filter(alert=life_alert)
