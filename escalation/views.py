@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -87,6 +89,7 @@ def _board_context(request) -> dict:
         leg.said = said.get(LEG_TAG % leg.pk, [])
         leg.waiting = leg.state == LegState.NOTIFIED
         leg.active = leg.state in ACTIVE_LEG_STATES
+        leg.via_words = _via(leg.acknowledged_via) if leg.acknowledged_via else ""
     for dispatch in dispatches:
         dispatch.waiting_legs = sum(1 for leg in dispatch.legs.all() if leg.waiting)
     unacknowledged = [a for a in alerts if a.life_safety and a.state == AlertState.OPEN]
@@ -171,7 +174,7 @@ def _event_words(event: Event) -> str:
             "phones": f" → {phones}" if phones else "",
         }
     if kind == "alert.acknowledged":
-        return _("Acknowledged (%(via)s); escalation stopped") % {"via": data.get("via", "")}
+        return _("Acknowledged (%(via)s); escalation stopped") % {"via": _via(data.get("via", ""))}
     if kind == "alert.resolved":
         return _("Resolved: %(note)s") % {"note": data.get("note", "")}
     if kind == "alert.assigned":
@@ -184,9 +187,26 @@ def _event_words(event: Event) -> str:
         return _("Note: %(note)s") % {"note": data.get("note", "")}
     if kind == "dispatch.leg_resent":
         return _("Notification sent again to %(to)s") % {"to": ", ".join(data.get("phones", []))}
+    if kind == "dispatch.leg_notified":
+        due = parse_datetime(data.get("ack_deadline") or "")
+        at = timezone.localtime(due).strftime("%H:%M:%S") if due else "—"
+        return _("Responder notified; acknowledge by %(at)s") % {"at": at}
     if kind == "dispatch.leg_acknowledged":
-        return _("Leg acknowledged (%(via)s)") % {"via": data.get("via", "")}
+        return _("Leg acknowledged (%(via)s)") % {"via": _via(data.get("via", ""))}
     return kind
+
+
+_VIA_WORDS = {
+    "board": gettext_lazy("on the coordinator board"),
+    "console": gettext_lazy("on the page"),
+    "phone": gettext_lazy("reached by phone"),
+    "sms": gettext_lazy("by SMS reply"),
+    "voice": gettext_lazy("by key press on the call"),
+}
+
+
+def _via(via: str) -> str:
+    return str(_VIA_WORDS.get(via, via))
 
 
 _CHANNEL_WORDS = {
