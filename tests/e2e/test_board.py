@@ -137,10 +137,19 @@ def test_the_coordinator_runs_a_life_safety_alert_from_the_board(
     after = coordinator.call("GET", f"/api/v1/alerts/{alert['id']}/")
     assert (after["round"], after["step"]) == (state["round"], state["step"])
 
+    # The police press 收到 on their side: the board's leg turns, and the alert leaves, live.
+    police_api = Api(daphne_server.url, "police1", servers.DEMO_PASSWORD)
+    police_api.call("POST", f"/api/v1/dispatch-legs/{police['id']}/acknowledge/")
+    board.locator(f"#leg-{police['id']}[data-state=acknowledged]").wait_for(timeout=10000)
+    board.locator(f"#alert-{alert['id']}").wait_for(state="detached", timeout=10000)
+    assert board.evaluate("window.notReloaded") is True
+    shoot(board, artifacts, "leg-acknowledged")
+
     # Its history page: raised, escalation steps, acknowledged by the coordinator.
     board.goto(f"{daphne_server.url}/coordination/alerts/{alert['id']}/")
     history = board.inner_text("#alert-history")
     assert "发起" in history and "升级" in history and "协调员一" in history
     assert "已接收（协调看板），升级已停止" in history
+    assert "处置完毕" in history  # resolved by the system when the police acknowledged
     assert board.locator("#alert-messages tbody tr").count() >= 1
     shoot(board, artifacts, "detail")
