@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from core.errors import Forbidden, Invalid
 from directory.access import is_administrator
-from directory.models import Organisation, Region
+from directory.models import Organisation, Region, User
 from escalation import selectors, services
 from escalation.models import Alert, Dispatch, DispatchLeg, EscalationPolicy, OutboundMessage
 from escalation.policies import validate_steps
@@ -240,6 +240,10 @@ class FailSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class LegNoteSerializer(serializers.Serializer):
+    note = serializers.CharField()
+
+
 class LegViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Dispatch legs; a responder sees only its own organisation's legs."""
 
@@ -271,6 +275,27 @@ class LegViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         body.is_valid(raise_exception=True)
         leg = services.fail_leg(request.user, self._leg(pk), **body.validated_data)
         return Response(LegSerializer(leg).data)
+
+    @extend_schema(request=None, responses=LegSerializer)
+    @action(detail=True, methods=["post"], url_path="reached-by-phone")
+    def reached_by_phone(self, request, pk=None):
+        """电话已联系上: a coordinator reached the responder by phone."""
+        leg = services.leg_reached_by_phone(request.user, self._leg(pk))
+        return Response(LegSerializer(leg).data)
+
+    @action(detail=True, methods=["post"], serializer_class=LegNoteSerializer)
+    def note(self, request, pk=None):
+        body = LegNoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        leg = services.note_leg(request.user, self._leg(pk), note=body.validated_data["note"])
+        return Response(LegSerializer(leg).data)
+
+    @extend_schema(request=None, responses=MessageSerializer(many=True))
+    @action(detail=True, methods=["post"])
+    def resend(self, request, pk=None):
+        """重发通知: the leg's SMS and voice call again."""
+        sent = services.resend_leg(request.user, self._leg(pk))
+        return Response(MessageSerializer(sent, many=True).data)
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -326,6 +351,10 @@ class ReassignSerializer(serializers.Serializer):
     due = serializers.DateTimeField()
 
 
+class AssignSerializer(serializers.Serializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+
+
 class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Alerts addressed to the user (or all, for the hotline centre's coordinators)."""
 
@@ -363,6 +392,24 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return self._reply(
             services.reassign_alert(request.user, self._alert(pk), **body.validated_data)
         )
+
+    @action(detail=True, methods=["post"], serializer_class=AssignSerializer)
+    def assign(self, request, pk=None):
+        """改派给人: hand the alert to a coordinator or a member of its organisation."""
+        body = AssignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._reply(
+            services.assign_alert_to_user(
+                request.user, self._alert(pk), user=body.validated_data["user"]
+            )
+        )
+
+    @extend_schema(request=None, responses=MessageSerializer)
+    @action(detail=True, methods=["post"])
+    def call(self, request, pk=None):
+        """呼叫责任人: a voice call through the gateway."""
+        message = services.call_alert_responder(request.user, self._alert(pk))
+        return Response(MessageSerializer(message).data, status=201)
 
     @extend_schema(responses=HistorySerializer(many=True))
     @action(detail=True, methods=["get"])

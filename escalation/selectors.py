@@ -253,3 +253,62 @@ def recent_closed_legs_for_responder(user, *, hours: int = 12):
         .filter(state__in=[LegState.DONE, LegState.FAILED], state_changed_at__gte=since)
         .order_by("-state_changed_at", "-id")
     )
+
+
+# --- the coordinator board (协调员看板) -------------------------------------------------------
+
+
+def is_life_safety_alert(alert: Alert) -> bool:
+    """生命安全: the model's own severity; every alert a dispatch raises is raised with it."""
+    return alert.is_life_safety
+
+
+def board_alerts(user):
+    """Open and acknowledged alerts, life-safety first, then the unacknowledged, soonest first."""
+    order = Case(When(severity="life_safety", then=0), default=1)
+    waiting = Case(When(state=AlertState.OPEN, then=0), default=1)
+    return (
+        open_alerts(user)
+        .select_related("target_user", "acknowledged_by")
+        .annotate(life_first=order, waiting_first=waiting)
+        .order_by("life_first", "waiting_first", "next_step_at", "-id")
+    )
+
+
+def alert_assignees(alert: Alert) -> list[User]:
+    """Who may take an alert over (改派): the hotline centre's coordinators and the people of
+    the organisation it is addressed to (in its role, if it names one)."""
+    people: list[User] = []
+    centre = hotline_centre()
+    if centre is not None:
+        people += members(centre, Role.COORDINATOR)
+    for org in (alert.target_organisation, alert.assigned_organisation):
+        if org is not None:
+            people += members(org, alert.target_role or None) if org != centre else []
+    return list(dict.fromkeys(people))
+
+
+def alert_call_numbers(alert: Alert) -> list[tuple[str, User | None]]:
+    """Whom 呼叫责任人 rings: the leg's responder and duty phone for a dispatch alert, else the
+    alert's own person, then its organisation's duty phone."""
+    found: list[tuple[str, User | None]] = []
+    leg_id = (alert.data or {}).get("leg")
+    leg = (
+        DispatchLeg.objects.filter(pk=leg_id).select_related("responder", "organisation").first()
+        if leg_id
+        else None
+    )
+    if leg is not None:
+        if leg.responder_id and leg.responder.phone:
+            found.append((str(leg.responder.phone), leg.responder))
+        if leg.organisation.duty_phone:
+            found.append((str(leg.organisation.duty_phone), None))
+    if alert.target_user_id and alert.target_user.phone:
+        found.append((str(alert.target_user.phone), alert.target_user))
+    for org in (alert.assigned_organisation, alert.target_organisation):
+        if org is not None and org.duty_phone:
+            found.append((str(org.duty_phone), None))
+    seen: dict[str, User | None] = {}
+    for phone, user in found:
+        seen.setdefault(phone, user)
+    return list(seen.items())

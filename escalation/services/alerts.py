@@ -303,3 +303,60 @@ def clear_alert(alert: Alert) -> bool:
             return False
         _resolve(alert, None, _("Cleared: the condition behind this alert is gone."))
     return True
+
+
+# --- actions of the coordinator board (协调员看板) ----------------------------------------------
+
+
+def assign_alert_to_user(actor, alert: Alert, *, user) -> Alert:
+    """改派给人: the alert is now this person's; the next escalation steps go to them first."""
+    if not selectors.is_coordinator(actor):
+        raise Forbidden(_("Only a coordinator may hand an alert to a person."))
+    with transaction.atomic():
+        alert = _locked_alert(alert)
+        if not selectors.can_act_on_alert(actor, alert):
+            raise Forbidden(_("This alert is not addressed to you."))
+        if alert.state == AlertState.RESOLVED:
+            raise Conflict(_("This alert is already resolved."), code="already_resolved")
+        if user is None or user not in selectors.alert_assignees(alert):
+            raise Invalid(
+                _("Choose a coordinator or a member of the organisation the alert is for."),
+                fields={"user": [_("Not someone who may take this alert.")]},
+            )
+        before = alert.target_user_id
+        alert.target_user = user
+        alert.save()
+        _alert_event(
+            "alert.assigned",
+            alert,
+            actor,
+            extra_audiences=[aud.user(user.pk)],
+            user=user.pk,
+            user_name=str(user),
+            previous_user=before,
+        )
+    return alert
+
+
+def call_alert_responder(actor, alert: Alert) -> object:
+    """呼叫责任人: a voice call through the gateway to the person or desk who must act."""
+    if not selectors.is_coordinator(actor):
+        raise Forbidden(_("Only a coordinator may call from the board."))
+    with transaction.atomic():
+        alert = _locked_alert(alert)
+        if not selectors.can_act_on_alert(actor, alert):
+            raise Forbidden(_("This alert is not addressed to you."))
+        if alert.state == AlertState.RESOLVED:
+            raise Conflict(_("This alert is already resolved."), code="already_resolved")
+        numbers = selectors.alert_call_numbers(alert)
+        if not numbers:
+            raise Invalid(
+                _("Nobody to call: neither the person nor the organisation has a phone number."),
+                code="no_number",
+            )
+        phone, user = numbers[0]
+        message = queue_message(
+            Channel.VOICE, phone, _alert_voice(alert), alert=alert, recipient=user
+        )
+        _alert_event("alert.call_placed", alert, actor, to=phone, message=message.pk)
+    return message

@@ -199,7 +199,7 @@ def _brief_phone(brief: dict) -> str:
     return "联系电话：" + "、".join(phones) + "。" if phones else "来电号码未显示。"
 
 
-def _sms_text(leg: DispatchLeg, *, update: bool = False) -> str:
+def sms_text(leg: DispatchLeg, *, update: bool = False) -> str:
     brief = case_brief(leg.dispatch)
     head = "【心理援助热线紧急联动·地点更新】" if update else "【心理援助热线紧急联动】"
     return (
@@ -210,7 +210,7 @@ def _sms_text(leg: DispatchLeg, *, update: bool = False) -> str:
     )
 
 
-def _voice_text(leg: DispatchLeg) -> str:
+def voice_text(leg: DispatchLeg) -> str:
     brief = case_brief(leg.dispatch)
     return (
         f"这里是心理援助热线紧急联动。个案{brief['case']}，风险{brief['risk_display']}，"
@@ -218,7 +218,7 @@ def _voice_text(leg: DispatchLeg) -> str:
     )
 
 
-def _leg_phones(leg: DispatchLeg) -> list[str]:
+def leg_phones(leg: DispatchLeg) -> list[str]:
     phones = []
     if leg.responder_id and leg.responder.phone:
         phones.append(str(leg.responder.phone))
@@ -502,10 +502,10 @@ def _move_leg(actor, leg: DispatchLeg, spec: dict, now) -> DispatchLeg:
 
 def _tell_leg_new_location(actor, leg: DispatchLeg) -> None:
     brief = case_brief(leg.dispatch)
-    _leg_event("dispatch.leg_location_updated", leg, actor, brief=brief)
-    for phone in _leg_phones(leg):
+    leg_event("dispatch.leg_location_updated", leg, actor, brief=brief)
+    for phone in leg_phones(leg):
         links = {"dispatch": leg.dispatch, "leg": leg, "recipient": leg.responder}
-        queue_message(Channel.SMS, phone, _sms_text(leg, update=True), **links)
+        queue_message(Channel.SMS, phone, sms_text(leg, update=True), **links)
 
 
 def _notify_leg(leg: DispatchLeg, *, timer_key: str = "") -> None:
@@ -525,15 +525,15 @@ def _notify_leg(leg: DispatchLeg, *, timer_key: str = "") -> None:
         audiences=_leg_audiences(leg),
         include_case_audiences=False,
     )
-    for phone in _leg_phones(leg):
+    for phone in leg_phones(leg):
         links = {"dispatch": leg.dispatch, "leg": leg, "recipient": leg.responder}
-        queue_message(Channel.SMS, phone, _sms_text(leg), **links)
-        queue_message(Channel.VOICE, phone, _voice_text(leg), **links)
+        queue_message(Channel.SMS, phone, sms_text(leg), **links)
+        queue_message(Channel.VOICE, phone, voice_text(leg), **links)
     key = timer_key or f"leg:{leg.pk}:deadline"
     schedule(Timer.Kind.LEG_DEADLINE, key, leg.ack_deadline, leg=leg)
 
 
-def _locked_leg(leg: DispatchLeg) -> DispatchLeg:
+def locked_leg(leg: DispatchLeg) -> DispatchLeg:
     return (
         DispatchLeg.objects.select_for_update(of=("self",))
         .select_related("dispatch__case", "organisation")
@@ -541,7 +541,7 @@ def _locked_leg(leg: DispatchLeg) -> DispatchLeg:
     )
 
 
-def _leg_event(type_: str, leg: DispatchLeg, actor, **extra) -> None:
+def leg_event(type_: str, leg: DispatchLeg, actor, **extra) -> None:
     publish(
         type_,
         case=leg.dispatch.case,
@@ -567,7 +567,7 @@ def acknowledge_leg(
     ``actor`` is None for a phone reply, whose number was checked by the webhook.
     """
     with transaction.atomic():
-        leg = _locked_leg(leg)
+        leg = locked_leg(leg)
         if actor is not None and not selectors.can_act_on_leg(actor, leg):
             raise Forbidden(_("This dispatch leg belongs to another organisation."))
         if leg.state != LegState.NOTIFIED:
@@ -578,7 +578,7 @@ def acknowledge_leg(
         leg.acknowledged_by = actor
         leg.acknowledged_via = via
         leg.save()
-        _leg_event("dispatch.leg_acknowledged", leg, actor, via=via, phone=phone)
+        leg_event("dispatch.leg_acknowledged", leg, actor, via=via, phone=phone)
         resolve_by_system(
             f"dispatch_leg:{leg.pk}", _("The responder acknowledged the dispatch leg.")
         )
@@ -597,7 +597,7 @@ def advance_leg(actor, leg: DispatchLeg, state: str, *, note: str = "") -> Dispa
     if state not in LEG_STEPS:
         raise Invalid(_("Unknown leg state: %s") % state, fields={"state": [state]})
     with transaction.atomic():
-        leg = _locked_leg(leg)
+        leg = locked_leg(leg)
         if not selectors.can_act_on_leg(actor, leg):
             raise Forbidden(_("This dispatch leg belongs to another organisation."))
         old = leg.state
@@ -607,7 +607,7 @@ def advance_leg(actor, leg: DispatchLeg, state: str, *, note: str = "") -> Dispa
             getattr(leg, LEG_STEPS[state])()
         leg.state_changed_at = timezone.now()
         leg.save()
-        _leg_event("dispatch.leg_progressed", leg, actor, **{"from": old, "note": note})
+        leg_event("dispatch.leg_progressed", leg, actor, **{"from": old, "note": note})
     return leg
 
 
@@ -615,7 +615,7 @@ def fail_leg(actor, leg: DispatchLeg, *, reason: str) -> DispatchLeg:
     if not (reason or "").strip():
         raise Invalid(_("Say why the leg failed."), fields={"reason": [_("Required.")]})
     with transaction.atomic():
-        leg = _locked_leg(leg)
+        leg = locked_leg(leg)
         if not selectors.can_act_on_leg(actor, leg):
             raise Forbidden(_("This dispatch leg belongs to another organisation."))
         with refused_as_conflict(_("The leg is already finished.")):
@@ -623,7 +623,7 @@ def fail_leg(actor, leg: DispatchLeg, *, reason: str) -> DispatchLeg:
         leg.failure_reason = reason
         leg.state_changed_at = timezone.now()
         leg.save()
-        _leg_event("dispatch.leg_failed", leg, actor, reason=reason)
+        leg_event("dispatch.leg_failed", leg, actor, reason=reason)
     return leg
 
 

@@ -315,6 +315,6 @@ def test_the_coordinator_board_shows_open_alerts_with_their_countdown(
     page = client.get("/coordination/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "转介超时未确认" in html and 'class="countdown"' in html
+    assert "转介超时未确认" in html and 'class="next-step"' in html
     client.force_login(operator)
     assert client.get("/coordination/").status_code == 403
