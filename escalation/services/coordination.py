@@ -8,12 +8,12 @@ from core.errors import Conflict, Forbidden, Invalid
 from escalation import selectors
 from escalation.models import ACTIVE_LEG_STATES, Channel, DispatchLeg, LegState
 from escalation.services.dispatch import (
+    acknowledge_leg,
     leg_event,
     leg_phones,
     locked_leg,
     sms_text,
     voice_text,
-    acknowledge_leg,
 )
 from escalation.services.notifications import queue_message
 
