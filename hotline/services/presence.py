@@ -1,6 +1,6 @@
 """Operators' presence and the offers of calls to them (在线状态、派单).
 
-An available operator at a console is offered the longest-waiting call, longest idle first; an
+An available operator at a console is offered the next call in queue order, longest idle first; an
 offer not taken in time goes back to the queue, and an operator whose console is gone is set
 offline. Calls (``calls``) and triage set an operator on a call, in wrap-up and available again
 through ``set_presence_status``.
