@@ -1,7 +1,9 @@
-"""The ``data`` of the hotline's events that several writers build (the console renders from it)."""
+"""The ``data`` of the hotline's events that several writers build (the console renders from it),
+and ``publish_call``, the one way a writer publishes a ``call.*`` event."""
 
 from hotline.models import Call, Case, Person
 from realtime import audiences as aud
+from realtime.publish import publish
 
 
 def person_summary(person: Person) -> dict:
@@ -46,3 +48,14 @@ def call_data(call: Call) -> dict:
         "offered_to": call.offered_to_id,
         "callback_of": call.callback_of_id,
     }
+
+
+def publish_call(type_: str, call: Call, actor, extra_audiences=(), **extra) -> None:
+    """A ``call.*`` event with the call's data, to its audiences and any ``extra_audiences``."""
+    publish(
+        type_,
+        case=call.case,
+        actor=actor,
+        data={**call_data(call), **extra},
+        audiences=[*call_audiences(call), *extra_audiences],
+    )

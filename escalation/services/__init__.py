@@ -1,4 +1,6 @@
 """Writes for escalation, by what they are about: ``dispatch`` (one-key dispatch and its legs),
+``location`` (where a dispatch goes and who is nearest), ``briefs`` (what it says to responders
+and the operator), ``coordination`` (the coordinator's actions on a leg),
 ``alerts`` (alerts and their escalation), ``notifications`` (outbound SMS and voice),
 ``replies`` (acknowledgement by SMS reply or key press) and ``timers`` (durable deadlines).
 The public names are re-exported here, so callers write
@@ -22,17 +24,16 @@ from escalation.services.alerts import (
     resolve_alert,
     resolve_by_system,
 )
+from escalation.services.briefs import LOCATE_CALLER, case_brief, warning_messages
 from escalation.services.coordination import leg_reached_by_phone, note_leg, resend_leg
 from escalation.services.dispatch import (
     CONFERENCE_KINDS,
     HELPED,
     LEG_STEPS,
-    LOCATE_CALLER,
     OPTIONAL_KINDS,
     acknowledge_leg,
     advance_leg,
     bring_into_call,
-    case_brief,
     close_dispatch,
     create_dispatch,
     fail_leg,
@@ -40,10 +41,9 @@ from escalation.services.dispatch import (
     get_leg,
     leg_alert_spec,
     leg_deadline_passed,
-    location_known,
     set_dispatch_location,
-    warning_messages,
 )
+from escalation.services.location import location_known
 from escalation.services.notifications import deliver, e164, queue_message
 from escalation.services.replies import (
     ReplyOutcome,

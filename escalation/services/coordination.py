@@ -7,14 +7,8 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict, Forbidden, Invalid
 from escalation import selectors
 from escalation.models import ACTIVE_LEG_STATES, Channel, DispatchLeg, LegState
-from escalation.services.dispatch import (
-    acknowledge_leg,
-    leg_event,
-    leg_phones,
-    locked_leg,
-    sms_text,
-    voice_text,
-)
+from escalation.services.briefs import leg_phones, sms_text, voice_text
+from escalation.services.dispatch import acknowledge_leg, leg_event, locked_leg
 from escalation.services.notifications import queue_message
 
 

@@ -1,5 +1,6 @@
 """One-key emergency dispatch (一键智达) and its responder legs: 110, 120, the community and the
-on-duty expert alerted at once; each leg acknowledged by a person, progressed and closed."""
+on-duty expert alerted at once; each leg acknowledged by a person, progressed and closed. Where
+it goes is ``location``; what it says to responders and the operator is ``briefs``."""
 
 from datetime import datetime, timedelta
 
@@ -10,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import Conflict, Forbidden, Invalid, NotFound, refused_as_conflict
 from directory.access import has_role, is_administrator
-from directory.models import Organisation, OrganisationKind, Region, RegionLevel, Role
+from directory.models import Region, Role
 from escalation import gateway, selectors
 from escalation.models import (
     ACTIVE_LEG_STATES,
@@ -27,6 +28,8 @@ from escalation.models import (
     new_short_code,
 )
 from escalation.services.alerts import AlertSpec, raise_alert, resolve_by_system
+from escalation.services.briefs import case_brief, leg_phones, sms_text, voice_text
+from escalation.services.location import choose_legs, city_region, where
 from escalation.services.notifications import queue_message
 from escalation.services.timers import schedule
 from hotline.models import Case
@@ -35,113 +38,8 @@ from hotline.services import grant_access
 from realtime import audiences as aud
 from realtime.publish import publish
 
-
-def _nearest(kind: str, region: Region | None, *, capability: str = "") -> Organisation | None:
-    """The organisation of ``kind`` closest to the region, walking up the tree."""
-    if region is None:
-        return None
-    for r in reversed(region.ancestors()):
-        qs = Organisation.objects.filter(region=r, is_active=True)
-        qs = qs.filter(kind=kind) if kind else qs
-        for org in qs.order_by("id"):
-            if not capability or org.has_capability(capability):
-                return org
-    return None
-
-
 # The operator may leave these out, never silently: a written reason goes on the dispatch.
 OPTIONAL_KINDS = (ResponderKind.POLICE, ResponderKind.AMBULANCE)
-
-LOCATE_CALLER = "地点不明：请定位来电者 / location unknown: please locate the caller"
-
-
-def _choose_legs(
-    region: Region | None, *, leave_out=(), location_known: bool = True
-) -> tuple[list[dict], list[str]]:
-    """The responders for a place. With the place unknown, ``region`` is the city: its 110
-    command centre and 120 dispatch centre go out, and no community can be chosen."""
-    legs: list[dict] = []
-    missing: list[str] = []
-    district = region.ancestor_at(RegionLevel.DISTRICT) if region else None
-    city = region.ancestor_at(RegionLevel.CITY) if region else None
-    candidates = {
-        ResponderKind.POLICE: _nearest(OrganisationKind.POLICE, district or region),
-        ResponderKind.AMBULANCE: _nearest(OrganisationKind.AMBULANCE, city)
-        or _nearest(OrganisationKind.AMBULANCE, region),
-    }
-    if location_known:
-        # Community committees sit at village level; walking up finds the person's own one.
-        candidates[ResponderKind.COMMUNITY] = _nearest(OrganisationKind.COMMUNITY, region)
-    for kind, org in candidates.items():
-        if kind in leave_out:
-            continue
-        if org is None:
-            missing.append(kind.value)
-        else:
-            legs.append({"kind": kind, "organisation": org, "responder": None})
-    shift = selectors.on_duty_expert_shift()
-    if shift is not None:
-        legs.append(
-            {
-                "kind": ResponderKind.EXPERT,
-                "organisation": shift.organisation,
-                "responder": shift.user,
-            }
-        )
-    else:
-        org = _nearest("", region or _city_region(), capability="psychiatric_expert")
-        if org is None:
-            missing.append(ResponderKind.EXPERT.value)
-        else:
-            legs.append({"kind": ResponderKind.EXPERT, "organisation": org, "responder": None})
-    return legs, missing
-
-
-def warning_messages(dispatch: Dispatch) -> list[str]:
-    """What was not known or not done when help went out, in words for the operator."""
-    words = {
-        "location_unknown": _(
-            "Location unknown: the city's 110 command centre and 120 dispatch centre were asked "
-            "to locate the caller. Set the location as soon as it is known."
-        ),
-        "address_not_matched": _(
-            "The address matched no district or community: the city's 110 and 120 centres were "
-            "alerted. Pick the place to add the community."
-        ),
-    }
-    out = [str(words.get(code, code)) for code in dispatch.warnings]
-    for kind in dispatch.missing_kinds:
-        out.append(
-            _("No %(kind)s found for this place; the coordinator has been alerted.")
-            % {"kind": ResponderKind(kind).label}
-        )
-    for kind, reason in dispatch.skipped_kinds.items():
-        out.append(
-            _("%(kind)s left out by the operator: %(reason)s")
-            % {"kind": ResponderKind(kind).label, "reason": reason}
-        )
-    return out
-
-
-def _where(address: str, region: Region | None) -> tuple[Region | None, list[str]]:
-    """The region to dispatch to and the warnings about the place: the picked region, else one
-    named in the address, else the city (its 110/120 centres locate the caller)."""
-    if region is None and address:
-        region = selectors.region_named_in(address)
-        if region is None:
-            return None, ["address_not_matched"]
-    if region is None:
-        return None, ["location_unknown"]
-    if region.level == RegionLevel.CITY:
-        return region, ["location_unknown"]
-    return region, []
-
-
-def _city_region() -> Region | None:
-    centre = selectors.hotline_centre()
-    if centre is None:
-        return None
-    return centre.region.ancestor_at(RegionLevel.CITY) or centre.region
 
 
 def _ack_seconds(kind: str) -> int:
@@ -158,73 +56,6 @@ def _dispatch_audiences(dispatch: Dispatch) -> list[str]:
     orgs = {o.pk for o in selectors.dispatch_runners(dispatch.case)}
     orgs |= set(dispatch.legs.values_list("organisation_id", flat=True))
     return [aud.org(pk) for pk in sorted(orgs)]
-
-
-def location_known(dispatch: Dispatch) -> bool:
-    return dispatch.region is not None and dispatch.region.level != RegionLevel.CITY
-
-
-def case_brief(dispatch: Dispatch) -> dict:
-    """The minimal case summary a responder sees (没有完整个案): who, risk, where, whom to call.
-    With the place unknown it says so and gives the caller's number to locate them by."""
-    case = dispatch.case
-    person = case.person
-    caller_phone = ""
-    if dispatch.call_id and dispatch.call.from_number:
-        caller_phone = str(dispatch.call.from_number)
-    known = location_known(dispatch)
-    return {
-        "case": case.pk,
-        "person": str(person),
-        "phone": str(person.phone) if person.phone else "",
-        "caller_phone": caller_phone,
-        "risk": case.risk,
-        "risk_display": str(case.get_risk_display()),
-        "address": dispatch.address,
-        "region": dispatch.region.name if dispatch.region else "",
-        "location_known": known,
-        "instruction": "" if known else LOCATE_CALLER,
-    }
-
-
-def _brief_where(brief: dict) -> str:
-    where = "，".join(p for p in (brief["region"], brief["address"]) if p)
-    if not brief["location_known"]:
-        where = "地点不明，请定位来电者" + (f"（线索：{where}）" if where else "")
-    return where
-
-
-def _brief_phone(brief: dict) -> str:
-    phones = list(dict.fromkeys(p for p in (brief["caller_phone"], brief["phone"]) if p))
-    return "联系电话：" + "、".join(phones) + "。" if phones else "来电号码未显示。"
-
-
-def sms_text(leg: DispatchLeg, *, update: bool = False) -> str:
-    brief = case_brief(leg.dispatch)
-    head = "【心理援助热线紧急联动·地点更新】" if update else "【心理援助热线紧急联动】"
-    return (
-        f"{head}个案#{brief['case']}（{brief['person']}，风险：{brief['risk_display']}）"
-        f"需要{leg.get_kind_display()}立即处置。地点：{_brief_where(brief)}。"
-        f"{_brief_phone(brief)}"
-        f"请回复“1 {leg.short_code}”确认收到。"
-    )
-
-
-def voice_text(leg: DispatchLeg) -> str:
-    brief = case_brief(leg.dispatch)
-    return (
-        f"这里是心理援助热线紧急联动。个案{brief['case']}，风险{brief['risk_display']}，"
-        f"地点：{_brief_where(brief)}。请{leg.get_kind_display()}立即处置。"
-    )
-
-
-def leg_phones(leg: DispatchLeg) -> list[str]:
-    phones = []
-    if leg.responder_id and leg.responder.phone:
-        phones.append(str(leg.responder.phone))
-    if leg.organisation.duty_phone:
-        phones.append(str(leg.organisation.duty_phone))
-    return list(dict.fromkeys(phones))
 
 
 def _require_dispatcher(actor, case: Case) -> None:
@@ -317,7 +148,7 @@ def create_dispatch(
     # Where the person is now (the address said on the call) before where they live.
     if region is None and address:
         region = selectors.region_named_in(address)
-    region, warnings = _where(address, region or case.person.home_region)
+    region, warnings = where(address, region or case.person.home_region)
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
         if not case.is_open:
@@ -329,8 +160,8 @@ def create_dispatch(
                 % {"id": running.pk},
                 code="dispatch_open",
             )
-        legs, missing = _choose_legs(
-            region or _city_region(), leave_out=skipped, location_known=not warnings
+        legs, missing = choose_legs(
+            region or city_region(), leave_out=skipped, location_known=not warnings
         )
         now = timezone.now()
         dispatch = Dispatch.objects.create(
@@ -404,12 +235,12 @@ def set_dispatch_location(
         if dispatch.status != Dispatch.Status.OPEN:
             raise Conflict(_("The dispatch is already closed."), code="dispatch_closed")
         address = address or (dispatch.address if region is not None else "")
-        region, warnings = _where(address, region)
+        region, warnings = where(address, region)
         dispatch.region = region if not warnings else None
         dispatch.address = address
         dispatch.warnings = warnings
-        chosen, missing = _choose_legs(
-            region or _city_region(),
+        chosen, missing = choose_legs(
+            region or city_region(),
             leave_out=dispatch.skipped_kinds,
             location_known=not warnings,
         )

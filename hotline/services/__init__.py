@@ -1,5 +1,6 @@
 """Writes of the hotline app, by what they are about: the case file (``cases``), calls with the
-queue and operators (``calls``), surges of the queue (``surge``) and triage (``triage``).
+queue (``calls``), operators' presence and the offers of calls to them (``presence``), surges of
+the queue (``surge``) and triage (``triage``).
 
 Every public function takes the acting user, checks permission, changes state atomically and
 publishes; other apps import them from here (``from hotline.services import grant_access``)."""
@@ -8,17 +9,12 @@ from hotline.events import call_data
 from hotline.selectors import CASE_ROLES
 from hotline.services.calls import (
     accept_call,
-    available_operator_ids,
     call_status_changed,
     enter_manual_call,
-    expire_offers,
     hotline_for_webhook,
     identify_caller,
     normalise_number,
-    offer_waiting_calls,
     receive_call,
-    set_presence,
-    sign_off_absent_operators,
     wrap_up_call,
 )
 from hotline.services.cases import (
@@ -35,6 +31,13 @@ from hotline.services.cases import (
     set_next_step,
     set_risk,
     update_person,
+)
+from hotline.services.presence import (
+    available_operator_ids,
+    expire_offers,
+    offer_waiting_calls,
+    set_presence,
+    sign_off_absent_operators,
 )
 from hotline.services.surge import check_surges
 from hotline.services.triage import triage_call

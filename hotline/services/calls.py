@@ -1,4 +1,5 @@
-"""Calls, the queue, operators' presence and offers (热线来电、排队、接线).
+"""Calls and the queue (热线来电、排队、接线): intake, accept, connect, status, call-back,
+identify, wrap-up. Operators' presence and the offers of calls are ``presence``.
 
 An incoming call (the Twilio webhook, a manual entry, a call-back) is queued by ordinary ORM
 code: the person by number, their open case (or one opened through ``_insert_case``, the one
@@ -9,7 +10,6 @@ queue is counted for a surge.
 import functools
 import logging
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,7 +23,7 @@ from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.telephony import twilio_client, twilio_configured
 from directory.models import Organisation, OrganisationKind
 from hotline import queue, voice
-from hotline.events import call_audiences, call_data
+from hotline.events import publish_call
 from hotline.models import (
     MANUAL_CHANNELS,
     WAITING_STATUSES,
@@ -33,25 +33,24 @@ from hotline.models import (
     CallerRelation,
     CallStatus,
     Case,
-    Device,
-    OperatorPresence,
     Person,
     PresenceStatus,
     Risk,
     risk_at_least,
 )
-from hotline.selectors import operator_hotline_ids, visible_people, waiting_calls
-from hotline.services.cases import SYSTEM, _insert_case, open_case
+from hotline.selectors import visible_people
+from hotline.services.cases import _insert_case, open_case
+from hotline.services.presence import (
+    offer_waiting,
+    presence_for,
+    require_operator,
+    set_presence_status,
+)
 from hotline.services.surge import _check_surge, _end_surge_if_over
-from hotline.signals import offers_missed
-from realtime import audiences as aud
-from realtime.publish import publish
-from realtime.selectors import console_absence
 
 log = logging.getLogger(__name__)
 
 TERMINAL_TWILIO_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
-USER_PRESENCE = {PresenceStatus.AVAILABLE, PresenceStatus.BREAK, PresenceStatus.OFFLINE}
 
 
 def hotline_for_webhook() -> Organisation:
@@ -77,46 +76,6 @@ def normalise_number(raw: str):
     if number is None or not getattr(number, "is_valid", lambda: False)():
         return None
     return number
-
-
-def _publish_call(type_: str, call: Call, actor, extra_audiences=(), **extra) -> None:
-    publish(
-        type_,
-        case=call.case,
-        actor=actor,
-        data={**call_data(call), **extra},
-        audiences=[*call_audiences(call), *extra_audiences],
-    )
-
-
-def _presence_data(p: OperatorPresence) -> dict:
-    return {
-        "operator": p.user_id,
-        "operator_name": str(p.user),
-        "status": p.status,
-        "device": p.device,
-        "since": p.since.isoformat(),
-        "last_idle_at": p.last_idle_at.isoformat(),
-        "missed_offers": p.missed_offers,
-    }
-
-
-def _set_presence_status(p: OperatorPresence, status: str, actor, now=None, reason="") -> None:
-    """``reason`` says why the system changed it ("console_gone", "missed_offers")."""
-    now = now or timezone.now()
-    if p.status == status:
-        return
-    p.status = status
-    p.since = now
-    if status == PresenceStatus.AVAILABLE:
-        p.last_idle_at = now
-    p.save()
-    publish(
-        "operator.presence_changed",
-        actor=actor,
-        data={**_presence_data(p), "reason": reason},
-        audiences=[aud.org(p.hotline_id), aud.user(p.user_id)],
-    )
 
 
 def _priority(channel: str, case: Case | None) -> tuple[int, list[str]]:
@@ -177,8 +136,8 @@ def _enqueue(
         notes=notes,
         callback_of=callback_of,
     )
-    _publish_call("call.queued", call, actor)
-    _offer_waiting(hotline.pk, actor)
+    publish_call("call.queued", call, actor)
+    offer_waiting(hotline.pk, actor)
     _check_surge(hotline, actor)
     return call
 
@@ -206,13 +165,6 @@ def receive_call(actor, *, hotline: Organisation, call_sid: str, **fields) -> tu
     raise AssertionError("unreachable")
 
 
-def _require_operator(actor, hotline_id: int | None = None) -> set[int]:
-    hotlines = operator_hotline_ids(actor)
-    if not hotlines or (hotline_id is not None and hotline_id not in hotlines):
-        raise Forbidden(_("Only operators of this hotline centre may do this."))
-    return hotlines
-
-
 def enter_manual_call(
     actor,
     *,
@@ -226,7 +178,7 @@ def enter_manual_call(
 ) -> Call:
     """登记来访/转接: a walk-in, a transfer from 110 or an appointment-line call, entered by an
     operator; it then follows the same queue, accept, triage and wrap-up as a Twilio call."""
-    hotlines = _require_operator(actor, hotline.pk if hotline else None)
+    hotlines = require_operator(actor, hotline.pk if hotline else None)
     if channel not in MANUAL_CHANNELS:
         raise Invalid(
             _("A manual call is a walk-in, a transfer from 110 or the appointment line."),
@@ -254,184 +206,6 @@ def enter_manual_call(
     return call
 
 
-def expire_offers(hotline_id: int, actor=None) -> int:
-    """Offers not taken within ``HOTLINE_OFFER_TIMEOUT_SECONDS`` go back to the queue and the
-    operator is told (``call.offer_expired`` to them too). They stay available: one missed offer
-    is a moment away from the desk. ``HOTLINE_MISSED_OFFERS_BREAK`` in a row puts them on a
-    break, so the next offers go to someone who is there, and ``offers_missed`` lets the
-    escalation app alert a coordinator."""
-    now = timezone.now()
-    n = 0
-    with transaction.atomic():
-        lapsed = Call.objects.select_for_update(skip_locked=True).filter(
-            hotline_id=hotline_id, status=CallStatus.OFFERED, offer_expires_at__lte=now
-        )
-        for call in lapsed:
-            missed_by = call.offered_to_id
-            call.withdraw_offer()
-            call.offered_to = None
-            call.offer_expires_at = None
-            call.save()
-            presence = (
-                OperatorPresence.objects.select_for_update().filter(user_id=missed_by).first()
-            )
-            on_break = False
-            if presence is not None:
-                # To the back of the idle line: the next offer tries someone else first.
-                presence.missed_offers += 1
-                presence.last_idle_at = now
-                presence.save(update_fields=["missed_offers", "last_idle_at"])
-                on_break = (
-                    presence.status == PresenceStatus.AVAILABLE
-                    and presence.missed_offers >= settings.HOTLINE_MISSED_OFFERS_BREAK
-                )
-            _publish_call(
-                "call.offer_expired",
-                call,
-                actor,
-                extra_audiences=[aud.user(missed_by)] if missed_by else (),
-                missed_by=missed_by,
-                missed_in_a_row=presence.missed_offers if presence else 0,
-                put_on_break=on_break,
-            )
-            if on_break:
-                _set_presence_status(
-                    presence, PresenceStatus.BREAK, actor, now, reason="missed_offers"
-                )
-                offers_missed.send(
-                    sender=OperatorPresence, presence=presence, call=call, actor=actor
-                )
-            n += 1
-        if n:
-            _offer_waiting(hotline_id, actor)
-    return n
-
-
-def _console_gone(user_ids, now) -> set[int]:
-    """Operators whose every console socket has closed (or whose server died): an offer to
-    them would ring nowhere, even within the grace before they are set offline."""
-    return {uid for uid, gone in console_absence(user_ids, now).items() if gone is not None}
-
-
-def _free_operators(hotline_id: int, now) -> list[OperatorPresence]:
-    """Available operators of the hotline not holding an offer and still at a console, longest
-    idle first, locked (skipping rows another transaction holds): who gets the next offer."""
-    busy = Call.objects.filter(hotline_id=hotline_id, status=CallStatus.OFFERED).values(
-        "offered_to"
-    )
-    free = list(
-        OperatorPresence.objects.filter(hotline_id=hotline_id, status=PresenceStatus.AVAILABLE)
-        .exclude(user__in=busy)
-        .select_for_update(skip_locked=True)
-        .order_by("last_idle_at", "pk")
-    )
-    gone = _console_gone([p.user_id for p in free], now)
-    return [p for p in free if p.user_id not in gone]
-
-
-def available_operator_ids(hotline_id: int, now=None) -> set[int]:
-    """Operators of the hotline who are available and at a console (an offer would reach them)."""
-    now = now or timezone.now()
-    ids = set(
-        OperatorPresence.objects.filter(
-            hotline_id=hotline_id, status=PresenceStatus.AVAILABLE
-        ).values_list("user_id", flat=True)
-    )
-    return ids - _console_gone(ids, now)
-
-
-def offer_waiting_calls(hotline_id: int) -> None:
-    """Housekeeping: offer queued calls to whoever is free now (an operator whose console came
-    back, one whose offer was withdrawn); offers are otherwise made when something changes."""
-    with transaction.atomic():
-        _offer_waiting(hotline_id, SYSTEM)
-
-
-def sign_off_absent_operators(now=None) -> int:
-    """Presence follows the person: an operator available or on a break whose every console has
-    been gone longer than ``HOTLINE_PRESENCE_GRACE_SECONDS`` is set offline, and an offer held
-    for them goes back to the queue. The grace also runs from their last status change, so
-    setting oneself available from an API client is not undone at once. A reload closes one
-    socket and opens another well within the grace, so it does not flap. On a call or in
-    wrap-up nothing changes: the call goes on (perhaps on the operator's phone)."""
-    now = now or timezone.now()
-    grace = timedelta(seconds=settings.HOTLINE_PRESENCE_GRACE_SECONDS)
-    candidates = OperatorPresence.objects.filter(
-        status__in=[PresenceStatus.AVAILABLE, PresenceStatus.BREAK], since__lte=now - grace
-    ).values_list("user_id", flat=True)
-    absent = [
-        uid
-        for uid, gone in console_absence(list(candidates), now).items()
-        if gone is not None and gone <= now - grace
-    ]
-    n = 0
-    for user_id in absent:
-        with transaction.atomic():
-            presence = OperatorPresence.objects.select_for_update().get(user_id=user_id)
-            if presence.status not in (PresenceStatus.AVAILABLE, PresenceStatus.BREAK):
-                continue
-            # Read again under the lock: a console may have connected since the first look.
-            gone = console_absence([user_id], timezone.now()).get(user_id)
-            if gone is None or gone > now - grace:
-                continue
-            _set_presence_status(
-                presence, PresenceStatus.OFFLINE, SYSTEM, now, reason="console_gone"
-            )
-            _withdraw_offers_to(presence, SYSTEM)
-            n += 1
-    return n
-
-
-def _withdraw_offers_to(presence: OperatorPresence, actor) -> None:
-    """Back to the queue (not a missed offer: the operator is gone, not slow), then on offer."""
-    calls = Call.objects.select_for_update().filter(
-        status=CallStatus.OFFERED, offered_to_id=presence.user_id
-    )
-    withdrawn = False
-    for call in calls:
-        call.withdraw_offer()
-        call.offered_to = None
-        call.offer_expires_at = None
-        call.save()
-        _publish_call(
-            "call.offer_withdrawn",
-            call,
-            actor,
-            extra_audiences=[aud.user(presence.user_id)],
-            withdrawn_from=presence.user_id,
-        )
-        withdrawn = True
-    if withdrawn:
-        _offer_waiting(presence.hotline_id, actor)
-
-
-def _offer_waiting(hotline_id: int, actor) -> None:
-    """Offer queued calls to available operators, longest idle first (one offer each)."""
-    now = timezone.now()
-    for presence in _free_operators(hotline_id, now):
-        call = (
-            waiting_calls(hotline_id)
-            .filter(status=CallStatus.QUEUED)
-            .select_for_update(skip_locked=True)
-            .first()
-        )
-        if call is None:
-            return
-        call.offer()
-        call.offered_to_id = presence.user_id
-        call.offered_at = now
-        call.offer_expires_at = now + timedelta(seconds=settings.HOTLINE_OFFER_TIMEOUT_SECONDS)
-        call.save()
-        _publish_call(
-            "call.offered", call, actor, offer_expires_at=call.offer_expires_at.isoformat()
-        )
-
-
-def _presence_for(actor, hotline_id: int) -> OperatorPresence:
-    OperatorPresence.objects.get_or_create(user=actor, defaults={"hotline_id": hotline_id})
-    return OperatorPresence.objects.select_for_update().get(user=actor)
-
-
 def accept_call(actor, call: Call | None = None) -> Call:
     """接听: take a waiting call (or, with ``call=None``, the first one in queue order).
 
@@ -439,11 +213,11 @@ def accept_call(actor, call: Call | None = None) -> Call:
     same call one wins and the other gets 409. "Accept the next" skips rows another operator
     holds locked at this moment, so two such operators get two different calls.
     """
-    hotlines = _require_operator(actor, call.hotline_id if call else None)
+    hotlines = require_operator(actor, call.hotline_id if call else None)
     now = timezone.now()
     with transaction.atomic():
         # Lock order: the operator's presence, then the call.
-        presence = _presence_for(actor, call.hotline_id if call else min(hotlines))
+        presence = presence_for(actor, call.hotline_id if call else min(hotlines))
         if presence.status in (PresenceStatus.ON_CALL, PresenceStatus.WRAP_UP):
             raise Conflict(
                 _("Finish your current call (and its wrap-up) before taking another."),
@@ -491,11 +265,11 @@ def accept_call(actor, call: Call | None = None) -> Call:
         if presence.hotline_id != call.hotline_id:
             presence.hotline_id = call.hotline_id
         presence.missed_offers = 0
-        _set_presence_status(presence, PresenceStatus.ON_CALL, actor, now)
+        set_presence_status(presence, PresenceStatus.ON_CALL, actor, now)
         CallbackTask.objects.filter(queue_call=call, status=CallbackTask.Status.OPEN).update(
             status=CallbackTask.Status.DONE, done_at=now
         )
-        _publish_call(
+        publish_call(
             "call.accepted",
             call,
             actor,
@@ -552,7 +326,7 @@ def call_status_changed(actor, *, call_sid: str, twilio_status: str) -> Call:
             call.offer_expires_at = None
             call.ended_at = now
             call.save()
-            _publish_call(
+            publish_call(
                 "call.abandoned",
                 call,
                 actor,
@@ -563,7 +337,7 @@ def call_status_changed(actor, *, call_sid: str, twilio_status: str) -> Call:
         elif call.ended_at is None:
             call.ended_at = now
             call.save()
-            _publish_call("call.ended", call, actor)
+            publish_call("call.ended", call, actor)
         else:
             call.save(update_fields=["twilio_status"])
     return call
@@ -588,7 +362,7 @@ def _request_callback(call: Call, actor) -> None:
         callback_of=call,
     )
     CallbackTask.objects.create(abandoned_call=call, queue_call=queued, case=call.case)
-    _publish_call("call.callback_requested", queued, actor, abandoned_call=call.pk)
+    publish_call("call.callback_requested", queued, actor, abandoned_call=call.pk)
 
 
 def identify_caller(
@@ -619,7 +393,7 @@ def identify_caller(
                 actor, person=person, owning_organisation=call.hotline
             )
         call.save()
-        _publish_call("call.identified", call, actor)
+        publish_call("call.identified", call, actor)
     return call
 
 
@@ -645,45 +419,13 @@ def wrap_up_call(actor, call: Call, *, notes: str = "") -> Call:
                 code="triage_first",
             )
         _require_holder(actor, call, (CallStatus.WRAP_UP,))
-        presence = _presence_for(actor, call.hotline_id)
+        presence = presence_for(actor, call.hotline_id)
         call.complete()
         call.wrap_up_ended_at = now
         if notes:
             call.notes = (call.notes + "\n" + notes).strip()
         call.save()
-        _publish_call("call.completed", call, actor, wrap_up_seconds=call.wrap_up_seconds)
-        _set_presence_status(presence, PresenceStatus.AVAILABLE, actor, now)
-        _offer_waiting(call.hotline_id, actor)
+        publish_call("call.completed", call, actor, wrap_up_seconds=call.wrap_up_seconds)
+        set_presence_status(presence, PresenceStatus.AVAILABLE, actor, now)
+        offer_waiting(call.hotline_id, actor)
     return call
-
-
-def set_presence(
-    actor, *, status: str | None = None, device: str | None = None
-) -> OperatorPresence:
-    """An operator signs in, takes a break or signs off (on a call / wrap-up are set by calls)."""
-    hotlines = _require_operator(actor)
-    if status is not None and status not in USER_PRESENCE:
-        raise Invalid(
-            _("You can set yourself available, on a break or offline."),
-            fields={"status": [_("Not a status you can set.")]},
-        )
-    if device is not None and device not in Device.values:
-        raise Invalid(_("Unknown device."), fields={"device": [_("Unknown value.")]})
-    with transaction.atomic():
-        presence = _presence_for(actor, min(hotlines))
-        if device is not None and device != presence.device:
-            presence.device = device
-            presence.save(update_fields=["device"])
-        if status is not None and status != presence.status:
-            if presence.status in (PresenceStatus.ON_CALL, PresenceStatus.WRAP_UP):
-                raise Conflict(
-                    _("Finish your current call (and its wrap-up) first."), code="operator_busy"
-                )
-            # The operator has said where they are: the missed offers are behind them.
-            presence.missed_offers = 0
-            _set_presence_status(presence, status, actor)
-            if status == PresenceStatus.AVAILABLE:
-                _offer_waiting(presence.hotline_id, actor)
-            else:
-                _withdraw_offers_to(presence, actor)
-    return presence

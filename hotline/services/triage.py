@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Invalid
+from hotline.events import publish_call
 from hotline.models import (
     RISK_ORDER,
     Call,
@@ -20,12 +21,7 @@ from hotline.models import (
     Triage,
     risk_at_least,
 )
-from hotline.services.calls import (
-    _presence_for,
-    _publish_call,
-    _require_holder,
-    _set_presence_status,
-)
+from hotline.services.calls import _require_holder
 from hotline.services.cases import (
     _advance,
     _is_behind,
@@ -35,6 +31,7 @@ from hotline.services.cases import (
     create_person,
     open_case,
 )
+from hotline.services.presence import presence_for, set_presence_status
 from hotline.signals import disposition_made
 from hotline.triage import ITEMS, check_disposition, derive_risk, is_lower, missing_items
 
@@ -164,8 +161,8 @@ def triage_call(
         call.start_wrap_up()
         call.wrap_up_started_at = now
         call.save()
-        presence = _presence_for(actor, call.hotline_id)
-        _set_presence_status(presence, PresenceStatus.WRAP_UP, actor, now)
+        presence = presence_for(actor, call.hotline_id)
+        set_presence_status(presence, PresenceStatus.WRAP_UP, actor, now)
         summary = {
             "risk": final,
             "derived_risk": derived,
@@ -187,7 +184,7 @@ def triage_call(
             call=call,
             summary=summary,
         )
-        _publish_call(
+        publish_call(
             "call.triaged",
             call,
             actor,
