@@ -126,7 +126,7 @@ def test_a_caller_nobody_can_answer_raises_an_alert_on_the_coordinators_board(
     assert alert["severity"] == "critical"
     time.sleep(2)
     assert len(waiting_alert()) == 1  # once, not once a second
-    board.reload()
-    row = board.locator(f"#alert-board tr[data-alert='{alert['id']}']")
+    # The board is live: the alert appears without a reload.
+    row = board.locator(f"#alert-board [data-alert='{alert['id']}']")
     row.filter(has_text="无空闲接线员").wait_for()
     board.screenshot(path=artifacts / "presence-board-wait-alert.png")
