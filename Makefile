@@ -43,11 +43,15 @@ format: install
 # skipped; with it they run, and fail when it is unreachable and REQUIRE_SERVICES=1 (CI).
 SERVICES_MARK := $(if $(filter postgres%,$(DATABASE_URL)),, and not postgres)$(if $(REDIS_URL),, and not redis)
 
+# Unit tests run in parallel workers, a test file to a worker (its servers and databases stay
+# its own); most of their time is spent waiting on real servers, not on the two cores.
+PYTEST_WORKERS ?= 4
+
 # Browser tests run in their own pytest process: Playwright's sync API and pytest-asyncio's
 # event loop do not mix in one process.
 test-unit: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest -m "not e2e$(SERVICES_MARK)" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not e2e$(SERVICES_MARK)" -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-e2e: install
 	$(BIN)/pytest -m "e2e$(SERVICES_MARK)" -p no:asyncio -W ignore::pytest.PytestConfigWarning $(PYTEST_ARGS)

@@ -17,6 +17,15 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 def pytest_configure(config):
     from django.conf import settings
 
+    # Parallel workers (pytest-xdist) share one Redis: each gets its own channel prefix, also
+    # for the servers its tests start (they inherit the environment), so no event crosses over.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        prefix = f"{os.environ.get('CHANNEL_PREFIX', 'crisisline')}-{worker}"
+        os.environ["CHANNEL_PREFIX"] = prefix
+        if "prefix" in settings.CHANNEL_LAYERS["default"].get("CONFIG", {}):
+            settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = prefix
+
     # Tests render pages without running collectstatic first.
     settings.STATIC_ROOT.mkdir(exist_ok=True)  # ServeStatic warns about a missing root
     settings.STORAGES = {

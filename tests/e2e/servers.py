@@ -2,13 +2,19 @@
 
 The server runs in a subprocess, so it cannot see pytest-django's test database: it gets a
 database of its own (a new PostgreSQL database when DATABASE_URL points at PostgreSQL, else a
-temporary SQLite file) and reads it exactly as production would.
+temporary SQLite file) and reads it exactly as production would. Migrating and seeding take
+most of a server's start, so it is done once per test process into a template that each
+server's database is copied from (PostgreSQL's ``CREATE DATABASE ... TEMPLATE``, a file copy
+for SQLite), with the static files collected once beside it.
 """
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -24,16 +30,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _admin_url(url: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
+
+
+def _database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
 def fresh_database_url(tmp_path: Path, name: str) -> str:
     url = os.environ.get("DATABASE_URL", "")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # parallel workers: a database of each worker's own
+        name = f"{name}_{worker}"
     if not url.startswith(("postgres://", "postgresql://")):
         return f"sqlite:///{tmp_path / (name + '.sqlite3')}"
     import psycopg
 
     parts = urlsplit(url)
     db = f"{parts.path.lstrip('/') or 'crisisline'}_{name}"
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
+    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{db}"')
     return urlunsplit(parts._replace(path=f"/{db}"))
@@ -57,10 +73,48 @@ def manage(env: dict, *args: str) -> None:
     )
 
 
+_template: dict = {}
+
+
+def _seeded_template() -> dict:
+    """The migrated and seeded demo database and the collected static files, made once."""
+    if not _template:
+        tmp = Path(tempfile.mkdtemp(prefix="e2e-template-"))
+        env = server_env(fresh_database_url(tmp, "template"), tmp / "static")
+        manage(env, "migrate", "--noinput")
+        manage(env, "seed_demo")
+        manage(env, "collectstatic", "--noinput")
+        _template.update(database_url=env["DATABASE_URL"], static_root=env["STATIC_ROOT"])
+        atexit.register(_drop_template, env["DATABASE_URL"], tmp)
+    return _template
+
+
+def _drop_template(url: str, tmp: Path) -> None:
+    if url.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        with psycopg.connect(_admin_url(url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{_database_name(url)}" WITH (FORCE)')
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def prepare(env: dict) -> None:
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo")
-    manage(env, "collectstatic", "--noinput")
+    """Make ``env``'s database a copy of the seeded template and serve the collected statics."""
+    template = _seeded_template()
+    url, source = env["DATABASE_URL"], template["database_url"]
+    if url.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        with psycopg.connect(_admin_url(url), autocommit=True) as conn:
+            target = _database_name(url)
+            conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{_database_name(source)}"')
+    else:
+        source_path, target_path = source.removeprefix("sqlite:///"), url.removeprefix("sqlite:///")
+        for suffix in ("", "-wal"):  # the write-ahead log too, should a writer have left one
+            if Path(source_path + suffix).exists():
+                shutil.copyfile(source_path + suffix, target_path + suffix)
+    env["STATIC_ROOT"] = template["static_root"]
 
 
 class Server:
