@@ -5,6 +5,8 @@ with fetch (the page keeps its sound permission and scroll) and draws the answer
 item. Without script the form posts, and the page comes back with the answer beside the item.
 """
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,9 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from core.errors import DomainError, Forbidden, NotFound
+from core.errors import DomainError, Forbidden, Invalid, NotFound
 from directory.access import memberships
-from directory.models import User
+from directory.models import Organisation, User
 from escalation import selectors, services
 from escalation.models import (
     ACTIVE_LEG_STATES,
@@ -39,6 +41,7 @@ ALERT_ACTIONS = {
     "resolve": gettext_lazy("Resolve"),
     "assign": gettext_lazy("Reassign"),
     "call": gettext_lazy("Call the responder"),
+    "handover": gettext_lazy("Hand over"),
 }
 LEG_ACTIONS = {
     "reached": gettext_lazy("Reached by phone"),
@@ -253,6 +256,10 @@ def alert_detail(request, pk: int):
             if leg_id
             else None,
             "board_words": _words(),
+            "organisations": Organisation.objects.filter(is_active=True).order_by("kind", "name"),
+            "due_default": timezone.localtime(timezone.now() + timedelta(hours=24)).strftime(
+                "%Y-%m-%dT%H:%M"
+            ),
         },
     )
 
@@ -290,6 +297,13 @@ def alert_action(request, pk: int, action: str):
             user = User.objects.filter(pk=request.POST.get("user") or None).first()
             alert = services.assign_alert_to_user(request.user, alert, user=user)
             words = _("Alert #%(id)s handed to %(name)s.") % {"id": pk, "name": user}
+        elif action == "handover":
+            alert = _hand_over(request, alert)
+            words = _("Alert #%(id)s handed over to %(org)s, to be resolved by %(due)s.") % {
+                "id": pk,
+                "org": alert.assigned_organisation.name,
+                "due": timezone.localtime(alert.assignment_due).strftime("%Y-%m-%d %H:%M"),
+            }
         else:
             message = services.call_alert_responder(request.user, alert)
             words = _("Calling %(to)s about alert #%(id)s.") % {"to": message.to, "id": pk}
@@ -300,6 +314,24 @@ def alert_action(request, pk: int, action: str):
     except DomainError as exc:
         return _answer(request, tag, False, _refusal(exc), exc.status_code, back)
     return _answer(request, tag, True, words, 200, back)
+
+
+def _hand_over(request, alert: Alert) -> Alert:
+    """交办督办 from the form: an organisation and a deadline (local time, in the future)."""
+    organisation = Organisation.objects.filter(
+        pk=request.POST.get("organisation") or None, is_active=True
+    ).first()
+    due = parse_datetime(request.POST.get("due", ""))
+    if organisation is None:
+        raise Invalid(
+            _("Choose the organisation that takes the alert over."),
+            fields={"organisation": [_("Required.")]},
+        )
+    if due is None:
+        raise Invalid(_("Give the deadline as a date and time."), fields={"due": [_("Required.")]})
+    if timezone.is_naive(due):
+        due = timezone.make_aware(due)
+    return services.reassign_alert(request.user, alert, organisation=organisation, due=due)
 
 
 def _refusal(exc: DomainError) -> str:

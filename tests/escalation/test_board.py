@@ -94,7 +94,7 @@ def test_other_roles_get_403_for_the_board_and_every_action(request, who, life_a
     client = browser(user)
     for url in (BOARD, BOARD + "board/", f"{BOARD}alerts/{life_alert.pk}/"):
         assert client.get(url).status_code == 403, url
-    for action in ("acknowledge", "resolve", "assign", "call"):
+    for action in ("acknowledge", "resolve", "assign", "call", "handover"):
         url = f"{BOARD}alerts/{life_alert.pk}/{action}/"
         assert post(client, url, {"note": "x"}, script=False).status_code == 403, url
     for action in ("reached", "note", "resend"):
@@ -163,6 +163,34 @@ def test_reassigning_to_a_person_only_to_someone_who_may_take_it(
     life_alert.refresh_from_db()
     assert life_alert.target_user == second
     assert Event.objects.filter(type="alert.assigned", data__user=second.pk).exists()
+
+
+def test_handing_over_to_an_organisation_with_a_deadline_from_the_alerts_page(
+    network, coordinator, life_alert
+):
+    """交办督办: the alert's page hands it to an organisation, to be resolved by a deadline."""
+    client = browser(coordinator)
+    page = client.get(f"{BOARD}alerts/{life_alert.pk}/").content.decode()
+    assert "交办督办" in page and f'<option value="{network["centre_a"].pk}"' in page
+    url = f"{BOARD}alerts/{life_alert.pk}/handover/"
+    no_org = post(client, url, {"organisation": "", "due": "2099-01-01T09:00"})
+    assert no_org.status_code == 400 and "单位" in no_org.json()["message"]
+    past = post(client, url, {"organisation": network["centre_a"].pk, "due": "2001-01-01T09:00"})
+    assert past.status_code == 400
+    no_due = post(client, url, {"organisation": network["centre_a"].pk, "due": "soon"})
+    assert no_due.status_code == 400 and "时限" in no_due.json()["message"]
+    life_alert.refresh_from_db()
+    assert life_alert.assigned_organisation is None
+    due = timezone.localtime(timezone.now() + timedelta(hours=6)).replace(second=0, microsecond=0)
+    answer = post(
+        client, url, {"organisation": network["centre_a"].pk, "due": due.strftime("%Y-%m-%dT%H:%M")}
+    )
+    assert answer.status_code == 200 and "交办" in answer.json()["message"]
+    life_alert.refresh_from_db()
+    assert life_alert.assigned_organisation == network["centre_a"]
+    assert life_alert.assignment_due == due
+    assert Timer.objects.filter(alert=life_alert, kind="assignment_due").exists()
+    assert Event.objects.filter(type="alert.reassigned", data__alert=life_alert.pk).exists()
 
 
 def test_calling_the_responder_goes_through_the_gateway(coordinator, life_alert, run_worker):
