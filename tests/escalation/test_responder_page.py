@@ -85,12 +85,18 @@ def test_the_responder_reports_progress_until_handed_over(responder, police_leg)
         ("on_scene", "on_scene"),
         ("done", "done"),
     ]:
-        assert act(client, police_leg, action).status_code == 302
+        note = "已到场，当事人安全" if action == "on_scene" else ""
+        assert act(client, police_leg, action, note=note).status_code == 302
         police_leg.refresh_from_db()
         assert police_leg.state == state, action
+        if state != "done":  # each progress step can carry a note
+            card = leg_card(client.get(PAGE).content.decode(), police_leg)
+            assert 'name="note"' in card and "formaction=" in card
     assert (
         Event.objects.filter(type="dispatch.leg_progressed", data__leg=police_leg.pk).count() == 3
     )
+    notes = Event.objects.filter(type="dispatch.leg_progressed", data__leg=police_leg.pk)
+    assert [e.data["note"] for e in notes.order_by("id")] == ["", "已到场，当事人安全", ""]
     html = client.get(PAGE).content.decode()
     assert f'id="leg-{police_leg.pk}"' not in html  # no longer open
     assert f'<tr data-leg="{police_leg.pk}">' in html  # listed among the finished
