@@ -115,8 +115,9 @@ def test_the_police_responder_sees_the_dispatch_live_and_its_acknowledgement_rea
     # A step out of order from a stale form is refused in words beside the leg.
     with police.expect_navigation():
         police.evaluate(
-            """id => { const f = document.querySelector(`#leg-${id} form[action$='/en_route/']`);
-                   f.action = f.action.replace('/en_route/', '/acknowledge/'); f.submit(); }""",
+            """id => { const b = document.querySelector(`#leg-${id} button[data-step='en_route']`);
+                   b.formAction = b.formAction.replace('/en_route/', '/acknowledge/');
+                   b.click(); }""",
             leg["id"],
         )
     error = police.locator(f"#leg-{leg['id']} .leg-messages li.error")
