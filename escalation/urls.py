@@ -9,4 +9,5 @@ urlpatterns = [
     path("alerts/<int:pk>/", views.alert_detail, name="alert"),
     path("alerts/<int:pk>/<slug:action>/", views.alert_action, name="alert_action"),
     path("legs/<int:pk>/<slug:action>/", views.leg_action, name="leg_action"),
+    path("dispatches/<int:pk>/close/", views.dispatch_close, name="dispatch_close"),
 ]

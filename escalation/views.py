@@ -32,6 +32,7 @@ from escalation.models import (
     DispatchLeg,
     LegState,
     OutboundMessage,
+    Outcome,
     Timer,
 )
 from realtime.models import Event
@@ -50,6 +51,7 @@ LEG_ACTIONS = {
 }
 ALERT_TAG = "alert-%s"
 LEG_TAG = "leg-%s"
+DISPATCH_TAG = "dispatch-%s"
 
 
 def _require_coordinator(user) -> None:
@@ -95,6 +97,7 @@ def _board_context(request) -> dict:
         leg.via_words = _via(leg.acknowledged_via) if leg.acknowledged_via else ""
     for dispatch in dispatches:
         dispatch.waiting_legs = sum(1 for leg in dispatch.legs.all() if leg.waiting)
+        dispatch.said = said.get(DISPATCH_TAG % dispatch.pk, [])
     unacknowledged = [a for a in alerts if a.life_safety and a.state == AlertState.OPEN]
     return {
         "alerts": alerts,
@@ -102,13 +105,15 @@ def _board_context(request) -> dict:
         "life_safety_open": len(unacknowledged),
         "open_count": sum(1 for a in alerts if a.state == AlertState.OPEN),
         "general_messages": said.get("", []),
+        "outcomes": Outcome.choices,
     }
 
 
 def _messages_by_item(request) -> dict[str, list]:
     by_item: dict[str, list] = {}
     for message in messages.get_messages(request):
-        tag = next((t for t in message.extra_tags.split() if t.startswith(("alert-", "leg-"))), "")
+        tags = message.extra_tags.split()
+        tag = next((t for t in tags if t.startswith(("alert-", "leg-", "dispatch-"))), "")
         by_item.setdefault(tag, []).append(message)
     return by_item
 
@@ -375,3 +380,29 @@ def leg_action(request, pk: int, action: str):
     except DomainError as exc:
         return _answer(request, tag, False, exc.message, exc.status_code, back)
     return _answer(request, tag, True, words, 200, back)
+
+
+@require_POST
+@login_required
+def dispatch_close(request, pk: int):
+    """结案: the outcome, whether help reached the person, and a note (the API's close)."""
+    _require_coordinator(request.user)
+    dispatch = get_object_or_404(Dispatch, pk=pk)
+    tag = DISPATCH_TAG % dispatch.pk
+    back = _back(request, reverse("escalation:coordinator") + f"#{tag}")
+    help_reached = {"yes": True, "no": False}.get(request.POST.get("help_reached", ""))
+    try:
+        services.close_dispatch(
+            request.user,
+            dispatch,
+            outcome=request.POST.get("outcome", ""),
+            help_reached=help_reached,
+            note=request.POST.get("note", ""),
+        )
+    except Forbidden as exc:
+        if request.headers.get("X-Board") == "1":
+            return JsonResponse({"ok": False, "message": exc.message, "item": tag}, status=403)
+        raise PermissionDenied(exc.message) from exc
+    except DomainError as exc:
+        return _answer(request, tag, False, exc.message, exc.status_code, back)
+    return _answer(request, tag, True, _("Dispatch #%(id)s closed.") % {"id": pk}, 200, back)

@@ -221,9 +221,9 @@
 
   document.addEventListener("submit", function (e) {
     var form = e.target;
-    if (!form.closest(".alert-item, tr.leg")) return;
+    if (!form.closest(".alert-item, tr.leg, .dispatch-item")) return;
     e.preventDefault();
-    var item = form.closest(".alert-item, tr.leg");
+    var item = form.closest(".alert-item, tr.leg, .dispatch-item");
     var buttons = form.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
     fetch(form.action, {

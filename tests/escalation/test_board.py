@@ -100,6 +100,9 @@ def test_other_roles_get_403_for_the_board_and_every_action(request, who, life_a
     for action in ("reached", "note", "resend"):
         url = f"{BOARD}legs/{police_leg.pk}/{action}/"
         assert post(client, url, {"note": "x"}, script=False).status_code == 403, url
+    close = f"{BOARD}dispatches/{police_leg.dispatch_id}/close/"
+    answer = post(client, close, {"outcome": "false_alarm", "help_reached": "no"}, script=False)
+    assert answer.status_code == 403
     life_alert.refresh_from_db()
     police_leg.refresh_from_db()
     assert life_alert.state == AlertState.OPEN and police_leg.state == LegState.NOTIFIED
@@ -191,6 +194,32 @@ def test_handing_over_to_an_organisation_with_a_deadline_from_the_alerts_page(
     assert life_alert.assignment_due == due
     assert Timer.objects.filter(alert=life_alert, kind="assignment_due").exists()
     assert Event.objects.filter(type="alert.reassigned", data__alert=life_alert.pk).exists()
+
+
+def test_closing_a_dispatch_from_the_board_needs_every_leg_finished_and_an_outcome(
+    coordinator, dispatch
+):
+    """结案 on the board: the API's close, its refusals said in words beside the dispatch."""
+    client = browser(coordinator)
+    tag = f"dispatch-{dispatch.pk}"
+    assert "结案" in item(client.get(BOARD).content.decode(), tag)
+    url = f"{BOARD}dispatches/{dispatch.pk}/close/"
+    legs_open = post(client, url, {"outcome": "person_reached", "help_reached": "yes"})
+    assert legs_open.status_code == 409 and legs_open.json()["item"] == tag
+    dispatch.legs.update(state=LegState.FAILED, failure_reason="test: nobody answered")
+    no_outcome = post(client, url, {"outcome": "", "help_reached": "yes"})
+    assert no_outcome.status_code == 400
+    dispatch.refresh_from_db()
+    assert dispatch.status == "open"
+    # Without script the refusal comes back beside the same dispatch.
+    page = client.post(url, {"outcome": "person_reached"}, follow=True).content.decode()
+    assert "请确认救助是否已到达当事人" in item(page, tag)
+    done = post(client, url, {"outcome": "person_reached", "help_reached": "yes", "note": "已送医"})
+    assert done.status_code == 200 and "结案" in done.json()["message"]
+    dispatch.refresh_from_db()
+    assert dispatch.status == "closed" and dispatch.help_reached is True
+    assert dispatch.outcome_note == "已送医"
+    assert Event.objects.filter(type="dispatch.closed", case=dispatch.case).exists()
 
 
 def test_calling_the_responder_goes_through_the_gateway(coordinator, life_alert, run_worker):
