@@ -191,6 +191,16 @@ def _locked_alert(alert: Alert) -> Alert:
     return Alert.objects.select_for_update(of=("self",)).get(pk=alert.pk)
 
 
+def _unresolved_alert_for(actor, alert: Alert) -> Alert:
+    """The alert locked, once the actor may act on it and it is not resolved (inside atomic)."""
+    alert = _locked_alert(alert)
+    if not selectors.can_act_on_alert(actor, alert):
+        raise Forbidden(_("This alert is not addressed to you."))
+    if alert.state == AlertState.RESOLVED:
+        raise Conflict(_("This alert is already resolved."), code="already_resolved")
+    return alert
+
+
 def acknowledge_alert(actor, alert: Alert, *, via: str = "console", phone: str = "") -> Alert:
     """Acknowledge (确认): the escalation stops; the alert stays until resolved."""
     with transaction.atomic():
@@ -230,11 +240,7 @@ def resolve_alert(actor, alert: Alert, *, note: str) -> Alert:
     if not (note or "").strip():
         raise Invalid(_("Say how the alert was resolved."), fields={"note": [_("Required.")]})
     with transaction.atomic():
-        alert = _locked_alert(alert)
-        if not selectors.can_act_on_alert(actor, alert):
-            raise Forbidden(_("This alert is not addressed to you."))
-        if alert.state == AlertState.RESOLVED:
-            raise Conflict(_("This alert is already resolved."), code="already_resolved")
+        alert = _unresolved_alert_for(actor, alert)
         return _resolve(alert, actor, note)
 
 
@@ -245,11 +251,7 @@ def reassign_alert(actor, alert: Alert, *, organisation: Organisation, due: date
     if due <= timezone.now():
         raise Invalid(_("The deadline must be in the future."), fields={"due": [_("In the past.")]})
     with transaction.atomic():
-        alert = _locked_alert(alert)
-        if not selectors.can_act_on_alert(actor, alert):
-            raise Forbidden(_("This alert is not addressed to you."))
-        if alert.state == AlertState.RESOLVED:
-            raise Conflict(_("This alert is already resolved."), code="already_resolved")
+        alert = _unresolved_alert_for(actor, alert)
         alert.assigned_organisation = organisation
         alert.assignment_due = due
         alert.save()
@@ -313,11 +315,7 @@ def assign_alert_to_user(actor, alert: Alert, *, user) -> Alert:
     if not selectors.is_coordinator(actor):
         raise Forbidden(_("Only a coordinator may hand an alert to a person."))
     with transaction.atomic():
-        alert = _locked_alert(alert)
-        if not selectors.can_act_on_alert(actor, alert):
-            raise Forbidden(_("This alert is not addressed to you."))
-        if alert.state == AlertState.RESOLVED:
-            raise Conflict(_("This alert is already resolved."), code="already_resolved")
+        alert = _unresolved_alert_for(actor, alert)
         if user is None or user not in selectors.alert_assignees(alert):
             raise Invalid(
                 _("Choose a coordinator or a member of the organisation the alert is for."),
@@ -343,11 +341,7 @@ def call_alert_responder(actor, alert: Alert) -> object:
     if not selectors.is_coordinator(actor):
         raise Forbidden(_("Only a coordinator may call from the board."))
     with transaction.atomic():
-        alert = _locked_alert(alert)
-        if not selectors.can_act_on_alert(actor, alert):
-            raise Forbidden(_("This alert is not addressed to you."))
-        if alert.state == AlertState.RESOLVED:
-            raise Conflict(_("This alert is already resolved."), code="already_resolved")
+        alert = _unresolved_alert_for(actor, alert)
         numbers = selectors.alert_call_numbers(alert)
         if not numbers:
             raise Invalid(
