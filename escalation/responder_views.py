@@ -51,7 +51,8 @@ LEG_TAG = "leg-%s"
 
 
 def _require_responder(user) -> None:
-    if not is_responder(user):
+    # The on-duty expert is named on the leg even without a membership that answers dispatches.
+    if not is_responder(user) and not selectors.responder_legs(user).exists():
         raise PermissionDenied(_("This page is for responders (110, 120, community, experts)."))
 
 

@@ -10,6 +10,7 @@ from escalation import services
 from escalation.models import DispatchLeg
 from hotline.models import Case
 from realtime.models import Event
+from tests.factories import UserFactory
 
 PAGE = "/respond/"
 
@@ -154,6 +155,18 @@ def test_the_page_is_for_responders_only(operator, counsellor_a, coordinator, po
     police_leg.refresh_from_db()
     assert police_leg.state == "notified"
     assert Client().get(PAGE).status_code == 302  # to the log-in page
+
+
+def test_a_rostered_expert_named_on_a_leg_sees_it_without_a_responder_membership(dispatch):
+    """The on-duty expert is the leg's named responder; that alone opens the page to them."""
+    leg = dispatch.legs.get(kind="expert")
+    on_duty = UserFactory(username="rostered-expert")
+    DispatchLeg.objects.filter(pk=leg.pk).update(responder=on_duty)
+    client = browser(on_duty)
+    assert leg_card(client.get(PAGE).content.decode(), leg)
+    assert act(client, leg, "acknowledge").status_code == 302
+    leg.refresh_from_db()
+    assert leg.state == "acknowledged" and leg.acknowledged_by == on_duty
 
 
 def test_an_unknown_step_or_leg_is_not_found(responder, police_leg):
