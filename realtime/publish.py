@@ -35,7 +35,7 @@ def publish(
         targets |= {aud.org(org_id) for org_id in case.audience_organisation_ids()}
     event = _append(Event(type=type, case=case, actor=actor, data=data or {}), targets)
     if broadcast:
-        _broadcast_on_commit([(event.as_message(), targets)])
+        _broadcast_on_commit(event.as_message(), targets)
     return event
 
 
@@ -48,19 +48,15 @@ def _append(event: Event, audiences: set[str]) -> Event:
     return event
 
 
-def _broadcast_on_commit(events: list[tuple[dict, set[str]]]) -> None:
-    sends = []
-    for message, targets in events:
-        live = sorted(set(targets) - {aud.AUDIT})
-        if live:
-            groups = [aud.group_name(a) for a in live] + [aud.group_name(aud.EVERYONE)]
-            sends.append((groups, message))
-    if sends:
-        transaction.on_commit(lambda: _broadcast(sends))
+def _broadcast_on_commit(message: dict, targets: set[str]) -> None:
+    live = sorted(set(targets) - {aud.AUDIT})
+    if live:
+        groups = [aud.group_name(a) for a in live] + [aud.group_name(aud.EVERYONE)]
+        transaction.on_commit(lambda: _broadcast(groups, message))
 
 
-def _broadcast(sends: list[tuple[list[str], dict]]) -> None:
-    """Send each event to its groups; the caller waits until the channel layer has them.
+def _broadcast(groups: list[str], message: dict) -> None:
+    """Send the event to its groups; the caller waits until the channel layer has them.
 
     ``async_to_sync`` runs the sends on the event loop of the async code this thread works for
     (a request or a consumer under Daphne, the in-process worker of ``manage.py serve``), where
@@ -71,14 +67,13 @@ def _broadcast(sends: list[tuple[list[str], dict]]) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(_send_all)(layer, sends)
+        async_to_sync(_send_all)(layer, groups, message)
     except Exception:
         # The channel layer is a nudge, the table is the truth: a console that missed an event
         # gets it on its next replay.
         log.warning("broadcast failed; replay will deliver the events", exc_info=True)
 
 
-async def _send_all(layer, sends: list[tuple[list[str], dict]]) -> None:
-    for groups, message in sends:
-        for group in groups:
-            await layer.group_send(group, {"type": "console.event", "event": message})
+async def _send_all(layer, groups: list[str], message: dict) -> None:
+    for group in groups:
+        await layer.group_send(group, {"type": "console.event", "event": message})
