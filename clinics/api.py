@@ -21,6 +21,7 @@ from clinics.models import (
 from core.errors import NotFound
 from directory.access import is_administrator
 from directory.models import Organisation, User
+from hotline.api.audit import AuditedReads
 from hotline.models import Case
 from hotline.selectors import case_organisation_ids, visible_cases
 from referrals.models import Appointment, Referral
@@ -36,7 +37,7 @@ class SessionSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "case", "counsellor", "held_at"]
 
 
-class SessionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class SessionViewSet(AuditedReads, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """咨询记录: notes and outcome of attended appointments at the user's centres."""
 
     serializer_class = SessionSerializer
@@ -91,7 +92,7 @@ class DischargeSerializer(serializers.Serializer):
     follow_up_plan = serializers.CharField()
 
 
-class AdmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AdmissionViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """入院/出院 at the user's hospital."""
 
     serializer_class = AdmissionSerializer
@@ -171,6 +172,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
 
 
 class FollowUpViewSet(
+    AuditedReads,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -278,6 +280,7 @@ class PlanReasonSerializer(serializers.Serializer):
 
 
 class PlanViewSet(
+    AuditedReads,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.encryption import EncryptedNotesField
 from directory.models import Organisation
 from hotline.models import Case
 from referrals.models import Appointment, Referral
@@ -28,7 +29,7 @@ class CounsellingSession(models.Model):
     counsellor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    notes = models.TextField(_("session notes"))
+    notes = EncryptedNotesField(_("session notes"))  # encrypted at rest
     outcome = models.CharField(_("outcome"), max_length=20, choices=SessionOutcome.choices)
     held_at = models.DateTimeField(default=timezone.now)
 

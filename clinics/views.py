@@ -20,8 +20,9 @@ from clinics.models import FollowUpAttempt, SessionOutcome
 from core.errors import DomainError
 from directory.access import is_administrator, memberships, organisation_ids
 from directory.models import Role
-from hotline.selectors import visible_cases
-from hotline.services import record_case_read
+from hotline.selectors import can_see_case_reads, visible_cases
+from hotline.services import record_case_read, record_read
+from realtime.audit import reads_of_case
 from realtime.selectors import case_timeline
 from referrals import services as referral_services
 from referrals.models import (
@@ -70,14 +71,16 @@ def counsellor(request):
         .order_by("slot__starts_at")
     )
     slots = [s for org in orgs for s in free_slots(org, now)[:20]]
+    referrals, appointments = list(referrals), list(appointments)
+    record_read(request.user, what="page.counsellor", case_ids=_case_ids(referrals, appointments))
     return render(
         request,
         "clinics/counsellor.html",
         _context(
             request,
             gettext_lazy("Counselling inbox"),
-            referrals=list(referrals),
-            appointments=list(appointments),
+            referrals=referrals,
+            appointments=appointments,
             slots=slots,
             now=now,
             recommendations=PreAssessment.Recommendation.choices,
@@ -100,14 +103,16 @@ def hospital(request):
     admissions = (
         selectors.visible_admissions(request.user).filter(state="admitted").order_by("admitted_at")
     )
+    transfers, admissions = list(transfers), list(admissions)
+    record_read(request.user, what="page.hospital", case_ids=_case_ids(transfers, admissions))
     return render(
         request,
         "clinics/hospital.html",
         _context(
             request,
             gettext_lazy("Hospital transfers"),
-            transfers=list(transfers),
-            admissions=list(admissions),
+            transfers=transfers,
+            admissions=admissions,
             now=timezone.now(),
         ),
     )
@@ -123,17 +128,23 @@ def follow_ups(request):
         .prefetch_related("attempts")
         .order_by("due_at")
     )
+    due = list(due[:200])
+    record_read(request.user, what="page.follow_ups", case_ids=_case_ids(due))
     return render(
         request,
         "clinics/follow_ups.html",
         _context(
             request,
             gettext_lazy("Follow-ups due"),
-            follow_ups=list(due[:200]),
+            follow_ups=due,
             now=now,
             outcomes=FollowUpAttempt.Outcome.choices,
         ),
     )
+
+
+def _case_ids(*rows) -> list[int]:
+    return [r.case_id for group in rows for r in group]
 
 
 @for_roles(*CARE_PAGE_ROLES)
@@ -154,6 +165,7 @@ def case_page(request, pk: int):
             follow_ups=list(case.follow_ups.all()),
             admissions=list(case.admissions.all()),
             timeline=list(case_timeline(case)),
+            reads=list(reads_of_case(case.pk)) if can_see_case_reads(request.user, case) else None,
         ),
     )
 

@@ -14,6 +14,21 @@ env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="embedded-default-insecure-key-change-me-in-production")
+# --- Field encryption at rest (issue 15, retention/PIPL) ---------------------------------------
+# django-fernet-encrypted-fields derives its Fernet keys from SECRET_KEY and SALT_KEY. The
+# dedicated key comes from FIELD_ENCRYPTION_KEY (a comma-separated list: the first encrypts, all
+# decrypt, for rotation). Changing SECRET_KEY needs the old one in SECRET_KEY_FALLBACKS, or the
+# notes cannot be read. `check --deploy` refuses the embedded development key (core.E101).
+SALT_KEY = env.list(
+    "FIELD_ENCRYPTION_KEY", default=["embedded-default-field-encryption-key-dev-only"]
+)
+# --- Retention (PIPL): anonymise people whose cases all closed longer ago than this -------------
+# Five years after closure (1825 days): long enough for a returning caller's history and for
+# follow-up studies and complaints, short of keeping identities indefinitely; set per policy.
+CASE_RETENTION_DAYS = env.int("CASE_RETENTION_DAYS", default=1825)
+# How many people one run anonymises, and how often the worker runs it.
+RETENTION_BATCH = env.int("RETENTION_BATCH", default=200)
+RETENTION_EVERY_SECONDS = env.int("RETENTION_EVERY_SECONDS", default=3600)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

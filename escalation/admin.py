@@ -13,6 +13,7 @@ from escalation.models import (
     WorkerHeartbeat,
 )
 from escalation.policies import validate_steps
+from hotline.admin_audit import AuditedAdmin
 
 
 @admin.register(DutyShift)
@@ -49,7 +50,7 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Dispatch)
-class DispatchAdmin(admin.ModelAdmin):
+class DispatchAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["id", "case", "status", "outcome", "help_reached", "created_at"]
     list_filter = ["status", "outcome"]
     readonly_fields = ["status", "case", "created_by", "created_at", "closed_at"]
@@ -78,7 +79,7 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["id", "title", "kind", "severity", "state", "round", "step", "next_step_at"]
     list_filter = ["state", "severity", "kind"]
     readonly_fields = ["state", "policy_snapshot", "round", "step", "notified_user_ids"]

@@ -14,6 +14,7 @@ from directory.models import Organisation, Region, User
 from escalation import selectors, services
 from escalation.models import Alert, Dispatch, DispatchLeg, EscalationPolicy, OutboundMessage
 from escalation.policies import validate_steps
+from hotline.api.audit import AuditedReads
 from hotline.models import Case
 from hotline.selectors import visible_calls, visible_cases
 from realtime.models import Event
@@ -162,7 +163,7 @@ class ConferenceSerializer(serializers.Serializer):
     service = serializers.ChoiceField(choices=["110", "120"])
 
 
-class DispatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DispatchViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """一键智达: POST creates the dispatch and alerts every responder at once."""
 
     serializer_class = DispatchSerializer
@@ -244,10 +245,14 @@ class LegNoteSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
-class LegViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class LegViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Dispatch legs; a responder sees only its own organisation's legs."""
 
     serializer_class = LegSerializer
+
+    def audit_case_ids(self, objects) -> list[int]:
+        ids = {leg.dispatch_id for leg in objects}
+        return list(Dispatch.objects.filter(pk__in=ids).values_list("case_id", flat=True))
 
     def get_queryset(self):
         return selectors.visible_legs(self.request.user).select_related("organisation")
@@ -355,7 +360,7 @@ class AssignSerializer(serializers.Serializer):
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
 
 
-class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Alerts addressed to the user (or all, for the hotline centre's coordinators)."""
 
     serializer_class = AlertSerializer

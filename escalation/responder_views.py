@@ -21,6 +21,7 @@ from directory.models import Organisation
 from escalation import selectors, services
 from escalation.models import DispatchLeg, LegState
 from hotline.models import Risk
+from hotline.services import record_read
 
 # action in the URL -> (the leg state it leads to, the button's words)
 STEPS = {
@@ -102,6 +103,8 @@ def _context(request) -> dict:
         "dispatch__case__owning_organisation"
     )
     rows = _leg_rows(legs)
+    # The responder's brief (简报) names the person: on the read audit like any other read.
+    record_read(request.user, what="page.responder", case_ids=[r["leg"].dispatch.case_id for r in rows])
     # Messages tagged with a leg are drawn beside that leg, the rest at the top of the page.
     general, by_leg = [], {}
     for message in messages.get_messages(request):

@@ -35,6 +35,7 @@ from escalation.models import (
     Outcome,
     Timer,
 )
+from hotline.services import record_read
 from realtime.models import Event
 
 ALERT_ACTIONS = {
@@ -99,6 +100,8 @@ def _board_context(request) -> dict:
         dispatch.waiting_legs = sum(1 for leg in dispatch.legs.all() if leg.waiting)
         dispatch.said = said.get(DISPATCH_TAG % dispatch.pk, [])
     unacknowledged = [a for a in alerts if a.life_safety and a.state == AlertState.OPEN]
+    shown = [a.case_id for a in alerts] + [d.case_id for d in dispatches]
+    record_read(request.user, what="page.board", case_ids=shown)
     return {
         "alerts": alerts,
         "dispatches": dispatches,
@@ -248,6 +251,7 @@ def alert_detail(request, pk: int):
     said = _messages_by_item(request)
     alert.said = said.get(ALERT_TAG % alert.pk, []) + said.get("", [])
     alert.assignees = selectors.alert_assignees(alert)
+    record_read(request.user, what="page.alert", case_ids=[alert.case_id])
     return render(
         request,
         "escalation/alert_detail.html",

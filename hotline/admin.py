@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from hotline.admin_audit import AuditedAdmin
 from hotline.models import Case, CaseAccess, GuardianContact, Person, StageVisit
 
 
@@ -9,10 +10,13 @@ class GuardianInline(admin.TabularInline):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["id", "__str__", "phone", "home_region", "created_at"]
     search_fields = ["name", "phone"]
     inlines = [GuardianInline]
+
+    def audit_person_ids(self, objects) -> list[int]:
+        return [p.pk for p in objects]
 
 
 class StageVisitInline(admin.TabularInline):
@@ -30,13 +34,16 @@ class CaseAccessInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(AuditedAdmin, admin.ModelAdmin):
     """Read-only here: stage and risk change only through the services, so they are logged."""
 
     list_display = ["id", "person", "stage", "risk", "owning_organisation", "next_step_due"]
     list_filter = ["stage", "risk", "owning_organisation"]
     readonly_fields = [f.name for f in Case._meta.fields]
     inlines = [StageVisitInline, CaseAccessInline]
+
+    def audit_case_ids(self, objects) -> list[int]:
+        return [c.pk for c in objects]
 
     def has_add_permission(self, request):
         return False

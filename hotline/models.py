@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 from phonenumber_field.modelfields import PhoneNumberField
 
+from core.encryption import EncryptedNotesField
 from directory.models import Organisation, Region
 
 
@@ -30,7 +31,8 @@ class Person(models.Model):
     )
     address = models.CharField(_("address"), max_length=200, blank=True)
     school = models.CharField(_("school or workplace"), max_length=150, blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    notes = EncryptedNotesField(_("notes"), blank=True)  # encrypted at rest
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -591,7 +593,7 @@ class Triage(models.Model):
     harm_to_others = models.BooleanField()
     in_danger_now = models.BooleanField()
     protective_factors = models.JSONField(default=list, blank=True)
-    notes = models.TextField(blank=True)
+    notes = EncryptedNotesField(blank=True)  # encrypted at rest
     derived_risk = models.CharField(max_length=10, choices=Risk.choices)
     risk = models.CharField(max_length=10, choices=Risk.choices)
     lowered_reason = models.TextField(blank=True)

@@ -86,3 +86,17 @@ class ConsoleSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.channel_name}"
+
+
+class EventCase(models.Model):
+    """The cases an audit event names (a list read names many), so "who read this case"
+    (查阅记录) is one indexed lookup on both databases. Written with the event, never changed."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="case_rows")
+    case = models.ForeignKey("hotline.Case", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "event"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} -> case {self.case_id}"

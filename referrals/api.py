@@ -11,7 +11,7 @@ from directory.access import is_administrator
 from directory.models import Organisation, User
 from hotline.models import Case, Risk
 from hotline.selectors import case_organisation_ids, visible_cases
-from hotline.services import record_case_read
+from hotline.api.audit import AuditedReads
 from referrals import selectors, services
 from referrals.models import (
     Appointment,
@@ -178,7 +178,7 @@ def _visible_referral_qs(user):
     return selectors.visible_referrals(user).select_related("green_channel_booking__slot")
 
 
-class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReferralViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """转介: referrals sent to or by the user's organisations, with their actions."""
 
     serializer_class = ReferralSerializer
@@ -215,8 +215,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return super().list(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):
-        referral = self.get_object()
-        record_case_read(request.user, referral.case, what="referral")
+        referral = self.get_object()  # audited by AuditedReads
         return Response(ReferralSerializer(referral).data)
 
     @extend_schema(request=ReferralCreateSerializer, responses={201: ReferralSerializer})
@@ -388,7 +387,7 @@ class HospitalSlotViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewse
         )
 
 
-class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AppointmentViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Appointments at the user's centres; POST books one from the 2259885 appointment line."""
 
     serializer_class = AppointmentSerializer

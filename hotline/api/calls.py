@@ -12,6 +12,7 @@ from core.errors import Forbidden, Invalid
 from directory.models import Organisation
 from hotline import selectors, services, voice
 from hotline import triage as triage_rule
+from hotline.api.audit import AuditedReads
 from hotline.api.cases import CaseSerializer
 from hotline.models import (
     MANUAL_CHANNEL_CHOICES,
@@ -197,11 +198,14 @@ class WrapUpSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CallViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Hotline calls: the queue, my calls, today's calls; accept, triage, wrap-up."""
 
     permission_classes = [IsAuthenticated, IsHotlineStaff]
     serializer_class = CallSerializer
+
+    def audit_person_ids(self, objects) -> list[int]:
+        return [c.person_id for c in objects]
 
     def get_queryset(self):
         user = self.request.user
@@ -228,9 +232,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return super().list(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):
-        call = self.get_object()
-        if call.case_id:
-            services.record_case_read(request.user, call.case, what="call")
+        call = self.get_object()  # audited by AuditedReads
         return Response(CallDetailSerializer(call).data)
 
     @extend_schema(request=ManualCallSerializer, responses={201: CallDetailSerializer})

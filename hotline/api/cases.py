@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from core.errors import Forbidden, Invalid
 from directory.models import Organisation, Region, User
 from hotline import selectors, services
+from hotline.api.audit import AuditedReads
 from hotline.models import LOOP, Case, GuardianContact, Person, Risk, Stage
 from realtime.selectors import case_timeline
 
@@ -63,6 +64,7 @@ class PersonSerializer(serializers.ModelSerializer):
 
 
 class PersonViewSet(
+    AuditedReads,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -72,6 +74,9 @@ class PersonViewSet(
     """People at risk the user may see (through a case their organisation holds)."""
 
     serializer_class = PersonSerializer
+
+    def audit_person_ids(self, objects) -> list[int]:
+        return [p.pk for p in objects]
 
     def get_queryset(self):
         qs = selectors.visible_people(self.request.user).prefetch_related("guardians", "cases")
@@ -181,10 +186,13 @@ class EventSerializer(serializers.Serializer):
         return str(event.actor) if event.actor_id else None
 
 
-class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CaseViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Cases the user's organisations hold or were given (by referral or dispatch)."""
 
     serializer_class = CaseSerializer
+
+    def audit_case_ids(self, objects) -> list[int]:
+        return [c.pk for c in objects]
 
     def get_queryset(self):
         qs = selectors.visible_cases(self.request.user).select_related(
@@ -210,8 +218,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return super().list(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):
-        case = self.get_object()
-        services.record_case_read(request.user, case)
+        case = self.get_object()  # audited by AuditedReads
         return Response(CaseSerializer(case).data)
 
     @extend_schema(request=CaseCreateSerializer, responses={201: CaseSerializer})
@@ -289,8 +296,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["get"])
     def timeline(self, request, pk=None):
         """The case's whole history from the event log (全程留痕), oldest first."""
-        case = self.get_object()
-        services.record_case_read(request.user, case, what="timeline")
+        case = self.get_object()  # audited by AuditedReads
         return Response(EventSerializer(case_timeline(case), many=True).data)
 
 

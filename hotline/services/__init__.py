@@ -39,6 +39,7 @@ from hotline.services.presence import (
     set_presence,
     sign_off_absent_operators,
 )
+from hotline.services.reads import record_read
 from hotline.services.surge import check_surges
 from hotline.services.triage import triage_call
 
@@ -65,6 +66,7 @@ __all__ = [
     "open_case",
     "receive_call",
     "record_case_read",
+    "record_read",
     "reopen_case",
     "set_next_step",
     "set_presence",

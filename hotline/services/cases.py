@@ -25,10 +25,10 @@ from hotline.models import (
     Stage,
     StageVisit,
 )
+from hotline.services.reads import record_read
 from hotline.selectors import (
     can_work_on_case,
     case_organisation_ids,
-    is_inside_owner,
     visible_people,
 )
 from realtime import audiences as aud
@@ -376,15 +376,5 @@ def grant_access(
 
 
 def record_case_read(user, case: Case, *, what: str = "case") -> None:
-    """Put a read from outside the owning organisation on the audit trail (not broadcast)."""
-    if is_inside_owner(user, case):
-        return
-    publish(
-        "case.read",
-        case=case,
-        actor=user,
-        data={"what": what, "user": user.pk, "username": user.get_username()},
-        audiences=[aud.AUDIT],
-        include_case_audiences=False,
-        broadcast=False,
-    )
+    """Put a read of one case on the audit trail (every read, not only outsiders')."""
+    record_read(user, what=what, case_ids=[case.pk])

@@ -109,17 +109,17 @@ def test_an_unknown_region_or_bad_phone_is_a_400_and_writes_nothing(client_for, 
     assert not Person.objects.exists()
 
 
-def test_a_read_from_outside_the_owner_is_on_the_audit_trail(
+def test_reads_inside_and_outside_the_owner_are_on_the_audit_trail(
     client_for, network, operator, counsellor_a, hotline_case
 ):
     from hotline import services
 
     client_for(operator).get(f"/api/v1/cases/{hotline_case.pk}/")
-    assert not Event.objects.filter(type="case.read").exists()  # the owner's own read
+    assert Event.objects.get(type="case.read").actor == operator  # the owner's own read too
     services.grant_access(hotline_case, network["centre_a"], reason="referral", granted_by=operator)
     assert client_for(counsellor_a).get(f"/api/v1/cases/{hotline_case.pk}/").status_code == 200
-    read = Event.objects.get(type="case.read")
-    assert read.actor == counsellor_a
+    read = Event.objects.filter(type="case.read").last()
+    assert read.actor == counsellor_a and read.data["cases"] == [hotline_case.pk]
     assert list(read.audience_rows.values_list("audience", flat=True)) == ["audit"]
 
 

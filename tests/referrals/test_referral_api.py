@@ -33,11 +33,9 @@ def test_the_receiving_centre_sees_it_and_another_centre_does_not(
 def test_reading_a_referred_case_from_the_centre_is_audited(client_for, referral, counsellor_a):
     assert client_for(counsellor_a).get(url(referral)).status_code == 200
     read = Event.objects.get(type="case.read")
-    assert read.data == {
-        "what": "referral",
-        "user": counsellor_a.pk,
-        "username": "counsellor_a",
-    }
+    assert read.data["what"] == "referral.retrieve"
+    assert read.data["user"] == counsellor_a.pk
+    assert read.data["cases"] == [referral.case_id]
     assert list(read.audience_rows.values_list("audience", flat=True)) == ["audit"]
 
 
