@@ -37,7 +37,9 @@ class SessionSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "case", "counsellor", "held_at"]
 
 
-class SessionViewSet(AuditedReads, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class SessionViewSet(
+    AuditedReads, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
     """咨询记录: notes and outcome of attended appointments at the user's centres."""
 
     serializer_class = SessionSerializer
@@ -92,7 +94,9 @@ class DischargeSerializer(serializers.Serializer):
     follow_up_plan = serializers.CharField()
 
 
-class AdmissionViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AdmissionViewSet(
+    AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """入院/出院 at the user's hospital."""
 
     serializer_class = AdmissionSerializer

@@ -29,3 +29,9 @@ class ClinicsConfig(AppConfig):
         disposition_made.connect(_on_disposition, dispatch_uid="clinics.follow_up_on_disposition")
         referral_changed.connect(_on_referral_changed, dispatch_uid="clinics.on_referral_changed")
         register_close_check(open_work_reasons)
+
+        # Retention (issue 15): session and follow-up notes go with the person's identity.
+        from clinics.retention import anonymise_care_notes
+        from hotline.services.retention import register_anonymiser
+
+        register_anonymiser(anonymise_care_notes)

@@ -163,7 +163,9 @@ class ConferenceSerializer(serializers.Serializer):
     service = serializers.ChoiceField(choices=["110", "120"])
 
 
-class DispatchViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DispatchViewSet(
+    AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """一键智达: POST creates the dispatch and alerts every responder at once."""
 
     serializer_class = DispatchSerializer
@@ -245,7 +247,9 @@ class LegNoteSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
-class LegViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class LegViewSet(
+    AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Dispatch legs; a responder sees only its own organisation's legs."""
 
     serializer_class = LegSerializer
@@ -360,7 +364,9 @@ class AssignSerializer(serializers.Serializer):
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
 
 
-class AlertViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(
+    AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Alerts addressed to the user (or all, for the hotline centre's coordinators)."""
 
     serializer_class = AlertSerializer

@@ -15,3 +15,12 @@ class EscalationConfig(AppConfig):
 
         register_close_check(receivers.open_dispatches_block_closing)
         register_readiness_check("escalation_worker", worker.heartbeat_problem)
+
+        # Retention (issue 15): the worker anonymises people past CASE_RETENTION_DAYS, and a
+        # dispatch's address and notes go with the person's identity.
+        from escalation.retention import anonymise_dispatches
+        from escalation.sources import register_periodic_job
+        from hotline.services import retention
+
+        retention.register_anonymiser(anonymise_dispatches)
+        register_periodic_job("retention_anonymise", retention.worker_hook)

@@ -104,7 +104,9 @@ def _context(request) -> dict:
     )
     rows = _leg_rows(legs)
     # The responder's brief (简报) names the person: on the read audit like any other read.
-    record_read(request.user, what="page.responder", case_ids=[r["leg"].dispatch.case_id for r in rows])
+    record_read(
+        request.user, what="page.responder", case_ids=[r["leg"].dispatch.case_id for r in rows]
+    )
     # Messages tagged with a leg are drawn beside that leg, the rest at the top of the page.
     general, by_leg = [], {}
     for message in messages.get_messages(request):

@@ -4,16 +4,30 @@ import core.encryption
 from django.db import migrations
 
 
-class Migration(migrations.Migration):
+def encrypt_existing(model_names):
+    """Re-save every non-empty note so it is stored encrypted (plaintext reads back as itself)."""
 
+    def run(apps, schema_editor):
+        for app_label, model_name in model_names:
+            model = apps.get_model(app_label, model_name)
+            for pk, notes in model.objects.exclude(notes="").values_list("pk", "notes").iterator():
+                model.objects.filter(pk=pk).update(notes=notes)
+
+    return run
+
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('clinics', '0004_open_item_indexes'),
+        ("clinics", "0004_open_item_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='counsellingsession',
-            name='notes',
-            field=core.encryption.EncryptedNotesField(verbose_name='session notes'),
+            model_name="counsellingsession",
+            name="notes",
+            field=core.encryption.EncryptedNotesField(verbose_name="session notes"),
+        ),
+        migrations.RunPython(
+            encrypt_existing([("clinics", "CounsellingSession")]), migrations.RunPython.noop
         ),
     ]

@@ -198,7 +198,9 @@ class WrapUpSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class CallViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CallViewSet(
+    AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Hotline calls: the queue, my calls, today's calls; accept, triage, wrap-up."""
 
     permission_classes = [IsAuthenticated, IsHotlineStaff]

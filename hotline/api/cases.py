@@ -186,7 +186,9 @@ class EventSerializer(serializers.Serializer):
         return str(event.actor) if event.actor_id else None
 
 
-class CaseViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CaseViewSet(
+    AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Cases the user's organisations hold or were given (by referral or dispatch)."""
 
     serializer_class = CaseSerializer

@@ -4,26 +4,41 @@ import core.encryption
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+def encrypt_existing(model_names):
+    """Re-save every non-empty note so it is stored encrypted (plaintext reads back as itself)."""
 
+    def run(apps, schema_editor):
+        for app_label, model_name in model_names:
+            model = apps.get_model(app_label, model_name)
+            for pk, notes in model.objects.exclude(notes="").values_list("pk", "notes").iterator():
+                model.objects.filter(pk=pk).update(notes=notes)
+
+    return run
+
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('hotline', '0008_presence'),
+        ("hotline", "0008_presence"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='person',
-            name='anonymised_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='anonymised at'),
+            model_name="person",
+            name="anonymised_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="anonymised at"),
         ),
         migrations.AlterField(
-            model_name='person',
-            name='notes',
-            field=core.encryption.EncryptedNotesField(blank=True, verbose_name='notes'),
+            model_name="person",
+            name="notes",
+            field=core.encryption.EncryptedNotesField(blank=True, verbose_name="notes"),
         ),
         migrations.AlterField(
-            model_name='triage',
-            name='notes',
+            model_name="triage",
+            name="notes",
             field=core.encryption.EncryptedNotesField(blank=True),
+        ),
+        migrations.RunPython(
+            encrypt_existing([("hotline", "Person"), ("hotline", "Triage")]),
+            migrations.RunPython.noop,
         ),
     ]
