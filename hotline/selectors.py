@@ -123,7 +123,7 @@ def previous_calls(call: Call, limit: int = 20):
 
 
 def can_see_case_reads(user, case: Case) -> bool:
-    """Who read a case (查阅记录) is for the owning organisation's coordinators and administrators."""
+    """Who read a case (查阅记录): the owning organisation's coordinators and administrators."""
     if is_administrator(user):
         return True
     return case.owning_organisation_id in organisation_ids(user, roles=[Role.COORDINATOR])

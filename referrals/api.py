@@ -9,9 +9,9 @@ from rest_framework.response import Response
 from core.errors import NotFound
 from directory.access import is_administrator
 from directory.models import Organisation, User
+from hotline.api.audit import AuditedReads
 from hotline.models import Case, Risk
 from hotline.selectors import case_organisation_ids, visible_cases
-from hotline.api.audit import AuditedReads
 from referrals import selectors, services
 from referrals.models import (
     Appointment,
@@ -178,7 +178,9 @@ def _visible_referral_qs(user):
     return selectors.visible_referrals(user).select_related("green_channel_booking__slot")
 
 
-class ReferralViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReferralViewSet(
+    AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """转介: referrals sent to or by the user's organisations, with their actions."""
 
     serializer_class = ReferralSerializer
@@ -387,7 +389,9 @@ class HospitalSlotViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewse
         )
 
 
-class AppointmentViewSet(AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AppointmentViewSet(
+    AuditedReads, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Appointments at the user's centres; POST books one from the 2259885 appointment line."""
 
     serializer_class = AppointmentSerializer

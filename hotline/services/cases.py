@@ -25,12 +25,12 @@ from hotline.models import (
     Stage,
     StageVisit,
 )
-from hotline.services.reads import record_read
 from hotline.selectors import (
     can_work_on_case,
     case_organisation_ids,
     visible_people,
 )
+from hotline.services.reads import record_read
 from realtime import audiences as aud
 from realtime.publish import publish
 
