@@ -100,7 +100,6 @@ def record_session(actor, appointment: Appointment, *, notes: str, outcome: str)
                 "outcome": outcome,
                 "referral": referral.pk if referral else None,
             },
-            audiences=[aud.org(appointment.organisation_id)],
         )
         if outcome == SessionOutcome.COMPLETED:
             if referral is not None:
@@ -149,7 +148,6 @@ def admit(actor, referral: Referral, *, ward: str, bed: str) -> Admission:
                     "ward": ward,
                     "bed": bed,
                 },
-                audiences=[aud.org(referral.receiver_id), aud.org(referral.sender_id)],
             )
     except IntegrityError as exc:
         raise Conflict(
@@ -183,7 +181,6 @@ def discharge(actor, admission: Admission, *, summary: str, follow_up_plan: str)
             case=case,
             actor=actor,
             data={"admission": admission.pk, "referral": referral.pk, "plan": follow_up_plan},
-            audiences=[aud.org(admission.hospital_id), aud.org(referral.sender_id)],
         )
         schedule_follow_ups(
             actor, case, reason=FollowUpReason.DISCHARGE, organisation=admission.hospital
@@ -230,8 +227,7 @@ def schedule_follow_ups(
                 case=case,
                 actor=actor,
                 data=_follow_up_data(follow_up),
-                audiences=[aud.org(organisation.pk)]
-                + ([aud.user(assignee.pk)] if assignee else []),
+                audiences=[aud.user(assignee.pk)] if assignee else [],
             )
     return created
 
@@ -277,7 +273,7 @@ def schedule_follow_up(actor, case: Case, *, due_at, organisation=None, assignee
             case=case,
             actor=actor,
             data=_follow_up_data(follow_up),
-            audiences=[aud.org(organisation.pk)],
+            audiences=[aud.user(assignee.pk)] if assignee else [],
         )
     return follow_up
 
@@ -319,7 +315,6 @@ def record_attempt(actor, follow_up: FollowUp, *, outcome: str, notes: str = "")
             data=_follow_up_data(
                 follow_up, attempt=attempt.pk, outcome=outcome, failed=follow_up.failed_attempts
             ),
-            audiences=[aud.org(follow_up.organisation_id)],
         )
         if lost:
             # Lost to follow-up: the later contacts cannot happen either; the hotline's
@@ -341,7 +336,6 @@ def record_attempt(actor, follow_up: FollowUp, *, outcome: str, notes: str = "")
                 case=case,
                 actor=actor,
                 data=_follow_up_data(follow_up),
-                audiences=[aud.org(follow_up.organisation_id), *_hotline_coordinators()],
             )
     return follow_up
 
@@ -383,7 +377,7 @@ def create_plan(
             case=case,
             actor=actor,
             data={"plan": plan.pk, "care_group": care_group.pk, "members": [m.pk for m in members]},
-            audiences=[aud.org(care_group.pk)] + [aud.user(m.pk) for m in members],
+            audiences=[aud.user(m.pk) for m in members],
         )
         for m in measures:
             add_measure(actor, plan, **m)
@@ -417,7 +411,7 @@ def add_measure(actor, plan: AssistancePlan, *, kind, description, owner, next_c
                 "owner": owner.pk,
                 "next_check_in": next_check_in.isoformat() if next_check_in else None,
             },
-            audiences=[aud.org(plan.care_group_id), aud.user(owner.pk)],
+            audiences=[aud.user(owner.pk)],
         )
     return measure
 
@@ -439,7 +433,6 @@ def check_in(actor, measure: PlanMeasure, *, note: str, next_check_in=None, done
             case=measure.plan.case,
             actor=actor,
             data={"plan": measure.plan_id, "measure": measure.pk, "done": done, "note": note},
-            audiences=[aud.org(measure.plan.care_group_id)],
         )
     return measure
 
@@ -457,7 +450,6 @@ def close_plan(actor, plan: AssistancePlan, *, reason: str) -> AssistancePlan:
             case=plan.case,
             actor=actor,
             data={"plan": plan.pk, "reason": reason},
-            audiences=[aud.org(plan.care_group_id)],
         )
     return plan
 

@@ -4,6 +4,24 @@ from collections.abc import Iterable
 
 from directory.models import Membership, Role
 
+# --- who works on what (the role sets REST and the event audiences both use) ------------------
+# realtime.audiences builds every event's audiences from these; hotline.selectors and
+# escalation.selectors answer REST from them. Change a set here and both follow.
+
+# Roles whose members work on case files. Responders see only their dispatch leg and decision
+# makers only counts, so neither reads a case.
+CASE_ROLES = (
+    Role.OPERATOR,
+    Role.COUNSELLOR,
+    Role.HOSPITAL_STAFF,
+    Role.COORDINATOR,
+    Role.EXPERT,
+)
+# Roles that read a hotline centre's calls (its queue, triage, caller numbers).
+CALL_ROLES = (Role.OPERATOR, Role.COORDINATOR)
+# Roles that run a dispatch of a case their organisation owns: every leg, the whole brief.
+DISPATCH_RUNNER_ROLES = (Role.OPERATOR, Role.COORDINATOR, Role.EXPERT)
+
 
 def memberships(user):
     if not user or not user.is_authenticated:

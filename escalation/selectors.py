@@ -6,6 +6,7 @@ from django.db.models import Case, Q, When
 from django.utils import timezone
 
 from directory.access import (
+    DISPATCH_RUNNER_ROLES,
     has_role,
     is_administrator,
     memberships,
@@ -135,14 +136,14 @@ def can_run_dispatch(user, dispatch: Dispatch) -> bool:
     """Operators and coordinators who hold the case run the dispatch (close it, add 110/120)."""
     if is_administrator(user):
         return True
-    if not has_role(user, Role.OPERATOR, Role.COORDINATOR, Role.EXPERT):
+    if not has_role(user, *DISPATCH_RUNNER_ROLES):
         return False
     return case_holder(user, dispatch)
 
 
 def case_holder(user, dispatch: Dispatch) -> bool:
     case = dispatch.case
-    mine = organisation_ids(user, roles=[Role.OPERATOR, Role.COORDINATOR, Role.EXPERT])
+    mine = organisation_ids(user, roles=DISPATCH_RUNNER_ROLES)
     return case.owning_organisation_id in mine or (
         is_coordinator(user) and can_work_on_case(user, case)
     )
@@ -155,7 +156,7 @@ def visible_legs(user):
     if not user or not user.is_authenticated:
         return DispatchLeg.objects.none()
     orgs = organisation_ids(user)
-    runner_orgs = organisation_ids(user, roles=[Role.OPERATOR, Role.COORDINATOR, Role.EXPERT])
+    runner_orgs = organisation_ids(user, roles=DISPATCH_RUNNER_ROLES)
     return DispatchLeg.objects.filter(
         Q(organisation__in=orgs)
         | Q(responder=user)
@@ -166,7 +167,7 @@ def visible_legs(user):
 def visible_dispatches(user):
     if is_administrator(user):
         return Dispatch.objects.all()
-    runner_orgs = organisation_ids(user, roles=[Role.OPERATOR, Role.COORDINATOR, Role.EXPERT])
+    runner_orgs = organisation_ids(user, roles=DISPATCH_RUNNER_ROLES)
     return Dispatch.objects.filter(
         Q(pk__in=visible_legs(user).values("dispatch_id"))
         | Q(case__owning_organisation__in=runner_orgs)

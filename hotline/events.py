@@ -16,12 +16,10 @@ def case_opened_data(person: Person, case: Case) -> dict:
 
 
 def call_audiences(call: Call) -> list[str]:
-    """Who hears of a call besides the case's organisations: its hotline and the operator it is
-    offered to."""
-    audiences = [aud.org(call.hotline_id)]
-    if call.offered_to_id:
-        audiences.append(aud.user(call.offered_to_id))
-    return audiences
+    """Who hears of a call (need ``calls``): its hotline centre's operators and coordinators and
+    the operator it is offered to; not the case's other organisations (triage and the caller's
+    number are the hotline's)."""
+    return sorted(aud.calls(call.hotline_id, call.offered_to_id))
 
 
 def call_data(call: Call) -> dict:

@@ -3,19 +3,15 @@
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from directory.access import is_administrator, memberships, organisation_ids
+from directory.access import (
+    CALL_ROLES,
+    CASE_ROLES,
+    is_administrator,
+    memberships,
+    organisation_ids,
+)
 from directory.models import Organisation, OrganisationKind, Role
 from hotline.models import WAITING_STATUSES, Call, Case, CaseAccess, Person, Shift
-
-# Roles whose members work on case files. Responders see only their dispatch leg and decision
-# makers only counts, so neither reads a case.
-CASE_ROLES = (
-    Role.OPERATOR,
-    Role.COUNSELLOR,
-    Role.HOSPITAL_STAFF,
-    Role.COORDINATOR,
-    Role.EXPERT,
-)
 
 
 def case_organisation_ids(user) -> set[int]:
@@ -76,7 +72,7 @@ def reader_hotline_ids(user) -> set[int]:
     return set(
         memberships(user)
         .filter(
-            role__in=[Role.OPERATOR, Role.COORDINATOR],
+            role__in=CALL_ROLES,
             organisation__kind=OrganisationKind.HOTLINE_CENTRE,
         )
         .values_list("organisation_id", flat=True)

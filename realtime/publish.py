@@ -25,14 +25,21 @@ def publish(
 ) -> Event:
     """Append an event inside the caller's transaction and broadcast it after commit.
 
-    The audiences are the ones given plus, for an event about a case, every organisation that may
-    see the case. If the broadcast is lost the row is still there and replay delivers it.
+    The audiences are the ones given (built with ``realtime.audiences``' rules by the caller) plus,
+    for a case-file event (need ``case``), the case roles of every organisation holding the case.
+    An event about a case must have a registered type: its need says who may receive it. If the
+    broadcast is lost the row is still there and replay delivers it.
     """
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
+    need = aud.need_of(type)
+    if case is not None and need is None:
+        raise aud.UnregisteredEventType(
+            f"Event type {type!r} is about a case but has no need in realtime.audiences."
+        )
     targets = set(audiences)
-    if case is not None and include_case_audiences:
-        targets |= {aud.org(org_id) for org_id in case.audience_organisation_ids()}
+    if case is not None and include_case_audiences and need == aud.CASE:
+        targets |= aud.case_file(case.audience_organisation_ids())
     event = _append(Event(type=type, case=case, actor=actor, data=data or {}), targets)
     if broadcast:
         _broadcast_on_commit(event.as_message(), targets)

@@ -70,9 +70,8 @@ def _data(referral: Referral, **extra) -> dict:
 
 
 def _publish(type_: str, referral: Referral, actor, **extra) -> None:
-    audiences = [aud.org(referral.sender_id), aud.org(referral.receiver_id)]
-    if referral.sent_by_id:
-        audiences.append(aud.user(referral.sent_by_id))
+    """Need ``referral``: its two ends' case roles and who sent it, not every holder of the case."""
+    audiences = aud.referral(referral.sender_id, referral.receiver_id, referral.sent_by_id)
     publish(
         type_, case=referral.case, actor=actor, data=_data(referral, **extra), audiences=audiences
     )
@@ -440,7 +439,7 @@ def book_appointment(
             "ends_at": slot.ends_at.isoformat(),
             "channel": channel,
         },
-        audiences=[aud.org(slot.organisation_id), aud.user(slot.counsellor_id)],
+        audiences=[aud.user(slot.counsellor_id)],
     )
     return appointment
 

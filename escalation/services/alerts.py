@@ -89,21 +89,16 @@ def alert_summary(alert: Alert) -> dict:
 
 
 def _alert_audiences(alert: Alert, extra=()) -> list[str]:
-    found = set(extra)
-    if alert.target_user_id:
-        found.add(aud.user(alert.target_user_id))
-    if alert.target_organisation_id:
-        found.add(
-            aud.org_role(alert.target_organisation_id, alert.target_role)
-            if alert.target_role
-            else aud.org(alert.target_organisation_id)
-        )
-    if alert.assigned_organisation_id:
-        found.add(aud.org(alert.assigned_organisation_id))
+    """Need ``alert``: who may act on it (selectors.can_act_on_alert), and the step's recipients."""
     centre = selectors.hotline_centre()
-    if centre:
-        found.add(aud.org_role(centre.pk, Role.COORDINATOR))
-    found |= {aud.user(pk) for pk in alert.notified_user_ids or []}
+    found = set(extra) | aud.alert(
+        target_user_id=alert.target_user_id,
+        target_organisation_id=alert.target_organisation_id,
+        target_role=alert.target_role,
+        assigned_organisation_id=alert.assigned_organisation_id,
+        notified_user_ids=alert.notified_user_ids or [],
+        centre_id=centre.pk if centre else None,
+    )
     return sorted(found)
 
 

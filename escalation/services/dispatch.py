@@ -46,16 +46,18 @@ def _ack_seconds(kind: str) -> int:
     return int(settings.ESCALATION_ACK_SECONDS.get(kind, settings.ESCALATION_ACK_SECONDS_DEFAULT))
 
 
+def _runners(case: Case) -> set[str]:
+    return aud.dispatch_runners(case.owning_organisation_id, case.audience_organisation_ids())
+
+
 def _leg_audiences(leg: DispatchLeg) -> list[str]:
-    return [aud.org(leg.organisation_id)] + [
-        aud.org(o.pk) for o in selectors.dispatch_runners(leg.dispatch.case)
-    ]
+    """Need ``leg``: the leg's organisation and responder (their own leg only) and the runners."""
+    return sorted(aud.leg(leg.organisation_id, leg.responder_id, _runners(leg.dispatch.case)))
 
 
 def _dispatch_audiences(dispatch: Dispatch) -> list[str]:
-    orgs = {o.pk for o in selectors.dispatch_runners(dispatch.case)}
-    orgs |= set(dispatch.legs.values_list("organisation_id", flat=True))
-    return [aud.org(pk) for pk in sorted(orgs)]
+    """Need ``dispatch``: the runners only; each responder hears of its own leg by leg events."""
+    return sorted(_runners(dispatch.case))
 
 
 def _require_dispatcher(actor, case: Case) -> None:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from escalation import gateway, selectors
+from escalation import gateway
 from escalation.models import OutboundMessage, Timer
 from escalation.services.timers import schedule
 from realtime import audiences as aud
@@ -75,7 +75,11 @@ def _publish_message(message: OutboundMessage, type_: str) -> None:
         case = message.dispatch.case
     elif message.alert_id:
         case = message.alert.case
-    audiences = [aud.org(o.pk) for o in selectors.dispatch_runners(case)] if case else []
+    audiences = (
+        aud.dispatch_runners(case.owning_organisation_id, case.audience_organisation_ids())
+        if case
+        else set()
+    )
     publish(
         type_,
         case=case,
@@ -90,6 +94,6 @@ def _publish_message(message: OutboundMessage, type_: str) -> None:
             "leg": message.leg_id,
             "alert": message.alert_id,
         },
-        audiences=audiences or [aud.AUDIT],
+        audiences=sorted(audiences) or [aud.AUDIT],
         include_case_audiences=False,
     )

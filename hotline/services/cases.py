@@ -188,8 +188,6 @@ def _insert_case(
         case=case,
         actor=actor,
         data=case_opened_data(person, case),
-        audiences=[aud.org(owning_organisation.pk)],
-        include_case_audiences=False,
     )
     return case
 

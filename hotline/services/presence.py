@@ -52,7 +52,7 @@ def set_presence_status(p: OperatorPresence, status: str, actor, now=None, reaso
         "operator.presence_changed",
         actor=actor,
         data={**_presence_data(p), "reason": reason},
-        audiences=[aud.org(p.hotline_id), aud.user(p.user_id)],
+        audiences=aud.hotline_staff(p.hotline_id, p.user_id),
     )
 
 

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from directory.models import Organisation, OrganisationKind, Role
+from directory.models import Organisation, OrganisationKind
 from hotline.models import WAITING_STATUSES, Call, QueueSurge
 from hotline.services.cases import SYSTEM
 from realtime import audiences as aud
@@ -55,7 +55,7 @@ def _on_surge(hotline: Organisation, surge: QueueSurge, length: int) -> None:
             "threshold": settings.HOTLINE_SURGE_QUEUE_LENGTH,
             "started_at": surge.started_at.isoformat(),
         },
-        audiences=[aud.org_role(hotline.pk, Role.COORDINATOR), aud.org(hotline.pk)],
+        audiences=aud.hotline_staff(hotline.pk),
     )
 
 
@@ -70,5 +70,5 @@ def _end_surge_if_over(hotline_id: int, actor) -> None:
             "queue.surge_ended",
             actor=actor,
             data={"hotline": hotline_id, "surge": surge.pk, "peak_length": surge.peak_length},
-            audiences=[aud.org_role(hotline_id, Role.COORDINATOR), aud.org(hotline_id)],
+            audiences=aud.hotline_staff(hotline_id),
         )

@@ -101,7 +101,7 @@ def test_green_channel_books_a_free_slot_and_never_waitlists(
     assert first.json()["green_channel"]["slot"] == slot.pk
     assert first.json()["green_channel"]["over_capacity"] is False
     booked = Event.objects.get(type="green_channel.booked")
-    assert f"org:{network['hospital'].pk}" in audiences(booked)
+    assert f"orgrole:{network['hospital'].pk}:hospital_staff" in audiences(booked)
     assert HospitalSlot.objects.get(pk=slot.pk).bookings.count() == 1
 
 

@@ -75,15 +75,18 @@ def test_a_closed_case_is_not_reused_and_a_new_one_opens(
     assert Case.objects.filter(person=call.person).open().get() == call.case
 
 
-def test_a_case_shared_with_another_organisation_is_announced_to_it_too(
+def test_a_call_is_announced_to_its_hotline_not_to_the_organisations_sharing_the_case(
     network, incoming, hotline_case
 ):
+    # Calls (the caller's number, triage) are the hotline's: a centre the case was referred to
+    # reads the case, not its calls (hotline.selectors.visible_calls), so it hears none of them.
     services.grant_access(hotline_case, network["centre_a"], reason="referral")
     incoming("CA" + "8" * 32, from_=str(hotline_case.person.phone))
     queued = Event.objects.get(type="call.queued")
+    hotline = network["hotline"].pk
     assert set(queued.audience_rows.values_list("audience", flat=True)) == {
-        f"org:{network['hotline'].pk}",
-        f"org:{network['centre_a'].pk}",
+        f"orgrole:{hotline}:operator",
+        f"orgrole:{hotline}:coordinator",
     }
 
 

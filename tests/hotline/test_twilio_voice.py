@@ -21,7 +21,8 @@ def test_an_incoming_call_is_greeted_in_chinese_and_queued(network, incoming):
     assert queued.case_id == call.case_id
     assert queued.data["from_number"] == "+8613900000001"
     assert queued.data["waiting_since"] == call.queued_at.isoformat()
-    assert f"org:{network['hotline'].pk}" in queued.audience_rows.values_list("audience", flat=True)
+    hotline_operators = f"orgrole:{network['hotline'].pk}:operator"
+    assert hotline_operators in queued.audience_rows.values_list("audience", flat=True)
 
 
 def test_a_repeated_delivery_returns_the_same_twiml_and_creates_nothing(network, incoming):

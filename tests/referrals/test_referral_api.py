@@ -73,7 +73,7 @@ def test_declining_needs_a_reason_and_tells_the_sender_to_act(
     assert response.json()["state"] == "declined"
     event = Event.objects.get(type="referral.declined")
     audiences = set(event.audience_rows.values_list("audience", flat=True))
-    assert {f"org:{network['hotline'].pk}", f"user:{operator.pk}"} <= audiences
+    assert {f"orgrole:{network['hotline'].pk}:operator", f"user:{operator.pk}"} <= audiences
     case = Case.objects.get(pk=referral.case_id)
     assert "本中心本周满员" in case.next_step
     assert case.owner == operator

@@ -32,8 +32,9 @@ def test_it_creates_the_referral_grants_access_and_tells_the_centre(
     ).exists()
     event = Event.objects.get(type="referral.sent")
     audiences = set(event.audience_rows.values_list("audience", flat=True))
-    assert f"org:{network['centre_a'].pk}" in audiences
-    assert f"org:{network['hotline'].pk}" in audiences
+    assert f"orgrole:{network['centre_a'].pk}:counsellor" in audiences
+    assert f"orgrole:{network['hotline'].pk}:operator" in audiences
+    assert not any(a.startswith("org:") for a in audiences)  # by role, not whole organisations
     assert event.data["referral"] == referral.pk
     hotline_case.refresh_from_db()
     assert hotline_case.stage == "intervention"
