@@ -159,7 +159,7 @@ _TYPES_BY_NEED: dict[str, tuple[str, ...]] = {
         "alert.assigned",
         "alert.call_placed",
     ),
-    AUDIT_ONLY: ("case.read", "dashboard.drill_down"),
+    AUDIT_ONLY: ("case.read", "dashboard.drill_down", "person.anonymised"),
 }
 # Every event type the system publishes, and its need. ``publish`` refuses an event about a case
 # whose type is not here; tests/realtime/test_audiences.py checks every type written in the code.
