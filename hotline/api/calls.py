@@ -202,6 +202,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     permission_classes = [IsAuthenticated, IsHotlineStaff]
     serializer_class = CallSerializer
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         user = self.request.user
