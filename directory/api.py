@@ -11,7 +11,9 @@ from directory.models import Organisation, Region
 
 
 class RegionSerializer(serializers.ModelSerializer):
-    parent_code = serializers.CharField(source="parent.code", read_only=True, default=None)
+    parent_code = serializers.CharField(
+        source="parent.code", read_only=True, default=None, allow_null=True
+    )
     label = serializers.SerializerMethodField()
 
     class Meta:

@@ -22,7 +22,12 @@ from tests.e2e import servers
 ROLES = ["operator1", "coordinator1", "counsellor1", "police1", "leader1"]
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 MAX_EXAMPLES = 4
-SECONDS_PER_ROLE = 45
+# Each role's run stops after this many seconds (the coverage phase takes about 30).
+SECONDS_PER_ROLE = 36
+
+# PostgreSQL is where bad input became a 500 (NUL bytes, bigint overflow); SQLite forgives both,
+# so the run belongs to the PostgreSQL pass of the suite (and CI's time is spent once).
+pytestmark = pytest.mark.postgres
 
 
 def api_token(base_url: str, username: str, password: str) -> tuple[str, str]:
@@ -69,6 +74,8 @@ def run_schemathesis(
         "all",
         "--request-timeout",
         "10",
+        "--max-time",
+        str(SECONDS_PER_ROLE),
         "--report",
         "ndjson",
         "--report-ndjson-path",
@@ -77,7 +84,7 @@ def run_schemathesis(
     # In a directory of its own: schemathesis keeps a cache of past failures in its working
     # directory and replays them, and each run must start from nothing.
     return subprocess.run(
-        command, cwd=workdir, capture_output=True, text=True, timeout=SECONDS_PER_ROLE * 3
+        command, cwd=workdir, capture_output=True, text=True, timeout=SECONDS_PER_ROLE * 4
     )
 
 
@@ -91,13 +98,12 @@ def api_server(tmp_path_factory, artifacts):
     server.stop()
 
 
-@pytest.mark.timeout(SECONDS_PER_ROLE * 4)
+@pytest.mark.timeout(SECONDS_PER_ROLE * 5 + 60)
 @pytest.mark.parametrize("username", ROLES)
-def test_no_server_error_and_schema_holds(api_server, artifacts, username):
+def test_no_server_error_and_schema_holds(api_server, artifacts, tmp_path, username):
     started = time.monotonic()
-    result = run_schemathesis(
-        api_server.url, username, artifacts / f"schemathesis-{username}.ndjson"
-    )
+    report = artifacts / f"schemathesis-{username}.ndjson"
+    result = run_schemathesis(api_server.url, username, report, tmp_path)
     output = result.stdout + result.stderr
     (artifacts / f"schemathesis-{username}.txt").write_text(output)
     print(f"{username}: {time.monotonic() - started:.0f}s\n{output[-1500:]}")
