@@ -88,7 +88,8 @@ def test_bad_input_is_a_4xx_with_field_errors_and_changes_nothing(
     if isinstance(body, dict):
         body = {k: (str(hotline_case.pk) if v == "{case}" else v) for k, v in body.items()}
     before = _snapshot()
-    response = getattr(api, method)(path, body, format="json") if body else getattr(api, method)(path)
+    send = getattr(api, method)
+    response = send(path, body, format="json") if body else send(path)
     assert response.status_code == expected, (path, response.status_code, response.content[:300])
     if field:
         assert field in response.json()["fields"], response.json()
