@@ -1,13 +1,14 @@
 """REST API of the receiving organisations' work: sessions, admissions, follow-ups, plans."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinics import selectors, services
+from clinics.filters import AdmissionFilter, FollowUpFilter
 from clinics.models import (
     Admission,
     AssistancePlan,
@@ -43,6 +44,7 @@ class SessionViewSet(
     """咨询记录: notes and outcome of attended appointments at the user's centres."""
 
     serializer_class = SessionSerializer
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         qs = CounsellingSession.objects.all()
@@ -100,12 +102,11 @@ class AdmissionViewSet(
     """入院/出院 at the user's hospital."""
 
     serializer_class = AdmissionSerializer
+    filterset_class = AdmissionFilter
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
-        qs = selectors.visible_admissions(self.request.user)
-        if state := self.request.query_params.get("state"):
-            qs = qs.filter(state=state)
-        return qs.order_by("-id")
+        return selectors.visible_admissions(self.request.user).order_by("-id")
 
     @extend_schema(request=AdmissionSerializer, responses={201: AdmissionSerializer})
     def create(self, request):
@@ -185,27 +186,15 @@ class FollowUpViewSet(
     """回访: follow-ups of the user's organisations; ``?due=1`` for those due now."""
 
     serializer_class = FollowUpSerializer
+    filterset_class = FollowUpFilter
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return FollowUp.objects.none()
         qs = selectors.visible_follow_ups(self.request.user).prefetch_related("attempts")
-        params = self.request.query_params
-        if state := params.get("state"):
-            qs = qs.filter(state=state)
-        if case := params.get("case"):
-            qs = qs.filter(case_id=case)
-        if params.get("due") in ("1", "true"):
-            qs = qs.filter(state="scheduled", due_at__lte=timezone.now())
         return qs.order_by("due_at", "id")
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("state", str),
-            OpenApiParameter("case", int),
-            OpenApiParameter("due", bool),
-        ]
-    )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -293,6 +282,7 @@ class PlanViewSet(
     """一对一帮扶: assistance plans with measures, owners and check-in dates."""
 
     serializer_class = PlanSerializer
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

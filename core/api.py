@@ -2,14 +2,31 @@
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 from rest_framework import status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import Conflict, DomainError
+
+# Pages of at most MAX_LIMIT rows; an offset past MAX_OFFSET is clamped (an empty page), never
+# an integer the database cannot hold.
+MAX_LIMIT = 500
+MAX_OFFSET = 2**31 - 1
+
+
+class Pagination(LimitOffsetPagination):
+    """``?limit=&offset=``: an over-large limit is cut to ``MAX_LIMIT``, an offset to
+    ``MAX_OFFSET`` (DRF already ignores a limit or offset that is not a whole number)."""
+
+    max_limit = MAX_LIMIT
+
+    def get_offset(self, request):
+        return min(super().get_offset(request), MAX_OFFSET)
 
 
 def exception_handler(exc, context):
@@ -26,6 +43,14 @@ def exception_handler(exc, context):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {}
         return Response(
             {"detail": "; ".join(exc.messages), "code": "invalid", "fields": fields},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DataError):
+        # The safety net behind the edge's validation: a value the database refuses (too long,
+        # out of range, a NUL byte) is the request's fault. Nothing was written: the service's
+        # transaction rolled back.
+        return Response(
+            {"detail": _("A value in the request is not acceptable."), "code": "invalid"},
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, Http404 | PermissionDenied):

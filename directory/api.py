@@ -1,18 +1,19 @@
 """Read-only REST API of the directory: regions and organisations, and who am I."""
 
-from django.db.models import Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from core.errors import NotFound
 from directory.access import is_administrator, memberships
+from directory.filters import OrganisationFilter, RegionFilter
 from directory.models import Organisation, Region
 
 
 class RegionSerializer(serializers.ModelSerializer):
-    parent_code = serializers.CharField(source="parent.code", read_only=True, default=None)
+    parent_code = serializers.CharField(
+        source="parent.code", read_only=True, default=None, allow_null=True
+    )
     label = serializers.SerializerMethodField()
 
     class Meta:
@@ -58,17 +59,8 @@ class RegionViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = RegionSerializer
     queryset = Region.objects.select_related("parent")
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("level", str),
-            OpenApiParameter("parent", str, description="administrative code of the parent"),
-            OpenApiParameter("within", str, description="administrative code of an ancestor"),
-            OpenApiParameter("q", str, description="part of the name, or its pinyin initials"),
-        ]
-    )
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+    filterset_class = RegionFilter
+    lookup_value_regex = "[0-9]+"
 
     def get_serializer_context(self):
         # Labels name every ancestor: one query for all of them, not one per row.
@@ -77,44 +69,14 @@ class RegionViewSet(viewsets.ReadOnlyModelViewSet):
             "names": dict(Region.objects.values_list("code", "name")),
         }
 
-    def get_queryset(self):
-        qs = super().get_queryset()
-        params = self.request.query_params
-        if level := params.get("level"):
-            qs = qs.filter(level=level)
-        if parent := params.get("parent"):
-            qs = qs.filter(parent__code=parent)
-        if within := params.get("within"):
-            root = Region.objects.filter(code=within).first()
-            if root is None:
-                raise NotFound(f"Unknown region code: {within}")
-            qs = qs.filter(path__startswith=root.path)
-        if q := params.get("q", "").strip():
-            qs = qs.filter(Q(name__contains=q) | Q(pinyin_initials__istartswith=q))
-        return qs
-
 
 class OrganisationViewSet(viewsets.ReadOnlyModelViewSet):
     """Organisations of the network. Filter with ``?kind=``, ``?region=<code>`` (and below)."""
 
     serializer_class = OrganisationSerializer
     queryset = Organisation.objects.filter(is_active=True).select_related("region")
-
-    @extend_schema(parameters=[OpenApiParameter("kind", str), OpenApiParameter("region", str)])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    def get_queryset(self):
-        qs = super().get_queryset()
-        params = self.request.query_params
-        if kind := params.get("kind"):
-            qs = qs.filter(kind=kind)
-        if code := params.get("region"):
-            region = Region.objects.filter(code=code).first()
-            if region is None:
-                raise NotFound(f"Unknown region code: {code}")
-            qs = qs.filter(region__path__startswith=region.path)
-        return qs
+    filterset_class = OrganisationFilter
+    lookup_value_regex = "[0-9]+"
 
 
 class MembershipSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from core.errors import Forbidden, Invalid
 from directory.access import is_administrator
 from directory.models import Organisation, Region, User
 from escalation import selectors, services
+from escalation.filters import AlertFilter, DispatchFilter
 from escalation.models import Alert, Dispatch, DispatchLeg, EscalationPolicy, OutboundMessage
 from escalation.policies import validate_steps
 from hotline.api.audit import AuditedReads
@@ -169,13 +170,13 @@ class DispatchViewSet(
     """一键智达: POST creates the dispatch and alerts every responder at once."""
 
     serializer_class = DispatchSerializer
+    filterset_class = DispatchFilter
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         qs = selectors.visible_dispatches(self.request.user).select_related(
             "case__person", "region"
         )
-        if status := self.request.query_params.get("status"):
-            qs = qs.filter(status=status)
         return qs.order_by("-id")
 
     def create(self, request):
@@ -253,6 +254,7 @@ class LegViewSet(
     """Dispatch legs; a responder sees only its own organisation's legs."""
 
     serializer_class = LegSerializer
+    lookup_value_regex = "[0-9]+"
 
     def audit_case_ids(self, objects) -> list[int]:
         ids = {leg.dispatch_id for leg in objects}
@@ -370,12 +372,11 @@ class AlertViewSet(
     """Alerts addressed to the user (or all, for the hotline centre's coordinators)."""
 
     serializer_class = AlertSerializer
+    filterset_class = AlertFilter
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
-        qs = selectors.visible_alerts(self.request.user)
-        if self.request.query_params.get("open") in ("1", "true"):
-            qs = qs.exclude(state="resolved")
-        return qs.order_by("-id")
+        return selectors.visible_alerts(self.request.user).order_by("-id")
 
     def _alert(self, pk) -> Alert:
         return get_object_or_404(Alert, pk=pk)
@@ -454,6 +455,7 @@ class PolicyViewSet(viewsets.ModelViewSet):
     """Escalation policies: coordinators read them, administrators change them."""
 
     serializer_class = PolicySerializer
+    lookup_value_regex = "[0-9]+"
     queryset = EscalationPolicy.objects.order_by("name")
 
     def check_permissions(self, request):

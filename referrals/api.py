@@ -1,7 +1,6 @@
 """REST API of referrals, counsellor slots, appointments and hospital service slots."""
 
-from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -13,6 +12,12 @@ from hotline.api.audit import AuditedReads
 from hotline.models import Case, Risk
 from hotline.selectors import case_organisation_ids, visible_cases
 from referrals import selectors, services
+from referrals.filters import (
+    AppointmentFilter,
+    HospitalSlotFilter,
+    ReferralFilter,
+    SlotFilter,
+)
 from referrals.models import (
     Appointment,
     CounsellorSlot,
@@ -184,35 +189,12 @@ class ReferralViewSet(
     """转介: referrals sent to or by the user's organisations, with their actions."""
 
     serializer_class = ReferralSerializer
+    filterset_class = ReferralFilter
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
-        qs = _visible_referral_qs(self.request.user)
-        params = self.request.query_params
-        orgs = case_organisation_ids(self.request.user)
-        if params.get("direction") == "incoming":
-            qs = qs.filter(receiver__in=orgs)
-        elif params.get("direction") == "outgoing":
-            qs = qs.filter(sender__in=orgs)
-        if state := params.get("state"):
-            qs = qs.filter(state=state)
-        if kind := params.get("kind"):
-            qs = qs.filter(kind=kind)
-        if case := params.get("case"):
-            qs = qs.filter(case_id=case)
-        if params.get("overdue") in ("1", "true"):
-            qs = qs.filter(pk__in=selectors.overdue_referrals(timezone.now()).values("pk"))
-            return qs.order_by("ack_due_at")
-        return qs.order_by("-id")
+        return _visible_referral_qs(self.request.user).order_by("-id")
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("direction", str, enum=["incoming", "outgoing"]),
-            OpenApiParameter("state", str),
-            OpenApiParameter("kind", str),
-            OpenApiParameter("case", int),
-            OpenApiParameter("overdue", bool),
-        ]
-    )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -339,16 +321,14 @@ class SlotViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Gener
     """Counsellors' availability at the user's centres (``?free=1`` for unbooked future ones)."""
 
     serializer_class = SlotSerializer
+    filterset_class = SlotFilter
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         user = self.request.user
         qs = CounsellorSlot.objects.all()
         if not is_administrator(user):
             qs = qs.filter(organisation__in=case_organisation_ids(user))
-        if self.request.query_params.get("free") in ("1", "true"):
-            qs = qs.filter(starts_at__gte=timezone.now()).exclude(
-                appointments__status__in=["booked", "attended", "no_show"]
-            )
         return qs.order_by("starts_at")
 
     def perform_create(self, serializer):
@@ -374,14 +354,11 @@ class HospitalSlotViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewse
     """Hospital service slots (youth ward, self-harm clinic); counsellors see them to book."""
 
     serializer_class = HospitalSlotSerializer
+    filterset_class = HospitalSlotFilter
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
-        qs = HospitalSlot.objects.all()
-        if hospital := self.request.query_params.get("hospital"):
-            qs = qs.filter(hospital_id=hospital)
-        if service := self.request.query_params.get("service"):
-            qs = qs.filter(service=service)
-        return qs.order_by("starts_at")
+        return HospitalSlot.objects.order_by("starts_at")
 
     def perform_create(self, serializer):
         serializer.instance = services.create_hospital_slot(
@@ -395,14 +372,14 @@ class AppointmentViewSet(
     """Appointments at the user's centres; POST books one from the 2259885 appointment line."""
 
     serializer_class = AppointmentSerializer
+    filterset_class = AppointmentFilter
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         user = self.request.user
         qs = Appointment.objects.select_related("slot")
         if not is_administrator(user):
             qs = qs.filter(organisation__in=case_organisation_ids(user))
-        if status_ := self.request.query_params.get("status"):
-            qs = qs.filter(status=status_)
         return qs.order_by("slot__starts_at")
 
     @extend_schema(request=AppointmentCreateSerializer, responses={201: AppointmentSerializer})

@@ -205,6 +205,7 @@ class CallViewSet(
 
     permission_classes = [IsAuthenticated, IsHotlineStaff]
     serializer_class = CallSerializer
+    lookup_value_regex = "[0-9]+"
 
     def audit_person_ids(self, objects) -> list[int]:
         return [c.person_id for c in objects]

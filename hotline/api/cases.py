@@ -11,6 +11,7 @@ from core.errors import Forbidden, Invalid
 from directory.models import Organisation, Region, User
 from hotline import selectors, services
 from hotline.api.audit import AuditedReads
+from hotline.filters import CaseFilter
 from hotline.models import LOOP, Case, GuardianContact, Person, Risk, Stage
 from realtime.selectors import case_timeline
 
@@ -74,6 +75,7 @@ class PersonViewSet(
     """People at risk the user may see (through a case their organisation holds)."""
 
     serializer_class = PersonSerializer
+    lookup_value_regex = "[0-9]+"
 
     def audit_person_ids(self, objects) -> list[int]:
         return [p.pk for p in objects]
@@ -192,6 +194,8 @@ class CaseViewSet(
     """Cases the user's organisations hold or were given (by referral or dispatch)."""
 
     serializer_class = CaseSerializer
+    filterset_class = CaseFilter
+    lookup_value_regex = "[0-9]+"
 
     def audit_case_ids(self, objects) -> list[int]:
         return [c.pk for c in objects]
@@ -200,22 +204,8 @@ class CaseViewSet(
         qs = selectors.visible_cases(self.request.user).select_related(
             "person", "owning_organisation"
         )
-        params = self.request.query_params
-        if stage := params.get("stage"):
-            qs = qs.filter(stage=stage)
-        if risk := params.get("risk"):
-            qs = qs.filter(risk=risk)
-        if params.get("open") in ("1", "true"):
-            qs = qs.open()
         return qs.order_by("-id")
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("stage", str),
-            OpenApiParameter("risk", str),
-            OpenApiParameter("open", bool),
-        ]
-    )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
