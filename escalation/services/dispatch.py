@@ -106,6 +106,18 @@ def _add_leg(actor, dispatch: Dispatch, spec: dict, now) -> DispatchLeg:
 def _end_dispatch_grants(dispatch: Dispatch, organisation_ids: set[int], *, at) -> None:
     """A dispatch's responders hold the case for the dispatch, not after it: their grants end
     at ``at`` unless another open dispatch of the case still has a leg with them."""
+    # Lock the grants first, then look for other legs: a dispatch being created now either
+    # renews the grant after this (its UPDATE waits) or has committed its leg before we look.
+    list(
+        CaseAccess.objects.select_for_update()
+        .filter(
+            case_id=dispatch.case_id,
+            organisation_id__in=organisation_ids,
+            reason=CaseAccess.Reason.DISPATCH,
+            revoked_at__isnull=True,
+        )
+        .values_list("pk", flat=True)
+    )
     still_needed = set(
         DispatchLeg.objects.filter(
             dispatch__case_id=dispatch.case_id, dispatch__status=Dispatch.Status.OPEN

@@ -423,9 +423,11 @@ def grant_access(
         revoked_at=None,
         defaults={"granted_by": granted_by, "note": note, "ends_at": ends_at},
     )
-    if not created and grant.ends_at != ends_at:
+    if not created:
+        # Always an UPDATE: it waits for a dispatch closing at this moment (which locks the
+        # grant before looking for other open legs), so a renewal is never overwritten.
+        CaseAccess.objects.filter(pk=grant.pk).update(ends_at=ends_at)
         grant.ends_at = ends_at
-        grant.save(update_fields=["ends_at"])
     if created and user is None:
         publish(
             "case.access_granted",
