@@ -36,7 +36,9 @@ def visible_follow_ups(user):
     qs = FollowUp.objects.select_related("case__person", "organisation", "assignee")
     if is_administrator(user):
         return qs
-    return qs.filter(Q(organisation__in=case_organisation_ids(user)) | Q(assignee=user))
+    # The follow-up's organisation does it, while it still holds the case; being named
+    # assignee alone opens nothing.
+    return qs.filter(organisation__in=case_organisation_ids(user), case__in=visible_cases(user))
 
 
 def visible_admissions(user):

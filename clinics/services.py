@@ -26,7 +26,7 @@ from directory.access import has_role, is_administrator
 from directory.models import Membership, Organisation, OrganisationKind, Role
 from hotline import services as hotline_services
 from hotline.models import Case, CaseAccess, Risk, Stage, risk_at_least
-from hotline.selectors import can_work_on_case, case_organisation_ids
+from hotline.selectors import can_work_on_case, case_organisation_ids, eligible_workers
 from realtime import audiences as aud
 from realtime.publish import publish
 from referrals import services as referral_services
@@ -191,6 +191,23 @@ def discharge(actor, admission: Admission, *, summary: str, follow_up_plan: str)
 # --- follow-ups (回访) -------------------------------------------------------------------
 
 
+def _check_assignee(case: Case, organisation: Organisation, assignee) -> None:
+    """A follow-up's assignee works on cases (not a decision maker, not a responder) for the
+    follow-up's organisation, which holds the case."""
+    if assignee is None:
+        return
+    if not eligible_workers(case, {organisation.pk}).filter(pk=assignee.pk).exists():
+        raise Invalid(
+            _("%(who)s may not be given this follow-up.") % {"who": assignee},
+            fields={
+                "assignee": [
+                    _("Choose a case worker of %(org)s, which holds the case.")
+                    % {"org": organisation.name}
+                ]
+            },
+        )
+
+
 def follow_up_offsets(risk: str) -> list[int]:
     if risk_at_least(risk, Risk.HIGH):
         return list(settings.FOLLOW_UP_HOURS_HIGH)
@@ -210,6 +227,7 @@ def schedule_follow_ups(
     """回访计划: first contact within 24-48 h by risk, then 7 and 30 days (configurable)."""
     start = start or timezone.now()
     risk = risk or case.risk
+    _check_assignee(case, organisation, assignee)
     created = []
     with transaction.atomic():
         for seq, hours in enumerate(follow_up_offsets(risk), start=1):
@@ -257,7 +275,11 @@ def schedule_follow_up(actor, case: Case, *, due_at, organisation=None, assignee
         or case.owning_organisation
     )
     if organisation.pk not in case.audience_organisation_ids():
-        raise Invalid(_("The follow-up's organisation must hold the case."))
+        raise Invalid(
+            _("The follow-up's organisation must hold the case."),
+            fields={"organisation": [_("Choose an organisation that holds the case.")]},
+        )
+    _check_assignee(case, organisation, assignee)
     with transaction.atomic():
         sequence = case.follow_ups.count() + 1
         follow_up = FollowUp.objects.create(
@@ -284,9 +306,9 @@ def record_attempt(actor, follow_up: FollowUp, *, outcome: str, notes: str = "")
         raise Invalid(_("Unknown attempt outcome."), fields={"outcome": [outcome]})
     with transaction.atomic():
         follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+        # Being named assignee is not enough: the assignee's organisation does the follow-up.
         if not (
             is_administrator(actor)
-            or follow_up.assignee_id == actor.pk
             or has_role(actor, *CARE_ROLES, Role.OPERATOR, organisation=follow_up.organisation)
         ):
             raise Forbidden(_("This follow-up is assigned to another organisation."))
@@ -457,17 +479,40 @@ def close_plan(actor, plan: AssistancePlan, *, reason: str) -> AssistancePlan:
 # --- emergency break-glass read -----------------------------------------------------------
 
 
-def break_glass(actor, case: Case, *, reason: str) -> BreakGlass:
-    """Emergency read by a coordinator: temporary access, audited, announced to oversight."""
-    if not reason.strip():
-        raise Invalid(_("Write why you need emergency access."), fields={"reason": ["required"]})
+def require_second_factor(actor, *, verified: bool) -> None:
+    """The one place break-glass asks for a second factor (TOTP). ``verified`` says the request
+    carried one; whether it is required is ``BREAK_GLASS_REQUIRES_SECOND_FACTOR``."""
+    if settings.BREAK_GLASS_REQUIRES_SECOND_FACTOR and not verified:
+        raise Forbidden(
+            _("Confirm your identity with your second factor first."), code="second_factor"
+        )
+
+
+def break_glass(actor, case: Case, *, reason: str, verified: bool = False) -> BreakGlass:
+    """紧急查阅 emergency read by a coordinator: for that coordinator alone (not their
+    organisation), with a written reason, for ``BREAK_GLASS_MINUTES``; audited and announced to
+    the coordinators of the organisation that owns the case."""
     coord_orgs = Organisation.objects.filter(
         memberships__user=actor, memberships__role=Role.COORDINATOR, memberships__is_active=True
     )
     organisation = coord_orgs.order_by("pk").first()
     if organisation is None:
         raise Forbidden(_("Only a coordinator may open a case in an emergency."))
+    reason = (reason or "").strip()
+    shortest = settings.BREAK_GLASS_REASON_MIN_CHARS
+    if len(reason) < shortest:
+        raise Invalid(
+            _("Write why you need emergency access."),
+            fields={
+                "reason": [
+                    _("Say why in at least %(n)s characters: who is at risk and what you need.")
+                    % {"n": shortest}
+                ]
+            },
+        )
+    require_second_factor(actor, verified=verified)
     now = timezone.now()
+    expires_at = now + timedelta(minutes=settings.BREAK_GLASS_MINUTES)
     with transaction.atomic():
         grant = hotline_services.grant_access(
             case,
@@ -475,6 +520,8 @@ def break_glass(actor, case: Case, *, reason: str) -> BreakGlass:
             reason=CaseAccess.Reason.BREAK_GLASS,
             granted_by=actor,
             note=reason[:200],
+            user=actor,
+            ends_at=expires_at,
         )
         record = BreakGlass.objects.create(
             case=case,
@@ -482,7 +529,7 @@ def break_glass(actor, case: Case, *, reason: str) -> BreakGlass:
             organisation=organisation,
             grant=grant,
             reason=reason,
-            expires_at=now + timedelta(hours=settings.BREAK_GLASS_HOURS),
+            expires_at=expires_at,
         )
         hotline_services.record_case_read(actor, case, what="break_glass")
         publish(
@@ -496,7 +543,12 @@ def break_glass(actor, case: Case, *, reason: str) -> BreakGlass:
                 "reason": reason,
                 "expires_at": record.expires_at.isoformat(),
             },
-            audiences=[aud.EVERYONE, *_hotline_coordinators()],
+            audiences=[
+                aud.EVERYONE,
+                aud.org_role(case.owning_organisation_id, Role.COORDINATOR),
+                *_hotline_coordinators(),
+            ],
+            include_case_audiences=False,
         )
     return record
 

@@ -5,12 +5,15 @@ Small forms post to action views that call the services and come back with a mes
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -20,8 +23,16 @@ from clinics.models import FollowUpAttempt, SessionOutcome
 from core.errors import DomainError
 from directory.access import is_administrator, memberships, organisation_ids
 from directory.models import Role
-from hotline.selectors import can_see_case_reads, visible_cases
-from hotline.services import record_case_read, record_read
+from hotline.models import Case
+from hotline.selectors import (
+    can_see_case_reads,
+    can_work_on_case,
+    case_organisation_ids,
+    eligible_owners,
+    eligible_workers,
+    visible_cases,
+)
+from hotline.services import record_case_read, record_read, set_next_step
 from realtime.audit import reads_of_case
 from realtime.selectors import case_timeline
 from referrals import services as referral_services
@@ -34,6 +45,8 @@ from referrals.models import (
     ReferralKind,
 )
 from referrals.selectors import free_slots, visible_referrals
+
+User = get_user_model()
 
 CARE_PAGE_ROLES = (Role.COUNSELLOR, Role.HOSPITAL_STAFF, Role.COORDINATOR, Role.OPERATOR)
 
@@ -166,6 +179,11 @@ def case_page(request, pk: int):
             admissions=list(case.admissions.all()),
             timeline=list(case_timeline(case)),
             reads=list(reads_of_case(case.pk)) if can_see_case_reads(request.user, case) else None,
+            owners=list(eligible_owners(case)),
+            assignees=list(eligible_workers(case, case_organisation_ids(request.user))),
+            may_work=can_work_on_case(request.user, case),
+            may_assign_owner=is_administrator(request.user)
+            or case.owning_organisation_id in organisation_ids(request.user, (Role.COORDINATOR,)),
         ),
     )
 
@@ -274,5 +292,86 @@ def attempt_action(request, pk: int):
             notes=request.POST.get("notes", ""),
         ),
         success=_("Attempt recorded."),
+        fallback="clinics:follow_ups",
+    )
+
+
+# --- grants: break-glass, the owner, follow-up assignees ----------------------------------
+
+
+@for_roles(Role.COORDINATOR)
+def break_glass_page(request):
+    """紧急查阅: a coordinator opens one case for themselves, with a written reason."""
+    values = {"case": request.GET.get("case", ""), "reason": ""}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        values = {
+            "case": request.POST.get("case", "").strip(),
+            "reason": request.POST.get("reason", ""),
+        }
+        case = Case.objects.filter(pk=values["case"]).first() if values["case"].isdigit() else None
+        if case is None:
+            errors["case"] = [_("No such case number.")]
+        else:
+            try:
+                record = services.break_glass(request.user, case, reason=values["reason"])
+            except DomainError as exc:
+                errors = exc.fields or {"case": [exc.message]}
+            else:
+                messages.success(
+                    request,
+                    _("Emergency access until %(time)s; the owning coordinators are told.")
+                    % {"time": timezone.localtime(record.expires_at).strftime("%H:%M")},
+                )
+                return redirect("clinics:case", pk=case.pk)
+    return render(
+        request,
+        "clinics/break_glass.html",
+        _context(
+            request,
+            gettext_lazy("Emergency access to a case"),
+            values=values,
+            errors=errors,
+            minutes=settings.BREAK_GLASS_MINUTES,
+            shortest=settings.BREAK_GLASS_REASON_MIN_CHARS,
+        ),
+        status=400 if errors else 200,
+    )
+
+
+@require_POST
+@for_roles(*CARE_PAGE_ROLES)
+def next_step_action(request, pk: int):
+    case = get_object_or_404(visible_cases(request.user), pk=pk)
+    owner = User.objects.filter(pk=request.POST.get("owner") or 0).first()
+    return _run(
+        request,
+        lambda: set_next_step(
+            request.user,
+            case,
+            next_step=request.POST.get("next_step", "").strip() or case.next_step,
+            due=case.next_step_due,
+            owner=owner,
+        ),
+        success=_("Next step saved."),
+        fallback="clinics:follow_ups",
+    )
+
+
+@require_POST
+@for_roles(*CARE_PAGE_ROLES)
+def follow_up_action(request, pk: int):
+    case = get_object_or_404(visible_cases(request.user), pk=pk)
+    due = parse_datetime(request.POST.get("due_at", ""))
+    if due is None:
+        messages.error(request, _("Give the follow-up's date and time."))
+        return _back(request, "clinics:follow_ups")
+    if timezone.is_naive(due):
+        due = timezone.make_aware(due)
+    assignee = User.objects.filter(pk=request.POST.get("assignee") or 0).first()
+    return _run(
+        request,
+        lambda: services.schedule_follow_up(request.user, case, due_at=due, assignee=assignee),
+        success=_("Follow-up scheduled."),
         fallback="clinics:follow_ups",
     )

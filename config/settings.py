@@ -252,14 +252,22 @@ REALTIME_CLIENT_ABUSE_LIMIT = env.int("REALTIME_CLIENT_ABUSE_LIMIT", default=50)
 # --- referrals and clinics ------------------------------------------------------------------
 # Hand-off deadline (acknowledge by): minutes for imminent/high and moderate, working days
 # (Mon-Fri, Asia/Shanghai) for low/none.
-REFERRAL_ACK_MINUTES_URGENT = env.int("REFERRAL_ACK_MINUTES_URGENT", default=15)
+REFERRAL_ACK_MINUTES_URGENT = env.int("REFERRAL_ACK_MINUTES_URGENT", default=10)
 REFERRAL_ACK_MINUTES_MODERATE = env.int("REFERRAL_ACK_MINUTES_MODERATE", default=240)
 REFERRAL_ACK_WORKING_DAYS_LOW = env.int("REFERRAL_ACK_WORKING_DAYS_LOW", default=2)
 # Follow-up (回访) offsets in hours after the triggering fact, per risk ("a,b,c").
 FOLLOW_UP_HOURS_HIGH = env.list("FOLLOW_UP_HOURS_HIGH", cast=int, default=[24, 168, 720])
 FOLLOW_UP_HOURS_DEFAULT = env.list("FOLLOW_UP_HOURS_DEFAULT", cast=int, default=[48, 168, 720])
 FOLLOW_UP_MAX_FAILED_ATTEMPTS = env.int("FOLLOW_UP_MAX_FAILED_ATTEMPTS", default=3)
-BREAK_GLASS_HOURS = env.int("BREAK_GLASS_HOURS", default=24)
+
+# --- grants with a purpose and an end (issue 15) ---------------------------------------------
+# Break-glass (紧急查阅) is one coordinator's read, with a reason of real length, for minutes.
+BREAK_GLASS_MINUTES = env.int("BREAK_GLASS_MINUTES", default=60)
+BREAK_GLASS_REASON_MIN_CHARS = env.int("BREAK_GLASS_REASON_MIN_CHARS", default=10)
+# Set by the second-factor work (TOTP); the check is clinics.services.require_second_factor.
+BREAK_GLASS_REQUIRES_SECOND_FACTOR = env.bool("BREAK_GLASS_REQUIRES_SECOND_FACTOR", default=False)
+# A closed dispatch's responders keep the case this long to write their report.
+DISPATCH_GRANT_GRACE_HOURS = env.float("DISPATCH_GRANT_GRACE_HOURS", default=24)
 # Schema enum names for the choice sets referrals and clinics share field names with others.
 
 # --- escalation (dispatch, alerts, timers, notifications) -----------------------------------
@@ -295,7 +303,7 @@ DASHBOARD_ROLLUP_EVERY = env.int("DASHBOARD_ROLLUP_EVERY", default=600)
 # It stores today up to this many seconds ago (rows in transactions still open are not missed).
 DASHBOARD_ROLLUP_LAG = env.int("DASHBOARD_ROLLUP_LAG", default=60)
 # The page re-reads its figures this often (seconds) even without events.
-DASHBOARD_POLL_SECONDS = env.int("DASHBOARD_POLL_SECONDS", default=15)
+DASHBOARD_POLL_SECONDS = env.int("DASHBOARD_POLL_SECONDS", default=10)
 
 # --- performance (PostgreSQL connection pool, hotline intake) --------------------------------
 # Under ASGI every request runs in a thread of its own, so a connection per request (or

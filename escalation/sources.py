@@ -40,6 +40,7 @@ from hotline.selectors import waiting_calls
 from hotline.services import (
     available_operator_ids,
     check_surges,
+    end_lapsed_grants,
     expire_offers,
     offer_waiting_calls,
     sign_off_absent_operators,
@@ -123,22 +124,31 @@ def overdue_dispatch_legs(now: datetime):
 
 
 def break_glass_reads(now: datetime):
-    """Every emergency break-glass read is reviewed by the hotline centre's coordinators."""
+    """Every emergency break-glass read is reviewed by the coordinators of the organisation
+    that owns the case: who read it, for which organisation, and why."""
     grants = CaseAccess.objects.filter(
         reason=CaseAccess.Reason.BREAK_GLASS, granted_at__gte=now - timedelta(days=1)
-    ).select_related("organisation", "granted_by", "case")
+    ).select_related("organisation", "granted_by", "user", "case__owning_organisation")
     for grant in grants:
+        who = grant.user or grant.granted_by
         yield AlertSpec(
             dedup_key=f"break_glass:{grant.pk}",
             kind="break_glass",
-            title=_("Break-glass read of case #%(case)s by %(org)s")
-            % {"case": grant.case_id, "org": grant.organisation},
+            title=_("Break-glass read of case #%(case)s by %(who)s (%(org)s): %(why)s")
+            % {
+                "case": grant.case_id,
+                "who": who.get_username() if who else "-",
+                "org": grant.organisation,
+                "why": grant.note,
+            },
             severity=Severity.CRITICAL,
+            target_organisation=grant.case.owning_organisation,
+            target_role=Role.COORDINATOR,
             case=grant.case,
             data={
                 "grant": grant.pk,
                 "organisation": grant.organisation_id,
-                "by": grant.granted_by_id,
+                "by": who.pk if who else None,
                 "note": grant.note,
             },
         )
@@ -408,4 +418,5 @@ def housekeeping(now: datetime) -> None:
         offer_waiting_calls(hotline_id)
     _watch_waiting_callers(now)
     expire_break_glass(now)
+    end_lapsed_grants(now)
     check_surges()

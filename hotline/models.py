@@ -230,11 +230,13 @@ class Case(FSMModelMixin, models.Model):
         pass
 
     def audience_organisation_ids(self) -> set[int]:
-        """Organisations that may see this case: the owner plus every active grant."""
+        """Organisations that hold this case: the owner plus every live organisation-wide grant.
+        A grant to one person (break-glass) lets that person read; it does not open the case to
+        their organisation."""
         ids = set(
-            self.access_grants.filter(revoked_at__isnull=True).values_list(
-                "organisation_id", flat=True
-            )
+            self.access_grants.live()
+            .filter(user__isnull=True)
+            .values_list("organisation_id", flat=True)
         )
         ids.add(self.owning_organisation_id)
         return ids
@@ -268,8 +270,22 @@ class StageVisit(models.Model):
         return f"{self.case_id} {self.stage} {self.entered_at:%Y-%m-%d %H:%M}"
 
 
+class CaseAccessQuerySet(models.QuerySet):
+    def live(self, now=None):
+        """Grants in force: not revoked, and not past their end (the worker records the end as
+        ``revoked_at`` later; reads must not wait for it)."""
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(ends_at__isnull=True) | models.Q(ends_at__gt=now)
+        )
+
+
 class CaseAccess(models.Model):
-    """An organisation outside the owner allowed to see a case, and why (referral, dispatch...)."""
+    """An organisation outside the owner allowed to see a case, and why (referral, dispatch...).
+
+    With ``user`` set the grant is that person's alone (break-glass), not their organisation's.
+    ``ends_at`` is when it ends by itself (a break-glass expiry, a closed dispatch's grace).
+    """
 
     class Reason(models.TextChoices):
         REFERRAL = "referral", _("Referral")
@@ -287,13 +303,31 @@ class CaseAccess(models.Model):
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="personal_case_grants",
+    )
     granted_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CaseAccessQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("case access grant")
         verbose_name_plural = _("case access grants")
-        indexes = [models.Index(fields=["organisation", "revoked_at"])]
+        indexes = [
+            models.Index(fields=["organisation", "revoked_at"]),
+            # the worker's sweep of grants due to end
+            models.Index(
+                fields=["ends_at"],
+                condition=models.Q(revoked_at__isnull=True, ends_at__isnull=False),
+                name="caseaccess_due_to_end",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.organisation} -> case {self.case_id} ({self.reason})"

@@ -1,5 +1,6 @@
 """Who may see which cases and people."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -10,8 +11,10 @@ from directory.access import (
     memberships,
     organisation_ids,
 )
-from directory.models import Organisation, OrganisationKind, Role
+from directory.models import Membership, Organisation, OrganisationKind, Role
 from hotline.models import WAITING_STATUSES, Call, Case, CaseAccess, Person, Shift
+
+User = get_user_model()
 
 
 def case_organisation_ids(user) -> set[int]:
@@ -19,21 +22,44 @@ def case_organisation_ids(user) -> set[int]:
 
 
 def visible_cases(user):
+    """Cases of the user's organisations (owned, or granted to the organisation) and cases
+    granted to the user in person (break-glass), while the grant is live."""
     if is_administrator(user):
         return Case.objects.all()
     orgs = case_organisation_ids(user)
     if not orgs:
         return Case.objects.none()
-    granted = CaseAccess.objects.filter(
-        case=OuterRef("pk"), organisation__in=orgs, revoked_at__isnull=True
+    granted = (
+        CaseAccess.objects.live()
+        .filter(case=OuterRef("pk"), organisation__in=orgs)
+        .filter(Q(user__isnull=True) | Q(user=user))
     )
     return Case.objects.filter(Q(owning_organisation__in=orgs) | Exists(granted))
 
 
 def can_work_on_case(user, case: Case) -> bool:
+    """Writes need an organisation that holds the case; a break-glass grant is a read only."""
     if is_administrator(user):
         return True
     return bool(case_organisation_ids(user) & case.audience_organisation_ids())
+
+
+def eligible_workers(case: Case, organisation_ids=None):
+    """People who may be given work on the case (follow-up assignee, owner): a case role
+    (operator, counsellor, hospital staff, coordinator, expert) in an organisation that holds it,
+    or in ``organisation_ids`` of those. Decision makers and responders never are."""
+    held = case.audience_organisation_ids()
+    if organisation_ids is not None:
+        held &= set(organisation_ids)
+    members = Membership.objects.active().filter(role__in=CASE_ROLES, organisation__in=held)
+    return User.objects.filter(is_active=True, pk__in=members.values("user_id")).order_by(
+        "username"
+    )
+
+
+def eligible_owners(case: Case):
+    """A case's owner works on it for the owning organisation."""
+    return eligible_workers(case, {case.owning_organisation_id})
 
 
 def is_inside_owner(user, case: Case) -> bool:

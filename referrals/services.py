@@ -15,7 +15,7 @@ from directory.access import has_role, is_administrator
 from directory.models import Organisation, OrganisationKind, Role
 from hotline import services as hotline_services
 from hotline.models import RISK_ORDER, Case, CaseAccess, Risk, Stage
-from hotline.selectors import can_work_on_case, case_organisation_ids
+from hotline.selectors import can_work_on_case, case_organisation_ids, eligible_owners
 from realtime import audiences as aud
 from realtime.publish import publish
 from referrals import selectors
@@ -322,15 +322,21 @@ def decline(actor, referral: Referral, *, reason: str) -> Referral:
         referral.closed_at = timezone.now()
         referral.save()
         _publish("referral.declined", referral, actor, reason=reason)
+        sender = referral.sent_by
         hotline_services.set_next_step(
             actor,
             referral.case,
             next_step=_("Referral declined by %(org)s: %(reason)s - choose another receiver.")
             % {"org": referral.receiver.name, "reason": reason},
             due=referral.closed_at + timedelta(hours=1),
-            owner=referral.sent_by,
+            # Back to whoever sent it, when they may own the case; else the owner stays.
+            owner=sender
+            if sender and eligible_owners(referral.case).filter(pk=sender.pk).exists()
+            else None,
+            owner_by_workflow=True,
         )
         _changed(actor, referral, "declined")
+        _end_receiver_grant(referral)
     return referral
 
 
@@ -547,21 +553,23 @@ def _end(actor, referral: Referral, reason: str, *, by_sender: bool) -> Referral
         ):
             appointment.cancel()
             appointment.save()
-        if by_sender:
-            # Revoking withdraws the receiver's access, unless another live referral needs it.
-            others = Referral.objects.active().filter(
-                case=referral.case, receiver=referral.receiver
-            )
-            if not others.exists():
-                CaseAccess.objects.filter(
-                    case=referral.case,
-                    organisation=referral.receiver,
-                    reason=CaseAccess.Reason.REFERRAL,
-                    revoked_at__isnull=True,
-                ).update(revoked_at=referral.closed_at)
         _publish(f"referral.{referral.state}", referral, actor, reason=reason)
         _changed(actor, referral, referral.state)
+        _end_receiver_grant(referral)
     return referral
+
+
+def _end_receiver_grant(referral: Referral) -> None:
+    """A declined, cancelled or revoked referral ends the receiver's access at once, unless
+    another live referral to the same receiver still needs it."""
+    others = Referral.objects.active().filter(case=referral.case, receiver=referral.receiver)
+    if not others.exclude(pk=referral.pk).exists():
+        hotline_services.end_access(
+            referral.case,
+            referral.receiver_id,
+            reason=CaseAccess.Reason.REFERRAL,
+            at=referral.closed_at,
+        )
 
 
 def cancel(actor, referral: Referral, *, reason: str) -> Referral:

@@ -32,9 +32,9 @@ from escalation.services.briefs import case_brief, leg_phones, sms_text, voice_t
 from escalation.services.location import choose_legs, city_region, where
 from escalation.services.notifications import queue_message
 from escalation.services.timers import schedule
-from hotline.models import Case
+from hotline.models import Case, CaseAccess
 from hotline.selectors import can_work_on_case
-from hotline.services import grant_access
+from hotline.services import end_access, grant_access
 from realtime import audiences as aud
 from realtime.publish import publish
 
@@ -103,6 +103,32 @@ def _add_leg(actor, dispatch: Dispatch, spec: dict, now) -> DispatchLeg:
         note=f"dispatch {dispatch.pk}",
     )
     return leg
+
+
+def _end_dispatch_grants(dispatch: Dispatch, organisation_ids: set[int], *, at) -> None:
+    """A dispatch's responders hold the case for the dispatch, not after it: their grants end
+    at ``at`` unless another open dispatch of the case still has a leg with them."""
+    # Lock the grants first, then look for other legs: a dispatch being created now either
+    # renews the grant after this (its UPDATE waits) or has committed its leg before we look.
+    list(
+        CaseAccess.objects.select_for_update()
+        .filter(
+            case_id=dispatch.case_id,
+            organisation_id__in=organisation_ids,
+            reason=CaseAccess.Reason.DISPATCH,
+            revoked_at__isnull=True,
+        )
+        .values_list("pk", flat=True)
+    )
+    still_needed = set(
+        DispatchLeg.objects.filter(
+            dispatch__case_id=dispatch.case_id, dispatch__status=Dispatch.Status.OPEN
+        )
+        .exclude(dispatch=dispatch)
+        .values_list("organisation_id", flat=True)
+    )
+    for org_id in organisation_ids - still_needed:
+        end_access(dispatch.case, org_id, reason=CaseAccess.Reason.DISPATCH, at=at)
 
 
 def _raise_missing(dispatch: Dispatch, missing: list[str]) -> None:
@@ -307,6 +333,8 @@ def _move_leg(actor, leg: DispatchLeg, spec: dict, now) -> DispatchLeg:
     leg.notified_at = leg.state_changed_at = now
     leg.ack_deadline = now + timedelta(seconds=_ack_seconds(leg.kind))
     leg.save()
+    if not leg.dispatch.legs.filter(organisation=old).exists():
+        _end_dispatch_grants(leg.dispatch, {old.pk}, at=now)
     grant_access(
         leg.dispatch.case,
         leg.organisation,
@@ -498,6 +526,11 @@ def close_dispatch(
         dispatch.outcome_note = note
         dispatch.closed_at = timezone.now()
         dispatch.save()
+        _end_dispatch_grants(
+            dispatch,
+            {leg.organisation_id for leg in dispatch.legs.all()},
+            at=dispatch.closed_at + timedelta(hours=settings.DISPATCH_GRANT_GRACE_HOURS),
+        )
         publish(
             "dispatch.closed",
             case=dispatch.case,

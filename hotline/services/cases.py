@@ -6,6 +6,7 @@ does several things to one case (triage) locks it and checks the actor once.
 """
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,14 +25,15 @@ from hotline.models import (
     Risk,
     Stage,
     StageVisit,
+    risk_at_least,
 )
 from hotline.selectors import (
     can_work_on_case,
     case_organisation_ids,
+    eligible_owners,
     visible_people,
 )
 from hotline.services.reads import record_read
-from realtime import audiences as aud
 from realtime.publish import publish
 
 # The actor of a system action: a verified Twilio webhook has no person behind it. Services that
@@ -123,6 +125,11 @@ def open_case(
         raise Invalid(_("A case opens in prevention or discovery; it then moves along the loop."))
     if risk not in RISK_ORDER:
         raise Invalid(_("Unknown risk level: %s") % risk)
+    if owner is not None and owning_organisation.pk not in case_organisation_ids(owner):
+        raise Invalid(
+            _("The owner must be a case worker of %(org)s.") % {"org": owning_organisation.name},
+            fields={"owner": [_("Choose a case worker of the owning organisation.")]},
+        )
     existing = person.cases.open().first()
     if existing:
         raise Conflict(
@@ -243,13 +250,19 @@ def advance_case_if_behind(actor, case: Case, stage: str, *, reason: str = "") -
     return advance_case(actor, case, stage, reason=reason)
 
 
-def _may_close(actor, case: Case) -> bool:
-    if is_administrator(actor) or case.owner_id == actor.pk:
-        return True
-    return any(
-        has_role(actor, Role.COORDINATOR, organisation=org)
-        for org in Organisation.objects.filter(pk__in=case.audience_organisation_ids())
+def _is_owning_coordinator(actor, case: Case) -> bool:
+    return is_administrator(actor) or has_role(
+        actor, Role.COORDINATOR, organisation=case.owning_organisation
     )
+
+
+def _may_close(actor, case: Case) -> bool:
+    """Who closes the loop: a coordinator of the owning organisation (督导 sign-off) always;
+    the owner only below high risk. A high-risk case is closed after a supervisor's review, as
+    crisis lines do, so no self-assignment can unlock it."""
+    if _is_owning_coordinator(actor, case):
+        return True
+    return case.owner_id == actor.pk and not risk_at_least(case.risk, Risk.HIGH)
 
 
 def close_case(actor, case: Case, *, reason: str) -> Case:
@@ -260,7 +273,12 @@ def close_case(actor, case: Case, *, reason: str) -> Case:
         case = _locked(case)
         _require_case_access(actor, case)
         if not _may_close(actor, case):
-            raise Forbidden(_("Only a coordinator or the case owner may close a case."))
+            raise Forbidden(
+                _("A high-risk case is closed by a coordinator of %(org)s.")
+                % {"org": case.owning_organisation.name}
+                if risk_at_least(case.risk, Risk.HIGH)
+                else _("Only a coordinator or the case owner may close a case.")
+            )
         blockers = reasons_case_cannot_close(case)
         if blockers:
             raise Conflict(
@@ -323,13 +341,33 @@ def set_risk(actor, case: Case, risk: str, *, reason: str = "") -> Case:
     return case
 
 
-def _set_next_step(actor, case: Case, *, next_step: str, due=None, owner=None) -> None:
-    """Set the next step (and owner) of a locked case."""
+def _check_owner(case: Case, owner) -> None:
+    if not eligible_owners(case).filter(pk=owner.pk).exists():
+        raise Invalid(
+            _("The owner must be a case worker of %(org)s.")
+            % {"org": case.owning_organisation.name},
+            fields={"owner": [_("Choose a case worker of the owning organisation.")]},
+        )
+
+
+def _set_next_step(
+    actor, case: Case, *, next_step: str, due=None, owner=None, owner_by_workflow=False
+) -> None:
+    """Set the next step (and owner) of a locked case.
+
+    The owner is changed by a coordinator of the owning organisation (or an administrator), or
+    by a workflow step that hands the case back (``owner_by_workflow``); never by someone
+    naming themselves. Either way the owner is a case worker of the owning organisation."""
     case.next_step = next_step
     case.next_step_due = due
-    if owner is not None:
-        if not case_organisation_ids(owner) & case.audience_organisation_ids():
-            raise Invalid(_("The new owner must work for an organisation that holds the case."))
+    if owner is not None and owner.pk != case.owner_id:
+        by_rule = owner_by_workflow or actor is SYSTEM
+        if not by_rule and not _is_owning_coordinator(actor, case):
+            raise Forbidden(
+                _("Only a coordinator of %(org)s may assign the case owner.")
+                % {"org": case.owning_organisation.name}
+            )
+        _check_owner(case, owner)
         case.owner = owner
     case.save()
     publish(
@@ -344,26 +382,50 @@ def _set_next_step(actor, case: Case, *, next_step: str, due=None, owner=None) -
     )
 
 
-def set_next_step(actor, case: Case, *, next_step: str, due=None, owner=None) -> Case:
+def set_next_step(
+    actor, case: Case, *, next_step: str, due=None, owner=None, owner_by_workflow=False
+) -> Case:
     with transaction.atomic():
         case = _locked(case)
         _require_case_access(actor, case)
-        _set_next_step(actor, case, next_step=next_step, due=due, owner=owner)
+        _set_next_step(
+            actor,
+            case,
+            next_step=next_step,
+            due=due,
+            owner=owner,
+            owner_by_workflow=owner_by_workflow,
+        )
     return case
 
 
 def grant_access(
-    case: Case, organisation: Organisation, *, reason: str, granted_by=None, note: str = ""
+    case: Case,
+    organisation: Organisation,
+    *,
+    reason: str,
+    granted_by=None,
+    note: str = "",
+    user=None,
+    ends_at=None,
 ) -> CaseAccess:
-    """Open a case to another organisation (called by referrals, dispatch, break-glass)."""
+    """Open a case to another organisation (called by referrals, dispatch, break-glass), or to
+    one person of it (``user``: break-glass), until ``ends_at`` if given. Granting again what is
+    still live renews it: a new dispatch to the same centre cancels the last one's end."""
     grant, created = CaseAccess.objects.get_or_create(
         case=case,
         organisation=organisation,
         reason=reason,
+        user=user,
         revoked_at=None,
-        defaults={"granted_by": granted_by, "note": note},
+        defaults={"granted_by": granted_by, "note": note, "ends_at": ends_at},
     )
-    if created:
+    if not created:
+        # Always an UPDATE: it waits for a dispatch closing at this moment (which locks the
+        # grant before looking for other open legs), so a renewal is never overwritten.
+        CaseAccess.objects.filter(pk=grant.pk).update(ends_at=ends_at)
+        grant.ends_at = ends_at
+    if created and user is None:
         publish(
             "case.access_granted",
             case=case,
@@ -371,6 +433,25 @@ def grant_access(
             data={"organisation": organisation.pk, "name": organisation.name, "reason": reason},
         )
     return grant
+
+
+def end_access(case: Case, organisation_id: int, *, reason: str, at) -> int:
+    """End an organisation's grants of one purpose at ``at`` (now: at once, later: a grace
+    period). Recorded as ``revoked_at`` when the time comes (here or by ``end_lapsed_grants``)."""
+    now = timezone.now()
+    live = CaseAccess.objects.filter(
+        case=case, organisation_id=organisation_id, reason=reason, user__isnull=True
+    ).live(now)
+    if at <= now:
+        return live.update(revoked_at=at, ends_at=at)
+    return live.update(ends_at=at)
+
+
+def end_lapsed_grants(now) -> int:
+    """Record the end of every grant past its ``ends_at`` (run by the worker's housekeeping)."""
+    return CaseAccess.objects.filter(revoked_at__isnull=True, ends_at__lte=now).update(
+        revoked_at=F("ends_at")
+    )
 
 
 def record_case_read(user, case: Case, *, what: str = "case") -> None:

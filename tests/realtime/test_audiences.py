@@ -222,10 +222,9 @@ def test_every_event_type_in_the_code_is_registered():
     assert len(found) >= 50, sorted(found)
     dynamic = {t for t in found if "{" in t}
     assert dynamic == {"referral.{referral.state}"}  # every state is registered below
-    from referrals.models import ReferralState
-
     from hotline.services.retention import ANONYMISED
     from realtime import audit
+    from referrals.models import ReferralState
 
     written = (found - dynamic) | {f"referral.{s}" for s in ReferralState.values if s != "sent"}
     written |= {audit.READ, audit.DRILL_DOWN, ANONYMISED}  # audit trail: written by constant
