@@ -18,7 +18,7 @@ def encrypt_existing(model_names):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("hotline", "0008_presence"),
+        ("hotline", "0009_caseaccess_per_person_and_end"),
     ]
 
     operations = [
