@@ -252,7 +252,7 @@ REALTIME_CLIENT_ABUSE_LIMIT = env.int("REALTIME_CLIENT_ABUSE_LIMIT", default=50)
 # --- referrals and clinics ------------------------------------------------------------------
 # Hand-off deadline (acknowledge by): minutes for imminent/high and moderate, working days
 # (Mon-Fri, Asia/Shanghai) for low/none.
-REFERRAL_ACK_MINUTES_URGENT = env.int("REFERRAL_ACK_MINUTES_URGENT", default=10)
+REFERRAL_ACK_MINUTES_URGENT = env.int("REFERRAL_ACK_MINUTES_URGENT", default=15)
 REFERRAL_ACK_MINUTES_MODERATE = env.int("REFERRAL_ACK_MINUTES_MODERATE", default=240)
 REFERRAL_ACK_WORKING_DAYS_LOW = env.int("REFERRAL_ACK_WORKING_DAYS_LOW", default=2)
 # Follow-up (回访) offsets in hours after the triggering fact, per risk ("a,b,c").
@@ -303,7 +303,7 @@ DASHBOARD_ROLLUP_EVERY = env.int("DASHBOARD_ROLLUP_EVERY", default=600)
 # It stores today up to this many seconds ago (rows in transactions still open are not missed).
 DASHBOARD_ROLLUP_LAG = env.int("DASHBOARD_ROLLUP_LAG", default=60)
 # The page re-reads its figures this often (seconds) even without events.
-DASHBOARD_POLL_SECONDS = env.int("DASHBOARD_POLL_SECONDS", default=10)
+DASHBOARD_POLL_SECONDS = env.int("DASHBOARD_POLL_SECONDS", default=15)
 
 # --- performance (PostgreSQL connection pool, hotline intake) --------------------------------
 # Under ASGI every request runs in a thread of its own, so a connection per request (or

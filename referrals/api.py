@@ -224,7 +224,16 @@ class ReferralViewSet(
             body.is_valid(raise_exception=True)
             data = body.validated_data
         fn(referral, data)
-        fresh = _visible_referral_qs(request.user).get(pk=referral.pk)
+        fresh = _visible_referral_qs(request.user).filter(pk=referral.pk).first()
+        if fresh is None:  # declined by this receiver: its grant ended, so only the outcome
+            referral.refresh_from_db(fields=["state"])
+            return Response(
+                {
+                    "id": referral.pk,
+                    "state": referral.state,
+                    "state_display": referral.get_state_display(),
+                }
+            )
         return Response(ReferralSerializer(fresh).data)
 
     @extend_schema(request=None, responses=ReferralSerializer)

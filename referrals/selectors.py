@@ -5,17 +5,25 @@ from django.db.models import Q
 from directory.access import is_administrator
 from directory.models import Organisation, OrganisationKind, RegionLevel
 from hotline.models import Person
-from hotline.selectors import case_organisation_ids
+from hotline.selectors import case_organisation_ids, visible_cases
 from referrals.models import CounsellorSlot, HospitalSlot, Referral, ReferralState
+
+# A referral the receiver turned down or the sender withdrew: its grant has ended.
+ENDED_FOR_RECEIVER = (ReferralState.DECLINED, ReferralState.CANCELLED, ReferralState.REVOKED)
 
 
 def visible_referrals(user):
-    """Referrals sent to or by the user's organisations (all of them for administrators)."""
+    """Referrals sent by the user's organisations, and those sent to them while they are work
+    in hand; once declined, cancelled or revoked the receiver sees one only while it still
+    holds the case another way (all of them for administrators)."""
     qs = Referral.objects.select_related("case__person", "sender", "receiver")
     if is_administrator(user):
         return qs
     orgs = case_organisation_ids(user)
-    return qs.filter(Q(receiver__in=orgs) | Q(sender__in=orgs))
+    received = Q(receiver__in=orgs) & (
+        ~Q(state__in=ENDED_FOR_RECEIVER) | Q(case__in=visible_cases(user).values("pk"))
+    )
+    return qs.filter(received | Q(sender__in=orgs))
 
 
 def overdue_referrals(now):
