@@ -50,6 +50,9 @@ from hotline.services.surge import _check_surge, _end_surge_if_over
 
 log = logging.getLogger(__name__)
 
+# A person race, then a case race (a known person's case closed meanwhile), then the insert.
+INTAKE_ATTEMPTS = 3
+
 TERMINAL_TWILIO_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 
@@ -148,11 +151,13 @@ def receive_call(actor, *, hotline: Organisation, call_sid: str, **fields) -> tu
     A repeated Twilio delivery, or two deliveries racing, both try the insert: the unique
     ``call_sid`` makes the second fail, and its whole transaction (person, case, events) rolls
     back, so nothing is written twice and the existing call is returned. (No look-up first: a
-    repeat is rare, and the index has to be asked anyway.) The same person calling on two lines
-    at once can race to open their case: the loser's insert meets the one-open-case index, rolls
-    back, and is taken again, now finding the case.
+    repeat is rare, and the index has to be asked anyway.) First calls from one new number at
+    once race to create the person (the one-person-per-phone index), and one person's calls on
+    two lines race to open the case (the one-open-case index): on PostgreSQL the losers' inserts
+    wait for the winner to commit, then fail and roll back, and are taken again, now finding the
+    person and the case the winner wrote (a fresh snapshot at READ COMMITTED).
     """
-    for attempt in (1, 2):
+    for attempt in range(1, INTAKE_ATTEMPTS + 1):
         try:
             with transaction.atomic():
                 return _enqueue(actor, hotline=hotline, call_sid=call_sid, **fields), True
@@ -160,7 +165,7 @@ def receive_call(actor, *, hotline: Organisation, call_sid: str, **fields) -> tu
             existing = Call.objects.filter(call_sid=call_sid).first()
             if existing is not None:
                 return existing, False
-            if attempt == 2:
+            if attempt == INTAKE_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
 
