@@ -4,6 +4,7 @@ does) and restores. The caller is still put through, fast; /readyz says what is 
 once the database is back the spooled calls are recorded and one alert is raised. Redis down:
 /readyz names the channel layer, and calls are still queued."""
 
+import contextlib
 import http.client
 import json
 import socket
@@ -63,20 +64,16 @@ class CuttableProxy:
             pass
         finally:
             for s in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self):
         self.down = True
         with self.lock:
             sockets, self.open = self.open, []
         for s in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             s.close()
 
     def restore(self):
