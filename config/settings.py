@@ -105,6 +105,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # --- caller line under faults: an unreachable server fails fast (libpq's minimum is 2 s)
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+        "DATABASE_CONNECT_TIMEOUT", default=2
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "directory.User"
@@ -236,6 +240,14 @@ TWILIO_API_KEY_SID = env.str("TWILIO_API_KEY_SID", default="")
 TWILIO_API_KEY_SECRET = env.str("TWILIO_API_KEY_SECRET", default="")
 TWILIO_TWIML_APP_SID = env.str("TWILIO_TWIML_APP_SID", default="")
 HOTLINE_VOICE_TOKEN_TTL = env.int("HOTLINE_VOICE_TOKEN_TTL", default=600)
+# --- caller line under faults: when the database is down the incoming-call webhook dials this
+# duty phone (值班电话; "" = hold the caller in Twilio's queue instead) and spools the call to
+# HOTLINE_SPOOL_DIR, from which the worker records it once the database is back. Share the
+# directory between the serve processes and the worker if they run on different hosts.
+HOTLINE_FALLBACK_NUMBER = env.str("HOTLINE_FALLBACK_NUMBER", default="")
+HOTLINE_SPOOL_DIR = env.path("HOTLINE_SPOOL_DIR", default=BASE_DIR / "var" / "call-spool")
+# /readyz answers within this many seconds, naming what did not answer in time.
+READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=1.5)
 
 # --- realtime (console WebSocket) -----------------------------------------------------------
 # Server heartbeat interval; a client silent for (misses + 1) intervals is closed (4408).
@@ -317,6 +329,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
-        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        # A request waits this long for a connection; short, so that with PostgreSQL down the
+        # incoming-call webhook still answers the caller within 2 s (its fallback TwiML).
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=1.5),
         "max_idle": env.float("DATABASE_POOL_MAX_IDLE", default=300.0),
     }

@@ -2,20 +2,31 @@
 the root URLconf serves ``healthz`` and ``readyz`` from here."""
 
 import asyncio
+import threading
+import time
 import uuid
 from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 
 _checks: dict[str, Callable[[], str | None]] = {}
+# Checks that do not touch the database run beside it, in a thread of their own.
+_off_database: set[str] = set()
 
 
-def register_readiness_check(name: str, fn: Callable[[], str | None]) -> None:
-    """``fn`` returns None when healthy, or a short reason when not."""
+def register_readiness_check(
+    name: str, fn: Callable[[], str | None], *, uses_database: bool = True
+) -> None:
+    """``fn`` returns None when healthy, or a short reason when not. A check that uses the
+    database runs in the request's thread (so it sees what the request's connection sees)
+    after the ``database`` check, and is skipped, saying why, when that failed."""
     _checks[name] = fn
+    if not uses_database:
+        _off_database.add(name)
 
 
 async def healthz(request):
@@ -42,7 +53,7 @@ def _channel_layer() -> str | None:
         await layer.group_add(group, channel)
         try:
             await layer.group_send(group, {"type": "readyz.ping"})
-            await asyncio.wait_for(layer.receive(channel), timeout=2)
+            await asyncio.wait_for(layer.receive(channel), timeout=settings.READINESS_TIMEOUT)
         finally:
             await layer.group_discard(group, channel)
 
@@ -51,17 +62,60 @@ def _channel_layer() -> str | None:
 
 
 register_readiness_check("database", _database)
-register_readiness_check("channel_layer", _channel_layer)
+register_readiness_check("channel_layer", _channel_layer, uses_database=False)
+
+
+def _problem(check) -> str | None:
+    try:
+        return check()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _run_beside(checks: dict) -> tuple[dict[str, str], list[threading.Thread]]:
+    """Start each check in a daemon thread; whatever has not answered when it is read is
+    reported as such (its thread finishes, or fails, on its own later)."""
+    results: dict[str, str] = {}
+
+    def run(name: str, check) -> None:
+        problem = _problem(check)
+        results[name] = "ok" if problem is None else problem
+
+    threads = [
+        threading.Thread(target=run, args=(name, check), daemon=True, name=f"readyz-{name}")
+        for name, check in checks.items()
+    ]
+    for thread in threads:
+        thread.start()
+    return results, threads
 
 
 def readyz(request):
-    results = {}
-    for name, check in _checks.items():
-        try:
-            problem = check()
-        except Exception as exc:
-            problem = f"{type(exc).__name__}: {exc}"
+    """Readiness within about ``READINESS_TIMEOUT`` seconds whatever is down, naming each part:
+    the database's own wait is bounded by the pool timeout (or ``connect_timeout``), the other
+    parts run beside it and are read at the deadline."""
+    timeout = settings.READINESS_TIMEOUT
+    deadline = time.monotonic() + timeout
+    checks = dict(_checks)
+    beside = {name: fn for name, fn in checks.items() if name in _off_database}
+    beside_results, threads = _run_beside(beside)
+    results: dict[str, str] = {}
+    database_ok = True
+    for name, check in checks.items():
+        if name in beside:
+            continue
+        if not database_ok or time.monotonic() > deadline:
+            results[name] = "skipped: the database did not answer"
+            continue
+        problem = _problem(check)
         results[name] = "ok" if problem is None else problem
+        if name == "database":
+            database_ok = problem is None
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    for name in beside:
+        results[name] = beside_results.get(name, f"no answer within {timeout:g} s")
+    results = {name: results[name] for name in checks}
     ready = all(v == "ok" for v in results.values())
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": results},

@@ -7,8 +7,9 @@ Webhooks are validated with the SDK's ``RequestValidator``; outgoing requests go
 import functools
 import logging
 
+from django import forms
 from django.conf import settings
-from django.http import HttpResponseForbidden
+from django.http import HttpResponseBadRequest, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
@@ -47,6 +48,17 @@ def twilio_webhook(view):
         return view(request, *args, **kwargs)
 
     return csrf_exempt(require_POST(wrapped))
+
+
+class WebhookForm(forms.Form):
+    """The parameters a Twilio webhook reads, checked after the signature and before any
+    database work: Django's ``CharField`` refuses NUL bytes, ``max_length`` matches the columns,
+    so a signed but malformed request is a 400 that changes nothing, never a 500. Parameters a
+    view does not read are ignored."""
+
+    def bad_request(self) -> HttpResponseBadRequest:
+        errors = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in self.errors.items())
+        return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
 
 
 def twilio_configured() -> bool:

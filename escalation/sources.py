@@ -36,6 +36,7 @@ from hotline.models import (
     QueueSurge,
     risk_at_least,
 )
+from hotline.outage import replay_spool
 from hotline.selectors import waiting_calls
 from hotline.services import (
     available_operator_ids,
@@ -420,3 +421,33 @@ def housekeeping(now: datetime) -> None:
     expire_break_glass(now)
     end_lapsed_grants(now)
     check_surges()
+
+
+# --- the caller's line under faults ------------------------------------------------------------
+
+
+def calls_taken_during_outage(now: datetime):
+    """数据库故障期间的来电: the calls the webhook spooled while the database was down are
+    recorded through the intake as soon as it answers, and the hotline centre's coordinators
+    are alerted once, to check on those callers (the duty phone's conversations are not in the
+    case files yet)."""
+    recorded = [r for r in replay_spool() if r.created]
+    if not recorded:
+        return
+    duty_phones = sorted({r.duty_phone for r in recorded if r.duty_phone})
+    yield AlertSpec(
+        dedup_key=f"outage_calls:{recorded[0].call_sid}",
+        kind="outage_calls",
+        title=_("%(n)s calls came in while the database was down; recorded now")
+        % {"n": len(recorded)},
+        severity=Severity.CRITICAL,
+        data={
+            "calls": [r.call_id for r in recorded],
+            "duty_phones": duty_phones,
+            "first_received_at": recorded[0].received_at,
+            "last_received_at": recorded[-1].received_at,
+        },
+    )
+
+
+register_alert_source("outage_calls", calls_taken_during_outage)

@@ -3,18 +3,38 @@
 Every view is behind ``twilio_webhook``: a bad X-Twilio-Signature is 403 and nothing is read.
 """
 
-from django.http import HttpResponse
+from django import forms
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from core.telephony import twilio_webhook
+from core.telephony import WebhookForm, twilio_webhook
 from escalation import services
 from escalation.models import OutboundMessage
 
 LANG = "zh-CN"
 PRESS_1 = "确认收到请按1。"
+
+
+class SmsForm(WebhookForm):
+    From = forms.CharField(max_length=40)
+    Body = forms.CharField(max_length=1600, required=False)  # Twilio's longest message
+    MessageSid = forms.CharField(max_length=64, required=False)
+
+
+class GatherForm(WebhookForm):
+    m = forms.CharField(max_length=64, required=False)  # from the action URL's query
+    CallSid = forms.CharField(max_length=64, required=False)
+    Digits = forms.CharField(max_length=20, required=False)
+
+
+def _valid_token(token: str) -> str:
+    """A message token as ``OutboundMessage.token`` holds it, else no such message."""
+    if len(token) > 64 or "\x00" in token:
+        raise Http404
+    return token
 
 
 def _twiml(response) -> HttpResponse:
@@ -24,10 +44,13 @@ def _twiml(response) -> HttpResponse:
 @twilio_webhook
 def sms_incoming(request):
     """POST /twilio/sms/incoming/: "1 K7Q2P" or "收到 K7Q2P" acknowledges that leg or alert."""
+    form = SmsForm(request.POST)
+    if not form.is_valid():
+        return form.bad_request()
     outcome = services.acknowledge_by_sms(
-        phone=request.POST.get("From", ""),
-        body=request.POST.get("Body", ""),
-        message_sid=request.POST.get("MessageSid", ""),
+        phone=form.cleaned_data["From"],
+        body=form.cleaned_data["Body"],
+        message_sid=form.cleaned_data["MessageSid"],
     )
     response = MessagingResponse()
     if outcome.text:
@@ -43,7 +66,7 @@ def _gather(message: OutboundMessage) -> Gather:
 @twilio_webhook
 def voice_alert(request, token):
     """The TwiML our outbound alert call fetches: read the alert, ask to press 1."""
-    message = get_object_or_404(OutboundMessage, token=token)
+    message = get_object_or_404(OutboundMessage, token=_valid_token(token))
     response = VoiceResponse()
     gather = _gather(message)
     gather.say(message.body, language=LANG)
@@ -56,15 +79,19 @@ def voice_alert(request, token):
 @twilio_webhook
 def voice_gather(request):
     """POST /twilio/voice/gather/?m=<token>: pressing 1 acknowledges the leg or alert called for."""
-    message = OutboundMessage.objects.filter(token=request.GET.get("m", "")).first()
+    form = GatherForm({**request.POST.dict(), "m": request.GET.get("m", "")})
+    if not form.is_valid():
+        return form.bad_request()
+    data = form.cleaned_data
+    message = OutboundMessage.objects.filter(token=data["m"]).first()
     if message is None:
-        sid = request.POST.get("CallSid", "")
+        sid = data["CallSid"]
         message = OutboundMessage.objects.filter(provider_sid=sid).first() if sid else None
     response = VoiceResponse()
     if message is None or not (message.leg_id or message.alert_id):
         response.say("未找到对应的预警。", language=LANG)
         return _twiml(response)
-    if request.POST.get("Digits", "").strip() != "1":
+    if data["Digits"].strip() != "1":
         gather = _gather(message)
         gather.say(PRESS_1, language=LANG)
         response.append(gather)

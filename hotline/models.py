@@ -11,6 +11,8 @@ from phonenumber_field.modelfields import PhoneNumberField
 from core.encryption import EncryptedNotesField
 from directory.models import Organisation, Region
 
+PHONE_TAKEN = "phone_taken"
+
 
 class Person(models.Model):
     """The person at risk. May be anonymous, and may not be the caller."""
@@ -39,6 +41,18 @@ class Person(models.Model):
     class Meta:
         verbose_name = _("person")
         verbose_name_plural = _("people")
+        constraints = [
+            # 一人一例 starts here: a number names one person, so two first calls from a new
+            # number at once cannot open two people (and so two cases). A withheld number is
+            # stored blank and each such caller stays a person of their own until identified.
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=~Q(phone=""),
+                name="one_person_per_phone",
+                violation_error_code=PHONE_TAKEN,
+                violation_error_message=_("A person with this phone number is already on file."),
+            ),
+        ]
 
     def __str__(self) -> str:
         if self.is_anonymous or not self.name:

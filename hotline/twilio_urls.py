@@ -8,4 +8,6 @@ urlpatterns: list = [
     path("voice/incoming/", twilio_views.incoming, name="hotline-twilio-incoming"),
     path("voice/wait/", twilio_views.wait, name="hotline-twilio-wait"),
     path("voice/status/", twilio_views.status, name="hotline-twilio-status"),
+    path("voice/fallback/", twilio_views.fallback, name="hotline-twilio-fallback"),
+    path("voice/fallback/dial/", twilio_views.fallback_dial, name="hotline-twilio-fallback-dial"),
 ]

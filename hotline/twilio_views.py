@@ -1,52 +1,140 @@
-"""Twilio voice webhooks (thin: signature checked by the decorator, then one service call).
+"""Twilio voice webhooks (thin: signature checked by the decorator, the parameters by a form,
+then one service call).
 
-Plain sync views: under ASGI Django runs each in a thread of its own, several at once.
+Plain sync views: under ASGI Django runs each in a thread of its own, several at once. The
+incoming call never goes unanswered: if the database cannot take it, the caller is put
+through by the fallback TwiML and the call is spooled (``hotline.outage``). Twilio's "fallback
+URL" for the number points at ``fallback``, which answers the same without the database.
 """
 
-from django.http import HttpResponse, HttpResponseBadRequest
+import logging
+
+from django import forms
+from django.db import DatabaseError
+from django.http import HttpResponse
 from django.urls import reverse
 
 from core.errors import DomainError
-from core.telephony import twilio_webhook
-from hotline import services, voice
+from core.telephony import WebhookForm, twilio_webhook
+from hotline import outage, services, voice
 from hotline.models import CallChannel
+
+log = logging.getLogger(__name__)
+
+# Twilio's numbers and client ids are short; the columns hold 64 (``Call.from_raw``).
+NUMBER = {"max_length": 64, "required": False}
+
+
+class IncomingForm(WebhookForm):
+    CallSid = forms.CharField(max_length=64)
+    From = forms.CharField(**NUMBER)
+    To = forms.CharField(**NUMBER)
+
+
+class WaitForm(WebhookForm):
+    QueuePosition = forms.IntegerField(min_value=0, max_value=100_000, required=False)
+
+
+class StatusForm(WebhookForm):
+    CallSid = forms.CharField(max_length=64)
+    CallStatus = forms.CharField(max_length=20)
+
+
+class DialForm(WebhookForm):
+    DialCallStatus = forms.CharField(max_length=20, required=False)
 
 
 def _twiml(body: str) -> HttpResponse:
     return HttpResponse(body, content_type="text/xml; charset=utf-8")
 
 
+def _fallback(*, retry: bool = False) -> HttpResponse:
+    return _twiml(
+        voice.fallback_twiml(
+            reverse("hotline-twilio-wait"), reverse("hotline-twilio-fallback-dial"), retry=retry
+        )
+    )
+
+
 @twilio_webhook
 def incoming(request):
-    """A call to 2251885: greet in Chinese and queue it (once per CallSid)."""
-    params = request.POST
-    call_sid = params.get("CallSid", "")
-    if not call_sid:
-        return HttpResponseBadRequest("CallSid is required.", content_type="text/plain")
-    services.receive_call(
-        services.SYSTEM,
-        hotline=services.hotline_for_webhook(),
-        call_sid=call_sid,
-        channel=CallChannel.TWILIO_VOICE,
-        from_raw=params.get("From", ""),
-        to_raw=params.get("To", ""),
-    )
+    """A call to 2251885: greet in Chinese and queue it (once per CallSid); if the database
+    fails, put the caller through anyway and spool the call for later."""
+    form = IncomingForm(request.POST)
+    if not form.is_valid():
+        return form.bad_request()
+    data = form.cleaned_data
+    try:
+        services.receive_call(
+            services.SYSTEM,
+            hotline=services.hotline_for_webhook(),
+            call_sid=data["CallSid"],
+            channel=CallChannel.TWILIO_VOICE,
+            from_raw=data["From"],
+            to_raw=data["To"],
+        )
+    except DatabaseError as exc:
+        log.error("database unavailable; call %s put through by the fallback", data["CallSid"])
+        outage.spool_call(
+            call_sid=data["CallSid"],
+            from_raw=data["From"],
+            to_raw=data["To"],
+            duty_phone=voice.fallback_number(),
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        return _fallback()
     return _twiml(voice.queue_twiml(reverse("hotline-twilio-wait")))
 
 
 @twilio_webhook
+def fallback(request):
+    """Twilio's fallback URL for the number (when ``incoming`` fails or times out): the caller
+    is put through without touching the database, and the call is spooled."""
+    form = IncomingForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        outage.spool_call(
+            call_sid=data["CallSid"],
+            from_raw=data["From"],
+            to_raw=data["To"],
+            duty_phone=voice.fallback_number(),
+            error=request.POST.get("ErrorCode", "")[:20] or "fallback URL",
+        )
+    # Even a malformed request gets the caller through: this is the last line.
+    return _fallback()
+
+
+@twilio_webhook
+def fallback_dial(request):
+    """The duty phone's <Dial> ended: hang up after a conversation, else dial it again."""
+    form = DialForm(request.POST)
+    status = form.cleaned_data["DialCallStatus"] if form.is_valid() else ""
+    return _twiml(
+        voice.after_fallback_dial_twiml(
+            status, reverse("hotline-twilio-wait"), reverse("hotline-twilio-fallback-dial")
+        )
+    )
+
+
+@twilio_webhook
 def wait(request):
-    return _twiml(voice.wait_twiml(request.POST.get("QueuePosition", "")))
+    form = WaitForm(request.POST)
+    if not form.is_valid():
+        return form.bad_request()
+    return _twiml(voice.wait_twiml(form.cleaned_data["QueuePosition"]))
 
 
 @twilio_webhook
 def status(request):
     """Call progress and completion; an unknown CallSid is 404 and nothing is written."""
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return form.bad_request()
     try:
         services.call_status_changed(
             services.SYSTEM,
-            call_sid=request.POST.get("CallSid", ""),
-            twilio_status=request.POST.get("CallStatus", ""),
+            call_sid=form.cleaned_data["CallSid"],
+            twilio_status=form.cleaned_data["CallStatus"],
         )
     except DomainError as exc:
         return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")

@@ -25,14 +25,48 @@ def queue_twiml(wait_url: str) -> str:
     return str(response)
 
 
-def wait_twiml(position: str = "") -> str:
+def wait_twiml(position: int | None = None) -> str:
     """Played in a loop while queued (Twilio fetches the wait URL again when it ends)."""
     response = VoiceResponse()
-    if position.isdigit() and int(position) > 1:
-        response.say(f"您前面还有{int(position) - 1}位来电者。", language="zh-CN")
+    if position is not None and position > 1:
+        response.say(f"您前面还有{position - 1}位来电者。", language="zh-CN")
     response.say(WAIT_MESSAGE, language="zh-CN")
     response.pause(length=10)
     return str(response)
+
+
+FALLBACK_MESSAGE = "您好，这里是南太湖心航心理援助热线。正在为您转接值班电话，请不要挂机。"
+FALLBACK_RETRY = "值班电话暂时无人接听，正在为您重新转接，请不要挂机。"
+
+
+def fallback_number() -> str:
+    return settings.HOTLINE_FALLBACK_NUMBER
+
+
+def fallback_twiml(wait_url: str, retry_url: str, *, retry: bool = False) -> str:
+    """The caller is put through without the database (数据库故障时的兜底): dial the duty phone
+    (``HOTLINE_FALLBACK_NUMBER``), coming back to ``retry_url`` when it does not answer; with
+    no duty phone configured, hold the caller in Twilio's queue, which an operator can take
+    once the spooled call is recorded."""
+    response = VoiceResponse()
+    response.say(FALLBACK_RETRY if retry else FALLBACK_MESSAGE, language="zh-CN")
+    number = fallback_number()
+    if number:
+        dial = Dial(timeout=25, action=retry_url, method="POST", answer_on_bridge=True)
+        dial.number(number)
+        response.append(dial)
+    else:
+        response.enqueue(QUEUE_NAME, wait_url=wait_url, wait_url_method="POST")
+    return str(response)
+
+
+def after_fallback_dial_twiml(dial_status: str, wait_url: str, retry_url: str) -> str:
+    """The duty phone's call ended: hang up after a conversation, else dial it again."""
+    if dial_status in ("completed", "answered"):
+        response = VoiceResponse()
+        response.hangup()
+        return str(response)
+    return fallback_twiml(wait_url, retry_url, retry=True)
 
 
 def client_identity(user) -> str:

@@ -15,6 +15,7 @@ from hotline.services.calls import (
     identify_caller,
     normalise_number,
     receive_call,
+    record_outage_call,
     wrap_up_call,
 )
 from hotline.services.cases import (
@@ -70,6 +71,7 @@ __all__ = [
     "open_case",
     "receive_call",
     "record_case_read",
+    "record_outage_call",
     "record_read",
     "reopen_case",
     "set_next_step",

@@ -39,7 +39,7 @@ from hotline.models import (
     risk_at_least,
 )
 from hotline.selectors import visible_people
-from hotline.services.cases import _insert_case, open_case
+from hotline.services.cases import SYSTEM, _insert_case, open_case
 from hotline.services.presence import (
     offer_waiting,
     presence_for,
@@ -49,6 +49,9 @@ from hotline.services.presence import (
 from hotline.services.surge import _check_surge, _end_surge_if_over
 
 log = logging.getLogger(__name__)
+
+# A person race, then a case race (a known person's case closed meanwhile), then the insert.
+INTAKE_ATTEMPTS = 3
 
 TERMINAL_TWILIO_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
@@ -105,9 +108,14 @@ def _enqueue(
     person: Person | None = None,
     notes: str = "",
     callback_of: Call | None = None,
+    received_at=None,
+    answered_by_duty_phone: str = "",
 ) -> Call:
-    """来电识别 and 入队, in the caller's transaction: the person (given, or the newest with the
-    number, or a new one), their open case (or a new one), the call and ``call.queued``."""
+    """来电识别 and 入队, in the caller's transaction: the person (given, or the one with the
+    number, or a new one), their open case (or a new one), the call and ``call.queued``.
+
+    A call the outage fallback put through to the duty phone (``answered_by_duty_phone``) is
+    recorded as it was: queued when it came in, and ended at once, never offered."""
     number = normalise_number(from_raw)
     if person is None and number is not None:
         person = Person.objects.filter(phone=number).order_by("-pk").first()
@@ -116,7 +124,7 @@ def _enqueue(
         person = Person.objects.create(phone=number or "", is_anonymous=number is None)
     if case is None:
         case = _insert_case(actor, person=person, owning_organisation=hotline)
-    now = timezone.now()
+    now = received_at or timezone.now()
     priority, reasons = _priority(channel, case)
     call = Call.objects.create(
         call_sid=call_sid,
@@ -137,6 +145,13 @@ def _enqueue(
         callback_of=callback_of,
     )
     publish_call("call.queued", call, actor)
+    if answered_by_duty_phone:
+        call.abandon()
+        call.ended_at = now
+        call.connected_via, call.connect_target = "fallback", answered_by_duty_phone
+        call.save()
+        publish_call("call.abandoned", call, actor, waited_seconds=0, via="fallback")
+        return call
     offer_waiting(hotline.pk, actor)
     _check_surge(hotline, actor)
     return call
@@ -148,11 +163,13 @@ def receive_call(actor, *, hotline: Organisation, call_sid: str, **fields) -> tu
     A repeated Twilio delivery, or two deliveries racing, both try the insert: the unique
     ``call_sid`` makes the second fail, and its whole transaction (person, case, events) rolls
     back, so nothing is written twice and the existing call is returned. (No look-up first: a
-    repeat is rare, and the index has to be asked anyway.) The same person calling on two lines
-    at once can race to open their case: the loser's insert meets the one-open-case index, rolls
-    back, and is taken again, now finding the case.
+    repeat is rare, and the index has to be asked anyway.) First calls from one new number at
+    once race to create the person (the one-person-per-phone index), and one person's calls on
+    two lines race to open the case (the one-open-case index): on PostgreSQL the losers' inserts
+    wait for the winner to commit, then fail and roll back, and are taken again, now finding the
+    person and the case the winner wrote (a fresh snapshot at READ COMMITTED).
     """
-    for attempt in (1, 2):
+    for attempt in range(1, INTAKE_ATTEMPTS + 1):
         try:
             with transaction.atomic():
                 return _enqueue(actor, hotline=hotline, call_sid=call_sid, **fields), True
@@ -160,9 +177,36 @@ def receive_call(actor, *, hotline: Organisation, call_sid: str, **fields) -> tu
             existing = Call.objects.filter(call_sid=call_sid).first()
             if existing is not None:
                 return existing, False
-            if attempt == 2:
+            if attempt == INTAKE_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
+
+
+def record_outage_call(
+    *, call_sid: str, from_raw: str, to_raw: str, received_at, duty_phone: str
+) -> tuple[Call, bool]:
+    """A call the webhook answered while the database was down (its spool record), now written
+    through the ordinary intake: (call, created). With ``duty_phone`` the caller was put through
+    to it, so the call is recorded as ended by the fallback; without one the caller waits in
+    Twilio's queue and the call is queued for an operator as usual. Replaying twice, or a call
+    that Twilio delivered again once the database was back, records it once (its CallSid)."""
+    note = (
+        _("Came in while the database was down; put through to the duty phone %(number)s.")
+        % {"number": duty_phone}
+        if duty_phone
+        else _("Came in while the database was down; held in the queue.")
+    )
+    return receive_call(
+        SYSTEM,
+        hotline=hotline_for_webhook(),
+        call_sid=call_sid,
+        channel=CallChannel.TWILIO_VOICE,
+        from_raw=from_raw,
+        to_raw=to_raw,
+        notes=note,
+        received_at=received_at,
+        answered_by_duty_phone=duty_phone,
+    )
 
 
 def enter_manual_call(

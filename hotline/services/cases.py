@@ -5,6 +5,9 @@ publishes. The underscore helpers take a case already locked and checked, so a s
 does several things to one case (triage) locks it and checks the actor once.
 """
 
+from contextlib import contextmanager
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -17,6 +20,7 @@ from hotline.closing import reasons_case_cannot_close
 from hotline.events import case_opened_data, person_summary
 from hotline.models import (
     ADVANCE_TRANSITIONS,
+    PHONE_TAKEN,
     RISK_ORDER,
     Case,
     CaseAccess,
@@ -70,13 +74,36 @@ def _locked(case: Case) -> Case:
     return Case.objects.select_for_update().get(pk=case.pk)
 
 
+@contextmanager
+def _phone_clash_as_field_error():
+    """The one-person-per-phone constraint, as an error beside the phone field: found by
+    ``full_clean``, or by the index when two saves race past it."""
+    try:
+        yield
+    except ValidationError as exc:
+        if PHONE_TAKEN not in {
+            e.code for e in getattr(exc, "error_dict", {}).get(NON_FIELD_ERRORS, [])
+        }:
+            raise
+        raise _phone_taken() from exc
+    except IntegrityError as exc:
+        if "one_person_per_phone" not in str(exc):
+            raise
+        raise _phone_taken() from exc
+
+
+def _phone_taken() -> Invalid:
+    message = _("A person with this phone number is already on file.")
+    return Invalid(message, code=PHONE_TAKEN, fields={"phone": [message]})
+
+
 def create_person(actor, *, home_region: Region | None = None, guardians=(), **fields) -> Person:
     """Register a person at risk (may be anonymous); guardians are ``{name, relation, phone}``."""
     _require_case_role(actor)
     unknown = set(fields) - set(PERSON_FIELDS)
     if unknown:
         raise Invalid(_("Unknown person fields: %s") % ", ".join(sorted(unknown)))
-    with transaction.atomic():
+    with _phone_clash_as_field_error(), transaction.atomic():
         person = Person(home_region=home_region, **fields)
         person.full_clean()
         person.save()
@@ -90,7 +117,7 @@ def create_person(actor, *, home_region: Region | None = None, guardians=(), **f
 def update_person(actor, person: Person, *, guardians=None, **fields) -> Person:
     if not visible_people(actor).filter(pk=person.pk).exists():
         raise Forbidden(_("You may not change this person's record."))
-    with transaction.atomic():
+    with _phone_clash_as_field_error(), transaction.atomic():
         person = Person.objects.select_for_update().get(pk=person.pk)
         for name, value in fields.items():
             if name not in (*PERSON_FIELDS, "home_region"):

@@ -5,6 +5,7 @@ operator; with a bound on its queries so intake cannot silently grow."""
 import pytest
 from django.db.models.signals import post_save
 
+from core.errors import Invalid
 from hotline import services
 from hotline.models import Call, Case, Person, StageVisit
 from realtime.models import Event
@@ -47,12 +48,15 @@ def test_a_known_caller_joins_their_open_case_and_a_high_risk_one_goes_first(
     assert Event.objects.filter(type="case.opened").count() == opened
 
 
-def test_of_several_people_with_the_number_the_newest_is_taken(network, incoming, operator):
-    older = services.create_person(operator, name="旧", phone="+8613900000444")
-    newer = services.create_person(operator, name="新", phone="+8613900000444")
+def test_a_number_names_one_person_so_a_second_is_refused_and_the_call_finds_the_first(
+    network, incoming, operator
+):
+    first = services.create_person(operator, name="旧", phone="+8613900000444")
+    with pytest.raises(Invalid):
+        services.create_person(operator, name="新", phone="+8613900000444")
     incoming("CA" + "a" * 32, from_="+8613900000444")
     call = Call.objects.get(call_sid="CA" + "a" * 32)
-    assert call.person == newer and not older.cases.exists()
+    assert call.person == first
 
 
 def test_a_withheld_number_is_a_new_anonymous_person_each_time(network, incoming):
