@@ -207,7 +207,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         # client cannot have seen them (events are never deleted), so they are waited for.
         lookback = int(_setting("REALTIME_GAP_LOOKBACK", 200))
         now = time.monotonic()
-        self.gaps = {i: now for i in await _missing(self.scanned - lookback, self.scanned)}
+        self.gaps = dict.fromkeys(await _missing(self.scanned - lookback, self.scanned), now)
         await self._control(
             "hello",
             user=user.pk,

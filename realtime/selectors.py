@@ -57,11 +57,10 @@ def scan_events(
 def missing_ids(lowest: int, highest: int) -> list[int]:
     """Ids in ``(lowest, highest]`` with no event: transactions that have not committed yet, or
     rolled back."""
+    lowest = max(lowest, 0)  # ids start at 1
     if highest <= lowest:
         return []
-    present = set(
-        Event.objects.filter(id__gt=lowest, id__lte=highest).values_list("id", flat=True)
-    )
+    present = set(Event.objects.filter(id__gt=lowest, id__lte=highest).values_list("id", flat=True))
     return [i for i in range(lowest + 1, highest + 1) if i not in present]
 
 
