@@ -405,13 +405,14 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
                 return
             try:
                 # The membership nudge can be lost like any broadcast; the heartbeat re-checks.
-                if not await self._recheck():
+                if not await asyncio.wait_for(self._recheck(), self.heartbeat_seconds):
                     return
-                await _touch_session(self.session_id)
+                await asyncio.wait_for(_touch_session(self.session_id), self.heartbeat_seconds)
             except Exception:
                 log.warning("console re-check failed for user %s", self.user.pk, exc_info=True)
             try:
-                await self._catch_up()
+                # A database that hangs rather than refuses must not stop the beat either.
+                await asyncio.wait_for(self._catch_up(), self.heartbeat_seconds)
             except Exception:
                 log.warning("console catch-up failed for user %s", self.user.pk, exc_info=True)
             await self._control("heartbeat", at=time.time(), resume_from=self.low_water_mark())

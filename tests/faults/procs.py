@@ -100,6 +100,8 @@ class TcpProxy:
                 s.shutdown(socket.SHUT_RDWR)
 
     def cut(self) -> None:
+        with contextlib.suppress(OSError):  # stop listening now: new connections are refused
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         with self.lock:
             pairs, self.pairs = self.pairs, []

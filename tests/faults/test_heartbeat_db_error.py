@@ -39,10 +39,10 @@ async def test_the_heartbeat_outlives_an_unreachable_database(behind_a_proxy):
 
     proxy.cut()
     cut_at = len(c.frames)
-    await asyncio.sleep(3)  # six beats with the database gone
+    await asyncio.sleep(3)  # beats of 0.5 s (each waits at most a beat for the database)
     beats = [f for f in c.frames[cut_at:] if f["type"] == "heartbeat"]
     assert c.close_code is None, f"closed with {c.close_code}"
-    assert len(beats) >= 3, "the heartbeat stopped"
+    assert len(beats) >= 2, "the heartbeat stopped"
     proxy.restore()
 
     # Published by another process, never announced to this server's in-memory layer: only the
