@@ -260,6 +260,13 @@ REALTIME_REPLAY_WINDOW = env.int("REALTIME_REPLAY_WINDOW", default=1000)
 REALTIME_CLIENT_RATE = env.float("REALTIME_CLIENT_RATE", default=5.0)
 REALTIME_CLIENT_BURST = env.int("REALTIME_CLIENT_BURST", default=20)
 REALTIME_CLIENT_ABUSE_LIMIT = env.int("REALTIME_CLIENT_ABUSE_LIMIT", default=50)
+# Gap-free delivery (the consumer reads the table itself): a live event above what it has scanned
+# is followed by a table read after this settle time; an id found missing (a transaction not yet
+# committed) is looked for again until it is this old; on connect, missing ids this far below the
+# cursor are waited for too.
+REALTIME_GAP_SETTLE_SECONDS = env.float("REALTIME_GAP_SETTLE_SECONDS", default=2.0)
+REALTIME_GAP_MAX_WAIT_SECONDS = env.float("REALTIME_GAP_MAX_WAIT_SECONDS", default=300.0)
+REALTIME_GAP_LOOKBACK = env.int("REALTIME_GAP_LOOKBACK", default=200)
 
 # --- referrals and clinics ------------------------------------------------------------------
 # Hand-off deadline (acknowledge by): minutes for imminent/high and moderate, working days

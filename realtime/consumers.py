@@ -5,6 +5,14 @@ consumer joins the groups of the user's audiences *first* and then replays from 
 event committed in between is either replayed or arrives live, and is sent once either way
 (duplicates are dropped by id).
 
+Gap-free while connected: the channel layer can lose a message (Redis down, a process
+restarting) and ids can commit out of order (PostgreSQL hands them out at insert, a long
+transaction commits later). So the consumer also reads the table itself, above its low-water
+mark (every id at or below it that the user may see has been sent): on every heartbeat, a short
+settle time after a live event it has not scanned past, and whenever a call to the layer fails.
+Ids it found missing are looked at again until they appear or are too old to be a transaction
+still open. ``resume_from`` (the mark) is what a client reconnects from.
+
 Stock Channels throughout: ``publish`` sends ``console.event`` to the audiences' groups after the
 commit, Channels calls ``console_event``, which sends the frame with ``self.send``. The frames,
 commands and close codes are documented with the WebSocket protocol (linked from README.md).
@@ -27,7 +35,7 @@ from django.utils import timezone
 
 from realtime import audiences as aud
 from realtime.models import ConsoleSession, Event
-from realtime.selectors import events_visible_to
+from realtime.selectors import events_visible_to, missing_ids, scan_events
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +43,12 @@ log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_HEARTBEAT_TIMEOUT = 4408
 CLOSE_RATE_LIMITED = 4429
+CLOSE_UNAVAILABLE = 4503  # the database or channel layer is down: reconnect with backoff
 
 MAX_FRAME_CHARS = 4096
 SENT_IDS_KEPT = 4096  # enough to cover the replay window plus what arrives while replaying
+SCAN_PAGES = 10  # pages of a catch-up in one go; the rest waits for the next beat
+GAPS_KEPT = 1000  # more missing ids than this at once is a jump in the sequence, not commits
 
 
 def _setting(name: str, default):
@@ -107,6 +118,16 @@ def _close_session(session_id: int) -> None:
 
 
 @database_sync_to_async
+def _scan(user, mine: set[str], after_id: int, also_ids: list[int], limit: int):
+    return scan_events(user, after_id=after_id, also_ids=also_ids, limit=limit, audiences=mine)
+
+
+@database_sync_to_async
+def _missing(lowest: int, highest: int) -> list[int]:
+    return missing_ids(lowest, highest)
+
+
+@database_sync_to_async
 def _latest_event_id() -> int:
     latest = Event.objects.order_by("-id").values_list("id", flat=True).first()
     return latest or 0
@@ -114,6 +135,21 @@ def _latest_event_id() -> int:
 
 class ConsoleConsumer(AsyncWebsocketConsumer):
     """One console connection: a signed-in member of staff and the audiences they belong to."""
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:
+            if getattr(self, "channel_name", None) is not None:
+                raise
+            # Channels makes the consumer's channel before ``connect``: the layer is down. Daphne
+            # can only refuse a handshake with 403 (or 500 on an exception), so the socket is
+            # accepted and closed at once with a code that says "come back later".
+            log.warning("channel layer unavailable; console refused with %s", CLOSE_UNAVAILABLE)
+            message = await receive()
+            if message["type"] == "websocket.connect":
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
 
     async def connect(self):
         user = self.scope.get("user")
@@ -123,10 +159,17 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         self.user = user
         self.user_group = aud.group_name(aud.user(user.pk))
         self.joined: set[str] = set()
+        self.audiences: set[str] = set()
         self.sent_ids: set[int] = set()
         self.sent_order: deque[int] = deque()
         self.last_event_id = 0
         self.acked_id = 0
+        # The table scan: every id up to ``scanned`` was looked at, except ``gaps`` (id -> when
+        # first found missing), which are looked at again.
+        self.scanned = 0
+        self.gaps: dict[int, float] = {}
+        self.scan_lock = asyncio.Lock()
+        self.settle_task = None
         self.heartbeat_seconds = float(_setting("REALTIME_HEARTBEAT_SECONDS", 25))
         self.heartbeat_misses = int(_setting("REALTIME_HEARTBEAT_MISSES", 2))
         self.bucket = TokenBucket(
@@ -137,10 +180,21 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         self.lock = asyncio.Lock()
         self.heartbeat_task = None
         self.session_id = None
+        self.accepted = False
+        try:
+            await self._start(user)
+        except Exception:
+            # The database or the layer failed mid-handshake: a legal close the client retries.
+            log.warning("console connect failed for user %s", user.pk, exc_info=True)
+            if not self.accepted:
+                await self.accept()
+            await self.close(code=CLOSE_UNAVAILABLE)
 
+    async def _start(self, user) -> None:
         # Join first, replay second: whatever commits in between arrives live and is deduplicated.
         await self._join(await _audiences(user))
         await self.accept()
+        self.accepted = True
         self.session_id = await _open_session(user.pk, self.channel_name)
         requested = self._requested_id()
         latest = await _latest_event_id()
@@ -148,12 +202,19 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         # A cursor from another database (or garbage) cannot be replayed from: resync.
         bad = requested == "invalid" or (requested is not None and requested > latest)
         self.last_event_id = latest if requested is None or bad else requested
+        self.scanned = self.last_event_id
+        # Ids below the cursor still missing may belong to a transaction that commits later: the
+        # client cannot have seen them (events are never deleted), so they are waited for.
+        lookback = int(_setting("REALTIME_GAP_LOOKBACK", 200))
+        now = time.monotonic()
+        self.gaps = dict.fromkeys(await _missing(self.scanned - lookback, self.scanned), now)
         await self._control(
             "hello",
             user=user.pk,
             audiences=sorted(self.audiences),
             heartbeat=self.heartbeat_seconds,
             replay_window=window,
+            resume_from=self.low_water_mark(),
         )
         if bad:
             await self._error("bad_last_event_id", "last_event_id must be a known event id.")
@@ -165,7 +226,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             else:
                 for message in replay:
                     await self._deliver(message)
-                await self._control("replayed", count=len(replay))
+                await self._control(
+                    "replayed", count=len(replay), resume_from=self.low_water_mark()
+                )
         self.heartbeat_task = asyncio.ensure_future(self._heartbeat_loop())
 
     def _requested_id(self):
@@ -180,10 +243,14 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         return value if value >= 0 else "invalid"
 
     async def disconnect(self, code):
-        if getattr(self, "heartbeat_task", None) is not None:
-            self.heartbeat_task.cancel()
-        for group in getattr(self, "joined", set()):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        for task in (getattr(self, "heartbeat_task", None), getattr(self, "settle_task", None)):
+            if task is not None:
+                task.cancel()
+        try:
+            for group in getattr(self, "joined", set()):
+                await self.channel_layer.group_discard(group, self.channel_name)
+        except Exception:
+            log.warning("leaving the console's groups failed", exc_info=True)
         if getattr(self, "session_id", None) is not None:
             # The fast path of presence; a process killed outside this leaves the row to age.
             try:
@@ -207,7 +274,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
     async def _recheck(self) -> bool:
         """Recompute the audiences from the database; close if the user may no longer connect.
 
-        The client is told (an ``audiences`` frame) when they changed.
+        The one place a live socket's credential is re-checked (on every heartbeat and on a
+        membership nudge): returns False once the socket is closed. The client is told (an
+        ``audiences`` frame) when they changed.
         """
         user = await _current_user(self.user.pk)
         if user is None:
@@ -233,7 +302,56 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     async def _resync(self, latest: int) -> None:
         self.last_event_id = latest
+        self.scanned = max(self.scanned, latest)
         await self._control("resync")
+
+    def low_water_mark(self) -> int:
+        """Every id at or below this that the user may see has been sent on this socket."""
+        return min(self.gaps) - 1 if self.gaps else self.scanned
+
+    # --- catching up from the table --------------------------------------------------------------
+
+    async def _catch_up(self) -> None:
+        """Send what the table holds above the low-water mark and this socket has not sent."""
+        page = int(_setting("REALTIME_REPLAY_WINDOW", 1000))
+        max_wait = float(_setting("REALTIME_GAP_MAX_WAIT_SECONDS", 300))
+        async with self.scan_lock:
+            for _ in range(SCAN_PAGES):
+                waiting = sorted(self.gaps)
+                limit = page + len(waiting)
+                present, messages = await _scan(
+                    self.user, self.audiences, self.scanned, waiting, limit
+                )
+                for message in messages:
+                    await self._deliver(message)
+                now = time.monotonic()
+                for event_id in present:
+                    self.gaps.pop(event_id, None)
+                above = [i for i in present if i > self.scanned]
+                if above:
+                    missing = above[-1] - self.scanned - len(above)
+                    if missing <= GAPS_KEPT:
+                        found = set(above)
+                        for i in range(self.scanned + 1, above[-1]):
+                            if i not in found:
+                                self.gaps.setdefault(i, now)
+                    self.scanned = above[-1]
+                for event_id, since in list(self.gaps.items()):
+                    if now - since > max_wait:  # rolled back, not late
+                        del self.gaps[event_id]
+                if len(present) < limit:
+                    return
+
+    async def _settle_then_catch_up(self) -> None:
+        await asyncio.sleep(float(_setting("REALTIME_GAP_SETTLE_SECONDS", 2)))
+        try:
+            await self._catch_up()
+        except Exception:
+            log.warning("console catch-up failed; the next heartbeat retries", exc_info=True)
+
+    def _catch_up_soon(self) -> None:
+        if self.settle_task is None or self.settle_task.done():
+            self.settle_task = asyncio.ensure_future(self._settle_then_catch_up())
 
     def _first_time(self, event_id: int) -> bool:
         """Records the id; False when it was sent already.
@@ -257,33 +375,47 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
     # --- channel-layer messages ----------------------------------------------------------------
 
     async def console_event(self, message):
-        """An event published after its commit (``realtime.publish``)."""
-        await self._deliver(message["event"])
+        """An event published after its commit (``realtime.publish``).
+
+        An id above the scanned part may have lower ids still uncommitted below it, or ones whose
+        nudge was lost: the table is read once they have had time to settle.
+        """
+        event = message["event"]
+        await self._deliver(event)
+        if event["id"] > self.scanned:
+            self._catch_up_soon()
 
     async def console_membership(self, message):
         """Sent to ``user:<id>`` when the user's memberships change: follow them at once."""
-        await self._recheck()
+        try:
+            await self._recheck()
+        except Exception:
+            log.warning("membership re-check failed; the next heartbeat retries", exc_info=True)
 
     # --- heartbeats ------------------------------------------------------------------------------
 
     async def _heartbeat_loop(self):
-        try:
-            while True:
-                await asyncio.sleep(self.heartbeat_seconds)
-                silent = time.monotonic() - self.last_heard
-                if silent > self.heartbeat_seconds * (self.heartbeat_misses + 1):
-                    await self.close(code=CLOSE_HEARTBEAT_TIMEOUT)
-                    return
+        """Beats until the socket closes. A beat whose database or layer call fails is logged and
+        the next one tries again: the task never dies of it."""
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            silent = time.monotonic() - self.last_heard
+            if silent > self.heartbeat_seconds * (self.heartbeat_misses + 1):
+                await self.close(code=CLOSE_HEARTBEAT_TIMEOUT)
+                return
+            try:
                 # The membership nudge can be lost like any broadcast; the heartbeat re-checks.
-                if not await self._recheck():
+                if not await asyncio.wait_for(self._recheck(), self.heartbeat_seconds):
                     return
-                await _touch_session(self.session_id)
-                await self._control("heartbeat", at=time.time())
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("console heartbeat failed for user %s", self.user.pk)
-            await self.close(code=1011)
+                await asyncio.wait_for(_touch_session(self.session_id), self.heartbeat_seconds)
+            except Exception:
+                log.warning("console re-check failed for user %s", self.user.pk, exc_info=True)
+            try:
+                # A database that hangs rather than refuses must not stop the beat either.
+                await asyncio.wait_for(self._catch_up(), self.heartbeat_seconds)
+            except Exception:
+                log.warning("console catch-up failed for user %s", self.user.pk, exc_info=True)
+            await self._control("heartbeat", at=time.time(), resume_from=self.low_water_mark())
 
     # --- frames from the client ------------------------------------------------------------------
 
@@ -297,8 +429,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             return
         try:
             command = json.loads(text_data)
-        except ValueError:
-            await self._error("malformed", "The frame is not JSON.")
+        except (ValueError, RecursionError):
+            await self._error("malformed", "The frame is not JSON (or nested too deeply).")
             return
         if not isinstance(command, dict) or not isinstance(command.get("type"), str):
             await self._error("malformed", 'A command is a JSON object with a "type".')
@@ -309,7 +441,11 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if handler is None:
             await self._error("unknown_type", f"Unknown command type: {command['type'][:40]}")
             return
-        await handler(command)
+        try:
+            await handler(command)
+        except Exception:
+            log.exception("console command %s failed", command["type"])
+            await self._error("failed", "The command failed; try again.")
 
     async def _rejected(self):
         now = time.monotonic()

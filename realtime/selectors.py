@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from realtime import audiences as aud
 from realtime.models import ConsoleSession, Event, EventAudience
@@ -19,15 +19,49 @@ def events_visible_to(
     replays exactly the audiences whose groups it joined).
     """
     mine = aud.audiences_for(user) if audiences is None else audiences
-    qs = Event.objects.filter(id__gt=after_id)
-    if aud.EVERYONE in mine:
-        live = EventAudience.objects.filter(event=OuterRef("pk")).exclude(audience=aud.AUDIT)
-        qs = qs.filter(Exists(live))
-    else:
-        qs = qs.filter(
-            Exists(EventAudience.objects.filter(event=OuterRef("pk"), audience__in=mine))
-        )
+    qs = Event.objects.filter(id__gt=after_id).filter(_visible(mine))
     return qs.order_by("id")[:limit]
+
+
+def _visible(mine: set[str]) -> Exists:
+    """Whether an event is for one of these audiences (administrators: any broadcast one)."""
+    if aud.EVERYONE in mine:
+        return Exists(
+            EventAudience.objects.filter(event=OuterRef("pk")).exclude(audience=aud.AUDIT)
+        )
+    return Exists(EventAudience.objects.filter(event=OuterRef("pk"), audience__in=mine))
+
+
+def scan_events(
+    user, *, after_id: int, also_ids=(), limit: int, audiences: set[str]
+) -> tuple[list[int], list[dict]]:
+    """A live console's look at the table: every committed id above ``after_id`` (and those of
+    ``also_ids``, gaps it is still waiting for), oldest first, and the messages of the ones the
+    user may see.
+
+    The ids of all events, not only the visible ones, so that the console can tell an id that
+    is not committed yet (a gap to come back to) from one that is someone else's. One statement,
+    so both come from the same snapshot.
+    """
+    rows = list(
+        Event.objects.filter(Q(id__gt=after_id) | Q(id__in=list(also_ids)))
+        .annotate(visible=_visible(audiences))
+        .order_by("id")
+        .values_list("id", "visible")[:limit]
+    )
+    shown = [event_id for event_id, visible in rows if visible]
+    events = Event.objects.filter(id__in=shown).order_by("id") if shown else []
+    return [event_id for event_id, _ in rows], [e.as_message() for e in events]
+
+
+def missing_ids(lowest: int, highest: int) -> list[int]:
+    """Ids in ``(lowest, highest]`` with no event: transactions that have not committed yet, or
+    rolled back."""
+    lowest = max(lowest, 0)  # ids start at 1
+    if highest <= lowest:
+        return []
+    present = set(Event.objects.filter(id__gt=lowest, id__lte=highest).values_list("id", flat=True))
+    return [i for i in range(lowest + 1, highest + 1) if i not in present]
 
 
 def case_timeline(case):

@@ -4,6 +4,7 @@
  *   Live.on("resync", (frame) => ...)              // too far behind: refresh your state
  *   Live.status                                    // connecting | live | reconnecting | offline
  *   Live.lastEventId                               // persisted per tab in sessionStorage
+ *   Live.resumeFrom                                // the server's low-water mark: reconnect from it
  *
  * Replays from the last seen id on every (re)connect, drops duplicates by id, reconnects with
  * backoff, answers heartbeats, and shows its state in the shell's #live-status element.
@@ -14,6 +15,7 @@
 
   var CONTROL = ["hello", "heartbeat", "error", "resync", "ack", "pong", "replayed", "audiences"];
   var STORE = "live.last_event_id";
+  var RESUME_STORE = "live.resume_from";
   var SEEN_KEPT = 2000;
   var CUE_MAX_AGE_MS = 120000; // a replayed event older than this is not announced again
   var el = document.getElementById("live-status");
@@ -32,18 +34,18 @@
   var stopped = false;
   var audio = null;
 
-  function stored() {
+  function stored(key) {
     try {
-      var v = window.sessionStorage.getItem(STORE);
+      var v = window.sessionStorage.getItem(key || STORE);
       return v === null ? null : parseInt(v, 10);
     } catch (e) {
       return null;
     }
   }
 
-  function persist(id) {
+  function persist(id, key) {
     try {
-      window.sessionStorage.setItem(STORE, String(id));
+      window.sessionStorage.setItem(key || STORE, String(id));
     } catch (e) {
       /* private mode: the page cursor still works */
     }
@@ -53,10 +55,13 @@
   if (startId === null || isNaN(startId)) {
     startId = data.cursor ? parseInt(data.cursor, 10) : null;
   }
+  var resumeId = stored(RESUME_STORE);
+  if (resumeId === null || isNaN(resumeId) || startId === null || resumeId > startId) resumeId = startId;
 
   var Live = {
     status: "idle",
     lastEventId: startId,
+    resumeFrom: resumeId,
     cueTypes: new Set((data.cue || "").split(/\s+/).filter(Boolean)),
     cues: 0,
     on: function (type, fn) {
@@ -122,7 +127,10 @@
 
   function url() {
     var base = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + (data.url || "/ws/console/");
-    return Live.lastEventId === null ? base : base + "?last_event_id=" + Live.lastEventId;
+    // From the low-water mark, not the newest id: an id below the newest may commit late.
+    // What comes twice is dropped by id.
+    var from = Live.resumeFrom === null ? Live.lastEventId : Live.resumeFrom;
+    return from === null ? base : base + "?last_event_id=" + from;
   }
 
   function start() {
@@ -153,6 +161,7 @@
         setStatus("offline"); // signed out or deactivated: a reload leads to the login page
         return;
       }
+      // 4503: the server's database or channel layer is down; the backoff below retries.
       retry(e.code === 4429 ? 30000 : 0);
     };
   }
@@ -173,7 +182,15 @@
     }, heartbeatMs * 2.5);
   }
 
+  function resumeFrom(id) {
+    if (typeof id === "number") {
+      Live.resumeFrom = id;
+      persist(id, RESUME_STORE);
+    }
+  }
+
   function control(frame) {
+    resumeFrom(frame.resume_from);
     switch (frame.type) {
       case "hello":
         attempts = 0;
@@ -192,6 +209,7 @@
         replaying = false;
         Live.lastEventId = frame.last_event_id;
         persist(frame.last_event_id);
+        resumeFrom(frame.last_event_id);
         if (!emit("resync", frame)) location.reload();
         break;
       case "error":

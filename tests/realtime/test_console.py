@@ -169,6 +169,7 @@ async def test_malformed_and_unknown_messages_get_an_error_and_the_socket_stays_
             ({"no": "type"}, "malformed"),
             (b"\x00binary", "malformed"),
             ("x" * 5000, "malformed"),
+            ("[" * 2000 + "]" * 2000, "malformed"),  # deeper than the JSON parser goes
             ({"type": "dance"}, "unknown_type"),
             ({"type": "ack", "id": "7"}, "malformed"),
             ({"type": "ack", "id": 10**9}, "bad_ack"),
@@ -320,3 +321,70 @@ async def test_an_unusable_cursor_gets_an_error_and_a_resync(console, operator, 
         error = await c.frame()
         assert (error["type"], error["code"]) == ("error", "bad_last_event_id")
         assert (await c.frame())["type"] == "resync"
+
+
+async def test_a_lost_broadcast_reaches_a_connected_console_at_the_next_heartbeat(
+    console, network, operator, monkeypatch, settings
+):
+    """The layer is a nudge: the heartbeat reads the table above the console's low-water mark."""
+
+    class BrokenLayer:
+        async def group_send(self, group, message):
+            raise ConnectionError("redis is down")
+
+    settings.REALTIME_HEARTBEAT_SECONDS = 0.2
+    settings.REALTIME_HEARTBEAT_MISSES = 50
+    async with console(operator) as c:
+        with monkeypatch.context() as m:
+            m.setattr("realtime.publish.get_channel_layer", lambda: BrokenLayer())
+            lost = await ev(audiences=[aud.org(network["hotline"].pk)])
+        frames = [await c.frame()]
+        while frames[-1]["type"] != "heartbeat" or lost.as_message() not in frames:
+            frames.append(await c.frame())
+        assert [f for f in frames if f["type"] != "heartbeat"] == [lost.as_message()]
+
+
+@db
+def _event_with_id(event_id: int, user) -> dict:
+    """An event row under a chosen id: what a transaction that took its id earlier and commits
+    now leaves in the table."""
+    from realtime.models import Event, EventAudience
+
+    event = Event.objects.create(id=event_id, type="test.late")
+    EventAudience.objects.create(event=event, audience=aud.user(user.pk))
+    return event.as_message()
+
+
+async def test_an_id_missing_below_the_cursor_is_delivered_when_it_commits(
+    console, operator, settings
+):
+    settings.REALTIME_HEARTBEAT_SECONDS = 0.2
+    settings.REALTIME_HEARTBEAT_MISSES = 50
+    first = await ev(audiences=[aud.user(operator.pk)])
+    newer = await _event_with_id(first.id + 2, operator)  # first.id + 1 not committed yet
+    async with console(operator, last_event_id=newer["id"]) as c:
+        assert c.hello["resume_from"] <= first.id  # below the missing id: resume from there
+        assert (await c.frame())["type"] == "replayed"
+        late = await _event_with_id(first.id + 1, operator)
+        assert await c.frame() == late
+        beat = await c.frame()
+        assert beat["type"] == "heartbeat" and beat["resume_from"] < newer["id"] + 1
+
+
+async def test_a_gap_behind_a_live_event_is_filled_after_the_settle_time(
+    console, network, operator, settings
+):
+    settings.REALTIME_GAP_SETTLE_SECONDS = 0.1
+    async with console(operator) as c:
+        start = c.hello["last_event_id"]
+        # Never announced (as if its commit came late and its nudge was lost), below a live one.
+        late = await _event_with_id(start + 1, operator)
+        newest = await _event_with_id(start + 3, operator)
+        assert await c.silent(0.3)
+        # The next live event is above the scanned part: a settle-time later the table is read.
+        await get_channel_layer().group_send(
+            aud.group_name(aud.user(operator.pk)),
+            {"type": "console.event", "event": newest},
+        )
+        frames = [await c.frame() for _ in range(2)]
+        assert [f["id"] for f in frames] == [newest["id"], late["id"]]
