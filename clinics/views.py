@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from clinics import selectors, services
 from clinics.models import FollowUpAttempt, SessionOutcome
 from core.errors import DomainError
+from core.http import same_site_next
 from directory.access import is_administrator, memberships, organisation_ids
 from directory.models import Role
 from hotline.selectors import visible_cases
@@ -159,8 +160,7 @@ def case_page(request, pk: int):
 
 
 def _back(request, fallback: str):
-    target = request.POST.get("next", "")
-    return redirect(target if target.startswith("/") else fallback)
+    return redirect(same_site_next(request, fallback))
 
 
 def _run(request, action, *, success: str, fallback: str):

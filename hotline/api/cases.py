@@ -62,6 +62,10 @@ class PersonSerializer(serializers.ModelSerializer):
         return case.pk if case else None
 
 
+class PersonSearchSerializer(serializers.Serializer):
+    phone = PhoneNumberField()
+
+
 class PersonViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -75,14 +79,25 @@ class PersonViewSet(
 
     def get_queryset(self):
         qs = selectors.visible_people(self.request.user).prefetch_related("guardians", "cases")
-        if phone := self.request.query_params.get("phone"):
-            field = PhoneNumberField()
-            qs = qs.filter(phone=field.to_internal_value(phone))
         return qs.order_by("-id")
 
-    @extend_schema(parameters=[OpenApiParameter("phone", str)])
     def list(self, request, *args, **kwargs):
+        # A phone number in a URL ends up in access logs and browser history: search by POST.
+        if "phone" in request.query_params:
+            raise serializers.ValidationError(
+                {"phone": ['Search by phone number with POST people/search/ {"phone": ...}.']}
+            )
         return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=PersonSearchSerializer, responses=PersonSerializer(many=True))
+    @action(detail=False, methods=["post"])
+    def search(self, request):
+        """People with this phone number, of those the user may see (the number in the body)."""
+        query = PersonSearchSerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        people = self.get_queryset().filter(phone=query.validated_data["phone"])
+        page = self.paginate_queryset(people)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
