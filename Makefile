@@ -18,6 +18,14 @@ $(VENV)/.installed: $(BIN)/python requirements-dev.lock
 
 install: $(VENV)/.installed
 
+# The demo's secret key, made once per checkout into .secret_key (never committed): with DEBUG off
+# the server, migrate and the suite refuse the default key (core/checks.py). Production sets SECRET_KEY.
+.secret_key:
+	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+migrate seed run test-unit test-e2e: .secret_key
+migrate seed run test-unit test-e2e: export SECRET_KEY ?= $(shell cat .secret_key 2>/dev/null)
+
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 

@@ -17,6 +17,7 @@ import json
 import multiprocessing as mp
 import os
 import resource
+import secrets
 import shutil
 import socket
 import subprocess
@@ -131,6 +132,8 @@ class Stack:
             "DATABASE_URL": self.database_url,
             "STATIC_ROOT": str(self.tmp / "static"),
             "DEBUG": "0",
+            # DEBUG off refuses the repository's default key (core/checks.py).
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
             "DEMO_PASSWORD": DEMO_PASSWORD,
             "LOG_LEVEL": "WARNING",
             "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,

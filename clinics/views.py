@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from clinics import selectors, services
 from clinics.models import FollowUpAttempt, SessionOutcome
 from core.errors import DomainError
+from core.http import same_site_next
 from directory.access import is_administrator, memberships, organisation_ids
 from directory.models import Role
 from hotline.models import Case
@@ -189,8 +190,7 @@ def case_page(request, pk: int):
 
 
 def _back(request, fallback: str):
-    target = request.POST.get("next", "")
-    return redirect(target if target.startswith("/") else fallback)
+    return redirect(same_site_next(request, fallback))
 
 
 def _run(request, action, *, success: str, fallback: str):

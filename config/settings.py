@@ -8,12 +8,15 @@ from pathlib import Path
 
 import environ
 
+from core.checks import EMBEDDED_DEFAULT_SECRET_KEY
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="embedded-default-insecure-key-change-me-in-production")
+# No default for production: core/checks.py refuses this one (and any short key) with DEBUG off.
+SECRET_KEY = env.str("SECRET_KEY", default=EMBEDDED_DEFAULT_SECRET_KEY)
 # --- Field encryption at rest (issue 15, retention/PIPL) ---------------------------------------
 # django-fernet-encrypted-fields derives its Fernet keys from SECRET_KEY and SALT_KEY. The
 # dedicated key comes from FIELD_ENCRYPTION_KEY (a comma-separated list: the first encrypts, all
@@ -45,6 +48,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_filters",  # the API's list filters (issue 14: every query value validated)
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
+    "csp",
     "phonenumber_field",
     "channels",
     "core",
@@ -69,6 +74,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Headers (issue 15): the Content-Security-Policy, and no-store on every page Django renders.
+    "csp.middleware.CSPMiddleware",
+    "core.middleware.NoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -185,6 +193,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "心理援助热线与转介系统 - hotline, referrals, one-key dispatch, escalation.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are for members only; Swagger UI comes from drf-spectacular-sidecar.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -221,6 +233,29 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- headers (issue 15): Content-Security-Policy -------------------------------------------
+# No inline script anywhere (behaviour lives in static/js, data in data- attributes or
+# json_script), no inline style either. 'self' in connect-src also matches ws:/wss: of the same
+# host (CSP Level 3), which is what the console socket uses. Only the API docs page adds
+# 'unsafe-inline' styles, for Swagger UI (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Below this length (or the key this repository once shipped) a SECRET_KEY is refused when
+# DEBUG is off: core/checks.py, an Error that stops manage.py serve/migrate/check and the ASGI app.
+SECRET_KEY_MIN_LENGTH = 50
 
 # --- hotline (calls, queue, triage) ---------------------------------------------------------
 HOTLINE_ORGANISATION_CODE = env.str("HOTLINE_ORGANISATION_CODE", default="")  # "" = the first

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, Forbidden, Invalid, NotFound
+from core.http import same_site_next
 from directory.access import memberships
 from directory.models import Organisation, User
 from escalation import selectors, services
@@ -281,8 +282,7 @@ def _answer(request, tag: str, ok: bool, words: str, status: int, back: str):
 
 
 def _back(request, fallback: str) -> str:
-    target = request.POST.get("next", "")
-    return target if target.startswith("/coordination/") else fallback
+    return same_site_next(request, fallback, within="/coordination/")
 
 
 @require_POST

@@ -5,6 +5,7 @@ instead of skipping.
 """
 
 import os
+import secrets
 
 import pytest
 from rest_framework.test import APIClient
@@ -25,6 +26,12 @@ def pytest_configure(config):
         os.environ["CHANNEL_PREFIX"] = prefix
         if "prefix" in settings.CHANNEL_LAYERS["default"].get("CONFIG", {}):
             settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = prefix
+
+    # Servers the tests start run with DEBUG off, like production, so they need a real key (the
+    # repository's default is refused, core/checks.py); they inherit it from the environment.
+    if "SECRET_KEY" not in os.environ:
+        os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
+        settings.SECRET_KEY = os.environ["SECRET_KEY"]
 
     # Tests render pages without running collectstatic first.
     settings.STATIC_ROOT.mkdir(exist_ok=True)  # ServeStatic warns about a missing root

@@ -14,6 +14,7 @@ class AuditedReads:
     request, so ``audit_done`` keeps it to one event per request."""
 
     audit_done = False
+    audited_actions: tuple[str, ...] = ()  # POST actions that only read (a search by body)
 
     def audit_case_ids(self, objects) -> list[int]:
         return [getattr(o, "case_id", None) for o in objects]
@@ -22,7 +23,8 @@ class AuditedReads:
         return []
 
     def audit(self, objects) -> None:
-        if self.audit_done or self.request.method not in SAFE_METHODS:
+        reading = self.request.method in SAFE_METHODS or self.action in self.audited_actions
+        if self.audit_done or not reading:
             return
         self.audit_done = True
         what = f"{self.basename}.{self.action}"

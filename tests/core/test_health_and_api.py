@@ -3,6 +3,8 @@ import sys
 
 from django.conf import settings
 
+from tests.factories import UserFactory
+
 
 def test_healthz_answers(client):
     response = client.get("/healthz")
@@ -40,6 +42,7 @@ def test_token_auth_returns_a_token_and_refuses_a_bad_password(anonymous_api, op
 
 
 def test_the_openapi_schema_and_docs_are_served(client, db):
+    client.force_login(UserFactory())  # members only (tests/core/test_headers.py)
     schema = client.get("/api/schema/")
     assert schema.status_code == 200
     assert b"/api/v1/cases/{id}/timeline/" in schema.content

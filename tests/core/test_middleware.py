@@ -5,7 +5,8 @@ from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-# Django's own classes in the order its docs give, with ServeStatic after SecurityMiddleware.
+# Django's own classes in the order its docs give, with ServeStatic after SecurityMiddleware;
+# then django-csp's and the no-store header (tests/core/test_headers.py).
 EXPECTED_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
@@ -16,10 +17,12 @@ EXPECTED_MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "core.middleware.NoStoreMiddleware",
 ]
 
 
-def test_middleware_is_djangos_own_plus_servestatic_and_nothing_else():
+def test_middleware_is_djangos_own_plus_servestatic_csp_and_no_store():
     from django.conf import settings
 
     assert settings.MIDDLEWARE == EXPECTED_MIDDLEWARE
@@ -61,6 +64,7 @@ def test_check_deploy_is_clean_with_the_production_settings(settings):
     settings.SECURE_SSL_REDIRECT = True
     settings.SESSION_COOKIE_SECURE = True
     settings.CSRF_COOKIE_SECURE = True
+    settings.SECRET_KEY = "kD8-vQ2_" * 8  # long and varied: the default is refused (test_headers)
     call_command("check", deploy=True, fail_level="WARNING")  # raises on any warning
     settings.CSRF_COOKIE_SECURE = False
     with pytest.raises(SystemCheckError, match=r"security\.W016"):

@@ -60,11 +60,20 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, daphne_server):
-    """``new_page(username)``: a fresh browser context at 1366x768, logged in as that demo user."""
+    """``new_page(username)``: a fresh browser context at 1366x768, logged in as that demo user.
+
+    Any Content-Security-Policy violation Chromium reports on its console fails the test.
+    """
     contexts = []
+    violations = []
+
+    def watch(message):
+        if "Content Security Policy" in message.text:
+            violations.append(f"{message.page.url if message.page else ''}: {message.text}")
 
     def make(username: str | None = None, locale: str = "zh-CN"):
         context = browser.new_context(viewport={"width": 1366, "height": 768}, locale=locale)
+        context.on("console", watch)
         contexts.append(context)
         page = context.new_page()
         if username:
@@ -78,3 +87,4 @@ def new_page(browser, daphne_server):
     yield make
     for context in contexts:
         context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)

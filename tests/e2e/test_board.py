@@ -99,7 +99,7 @@ def test_the_coordinator_runs_a_life_safety_alert_from_the_board(
     assert card.locator("time.next-step").count() == 1  # countdown to its next escalation step
     board.locator(".life-banner").wait_for()
     assert in_view(board, ".life-banner")
-    board.wait_for_function("window.Board.cues >= 1")
+    board.wait_for_function("() => window.Board.cues >= 1")  # a function: no eval under CSP
     assert "生命安全预警待确认" in board.title()
     # The first life-safety card is at the top of the alerts, above the fold.
     first = board.locator("#alert-board .alert-item").first
@@ -108,7 +108,7 @@ def test_the_coordinator_runs_a_life_safety_alert_from_the_board(
 
     # The cue repeats while it waits (every 10 s).
     cues = board.evaluate("window.Board.cues")
-    board.wait_for_function(f"window.Board.cues > {cues}", timeout=15000)
+    board.wait_for_function(f"() => window.Board.cues > {cues}", timeout=15000)
 
     # A resolve without a note is refused in words beside the alert, in view; nothing changes.
     card = board.locator(f"#alert-{alert['id']}")

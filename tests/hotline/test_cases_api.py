@@ -93,7 +93,8 @@ def test_creating_a_person_and_a_case(client_for, operator, network):
     case = client.post("/api/v1/cases/", {"person": person.pk, "risk": "low"}, format="json")
     assert case.status_code == 201, case.json()
     assert case.json()["owning_organisation"] == network["hotline"].pk
-    found = client.get("/api/v1/people/", {"phone": "13800000009"}).json()["results"]
+    found = client.post("/api/v1/people/search/", {"phone": "13800000009"}, format="json")
+    found = found.json()["results"]
     assert [p["id"] for p in found] == [person.pk]
     assert found[0]["open_case"] == case.json()["id"]
 

@@ -29,7 +29,6 @@ def last_id() -> int:
 
 API_READS = [
     "/api/v1/people/",
-    "/api/v1/people/?phone=%2B8613800000002",
     "/api/v1/people/{person}/",
     "/api/v1/cases/",
     "/api/v1/cases/?open=1",
@@ -58,6 +57,20 @@ def test_each_api_read_writes_exactly_one_audit_event_naming_the_case(
     assert read.data["organisations"]
     assert read.case_id is None  # reads never crowd the case's timeline
     assert EventCase.objects.filter(event=read, case=hotline_case).exists()
+
+
+def test_a_search_by_phone_in_the_body_is_one_read_naming_the_persons_case(
+    client_for, operator, hotline_case
+):
+    before = last_id()
+    response = client_for(operator).post(
+        "/api/v1/people/search/", {"phone": str(hotline_case.person.phone)}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["count"] == 1
+    read = only_new_read(before)
+    assert read.data["cases"] == [hotline_case.pk]
+    assert read.data["people"] == [hotline_case.person_id]
 
 
 def test_a_list_read_is_one_event_naming_every_case_shown(client_for, operator, network):

@@ -5,13 +5,14 @@ import sys
 import threading
 
 from channels.routing import get_default_application
-from daphne.access import AccessLogGenerator
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from core.access_log import PathOnlyAccessLog
 
 
 class Command(BaseCommand):
@@ -43,7 +44,7 @@ class Command(BaseCommand):
         server = Server(
             application=get_default_application(),
             endpoints=build_endpoint_description_strings(host=host, port=port),
-            action_logger=AccessLogGenerator(sys.stdout),
+            action_logger=PathOnlyAccessLog(sys.stdout),  # no query strings in the log
             proxy_forwarded_address_header="X-Forwarded-For" if proxy_headers else None,
             proxy_forwarded_port_header="X-Forwarded-Port" if proxy_headers else None,
             proxy_forwarded_proto_header="X-Forwarded-Proto" if proxy_headers else None,
