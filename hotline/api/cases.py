@@ -82,9 +82,6 @@ class PersonViewSet(
     lookup_value_regex = "[0-9]+"
     audited_actions = ("search",)
 
-    def audit_case_ids(self, objects) -> list[int]:
-        return [case.pk for person in objects for case in person.cases.all()]
-
     def audit_person_ids(self, objects) -> list[int]:
         return [p.pk for p in objects]
 
