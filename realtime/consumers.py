@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from realtime import audiences as aud
+from realtime.auth import credential_alive
 from realtime.models import ConsoleSession, Event
 from realtime.selectors import events_visible_to
 
@@ -210,7 +211,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         The client is told (an ``audiences`` frame) when they changed.
         """
         user = await _current_user(self.user.pk)
-        if user is None:
+        if user is None or not await credential_alive(self.scope):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return False
         self.user = user
@@ -262,6 +263,10 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     async def console_membership(self, message):
         """Sent to ``user:<id>`` when the user's memberships change: follow them at once."""
+        await self._recheck()
+
+    async def console_revoke(self, message):
+        """Sent to ``user:<id>`` when a session of the user ended or a token was revoked."""
         await self._recheck()
 
     # --- heartbeats ------------------------------------------------------------------------------
