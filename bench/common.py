@@ -697,11 +697,11 @@ def shares(n: int, procs: int) -> list[range]:
 # membership and an API token, in the organisations named, created by the ORM in one transaction.
 # Prints {"<org code>": {"id": <org id>, "tokens": [[<role>, <key>], ...]}}.
 STAFF_CODE = """
-import json, secrets
+import json
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from directory.models import Membership, Organisation, OrganisationKind
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 SPEC = {spec!r}  # [[org code, kind or None (an existing organisation), [role, ...]], ...]
 ALSO = {also!r}  # None, or [org code, kind, role]: every user above is also a member there
@@ -721,10 +721,8 @@ with transaction.atomic():
         Membership.objects.bulk_create(
             [Membership(user=u, organisation=org, role=r) for u, r in zip(users, roles)]
         )
-        tokens = Token.objects.bulk_create(
-            [Token(user=u, key=secrets.token_hex(20)) for u in users]
-        )
-        out[code] = {{"id": org.pk, "tokens": [[r, t.key] for r, t in zip(roles, tokens)]}}
+        tokens = [AuthToken.objects.create(user=u)[1] for u in users]
+        out[code] = {{"id": org.pk, "tokens": [[r, t] for r, t in zip(roles, tokens)]}}
         everyone += users
     if ALSO:
         code, kind, role = ALSO

@@ -78,7 +78,7 @@ import json, os, sys
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 import django
 django.setup()
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from directory.models import Organisation, Region, User
 from hotline import services
 n = int(sys.argv[1])
@@ -95,8 +95,8 @@ for i in range(n):
     )
     case = services.open_case(operator, person=person, owning_organisation=hotline, risk="high")
     cases.append(case.pk)
-token, _ = Token.objects.get_or_create(user=operator)
-print(json.dumps({{"token": token.key, "cases": cases}}))
+_instance, token = AuthToken.objects.create(user=operator)
+print(json.dumps({{"token": token, "cases": cases}}))
 """
 
 

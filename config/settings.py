@@ -4,6 +4,7 @@ Every value comes from the environment (12-factor). With nothing set the project
 embedded default: SQLite, an in-process channel layer and the console telephony gateway.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -45,7 +46,6 @@ INSTALLED_APPS = [
     "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "django_filters",  # the API's list filters (issue 14: every query value validated)
     "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
@@ -176,7 +176,7 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -376,3 +376,45 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=1.5),
         "max_idle": env.float("DATABASE_POOL_MAX_IDLE", default=300.0),
     }
+
+# --- accounts (issue 15: lockout, expiring tokens, idle sessions, two-step verification) ------
+# django-axes counts failed logins on every path that calls authenticate() (the /login/ page,
+# /admin/login/, POST /api/v1/auth/token/); django-rest-knox issues expiring, revocable API
+# tokens; django-otp is the TOTP second factor (required for administrators, see
+# directory/accounts.py). Our own middleware ends idle sessions and sends unverified
+# administrators to the code page.
+INSTALLED_APPS += [
+    "axes",
+    "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+]
+_AUTH = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+MIDDLEWARE.insert(_AUTH + 1, "django_otp.middleware.OTPMiddleware")
+_MESSAGES = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware")
+MIDDLEWARE.insert(_MESSAGES + 1, "directory.middleware.AccountMiddleware")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as its documentation asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username+IP before the rest
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "directory.account_views.locked_out"
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
+# Absolute lifetime of a signed-in session, and the idle time after which it ends. Only what a
+# person does counts as activity: a POST, or a page they open (not the pages' own polling, not
+# the console socket), so a console left open at a desk does not keep itself signed in.
+SESSION_COOKIE_AGE = env.int("SESSION_MAX_HOURS", default=12) * 3600
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.float("API_TOKEN_TTL_HOURS", default=10.0)),
+    "AUTO_REFRESH": False,
+    "TOKEN_LIMIT_PER_USER": None,
+}
+# The token endpoint's scoped throttle (per client address, on top of the lockout).
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": env.str("API_AUTH_RATE", default="30/min")}
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="心理援助热线")

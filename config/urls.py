@@ -3,12 +3,15 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from core import health
+from directory.account_views import ApiLogoutAllView, ApiLogoutView, ObtainTokenView
 
 api_v1 = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    # Expiring API tokens (django-rest-knox): obtain, revoke this one, revoke all of mine.
+    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("auth/logout/", ApiLogoutView.as_view(), name="api-logout"),
+    path("auth/logoutall/", ApiLogoutAllView.as_view(), name="api-logoutall"),
     path("", include("directory.api_urls")),
     path("", include("hotline.api_urls")),
     path("", include("referrals.api_urls")),

@@ -230,3 +230,9 @@ SAMPLE_CASES = [
         "匿名来电者，出院后回访中。",
     ),
 ]
+
+# The demo administrator's authenticator key (TOTP, hex): administrators must enter a second
+# factor, so the demo seeds this known device. Add it to an app as base32
+# ODLLDJ5QAPTMO3NF5AIQ77RXJCHGJ6LA, or compute the code with
+# django_otp.oath.totp(bytes.fromhex(ADMIN_TOTP_KEY)). Demo only: never in production.
+ADMIN_TOTP_KEY = "70d6b1a7b003e6c76da5e8110ffe37488e64f960"

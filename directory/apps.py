@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class DirectoryConfig(AppConfig):
     name = "directory"
     verbose_name = _("Care network directory")
+
+    def ready(self):
+        from directory import accounts  # noqa: F401 - connects the token receiver

@@ -5,4 +5,4 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self):
-        from realtime import signals  # noqa: F401 - connects the receivers
+        from realtime import auth, signals  # noqa: F401 - connects the receivers

@@ -34,6 +34,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from realtime import audiences as aud
+from realtime.auth import credential_alive
 from realtime.models import ConsoleSession, Event
 from realtime.selectors import events_visible_to, missing_ids, scan_events
 
@@ -279,7 +280,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         ``audiences`` frame) when they changed.
         """
         user = await _current_user(self.user.pk)
-        if user is None:
+        if user is None or not await credential_alive(self.scope):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return False
         self.user = user
@@ -391,6 +392,10 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             await self._recheck()
         except Exception:
             log.warning("membership re-check failed; the next heartbeat retries", exc_info=True)
+
+    async def console_revoke(self, message):
+        """Sent to ``user:<id>`` when a session of the user ended or a token was revoked."""
+        await self._recheck()
 
     # --- heartbeats ------------------------------------------------------------------------------
 

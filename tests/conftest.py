@@ -189,12 +189,12 @@ def anonymous_api():
 @pytest.fixture
 def client_for():
     """``client_for(user)``: a fresh API client signed in with the user's token."""
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     def make(user):
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT_LANGUAGE="en")
+        _instance, token = AuthToken.objects.create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT_LANGUAGE="en")
         return client
 
     return make

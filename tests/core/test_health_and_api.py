@@ -36,7 +36,7 @@ def test_token_auth_returns_a_token_and_refuses_a_bad_password(anonymous_api, op
     ok = anonymous_api.post(
         "/api/v1/auth/token/", {"username": "operator", "password": "pw-for-tests-1"}
     )
-    assert ok.status_code == 200 and len(ok.json()["token"]) == 40
+    assert ok.status_code == 200 and len(ok.json()["token"]) == 64 and ok.json()["expiry"]
     bad = anonymous_api.post("/api/v1/auth/token/", {"username": "operator", "password": "nope"})
     assert bad.status_code == 400
 

@@ -1,12 +1,15 @@
-"""The HTTP stack is Django's own: its middleware classes, its deploy checks, nothing silenced."""
+"""The HTTP stack is Django's own plus named well-kept libraries (ServeStatic, django-otp,
+django-axes) and our one account middleware: its deploy checks, nothing silenced."""
 
 import pytest
 from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-# Django's own classes in the order its docs give, with ServeStatic after SecurityMiddleware;
-# then django-csp's and the no-store header (tests/core/test_headers.py).
+# Django's own classes in the order its docs give, with ServeStatic after SecurityMiddleware,
+# django-otp after authentication, ours (idle sessions, the second-factor gate) after messages,
+# django-csp's and the no-store header (tests/core/test_headers.py), and django-axes last, as its
+# documentation asks.
 EXPECTED_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
@@ -15,14 +18,17 @@ EXPECTED_MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "directory.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.middleware.NoStoreMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 
-def test_middleware_is_djangos_own_plus_servestatic_csp_and_no_store():
+def test_middleware_is_djangos_own_plus_the_named_libraries_and_nothing_else():
     from django.conf import settings
 
     assert settings.MIDDLEWARE == EXPECTED_MIDDLEWARE

@@ -136,11 +136,11 @@ def test_closing_through_the_api_needs_a_reason(client_for, coordinator, hotline
 
 
 def test_errors_come_in_chinese_by_default(operator, hotline_case):
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
     from rest_framework.test import APIClient
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=operator).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=operator)[1]}")
     response = client.post("/api/v1/cases/", {"person": hotline_case.person_id}, format="json")
     assert response.status_code == 409
     assert "此人已有未结个案" in response.json()["detail"]

@@ -12,9 +12,9 @@ ORIGIN = b"http://testserver"
 
 @database_sync_to_async
 def _token(user) -> str:
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
-    return Token.objects.get_or_create(user=user)[0].key
+    return AuthToken.objects.create(user=user)[1]
 
 
 @database_sync_to_async

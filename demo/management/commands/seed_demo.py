@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from demo import data as demo
 from directory.models import Membership, Organisation, OrganisationKind, Region, RegionLevel, User
@@ -132,6 +133,12 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save()
             Membership.objects.get_or_create(user=user, organisation=orgs[org_code], role=role)
+            if superuser:  # administrators must enter a second factor: a known demo device
+                TOTPDevice.objects.get_or_create(
+                    user=user,
+                    name="demo",
+                    defaults={"key": demo.ADMIN_TOTP_KEY, "confirmed": True},
+                )
             users[username] = user
         return users
 
