@@ -21,6 +21,7 @@ from clinics.models import (
 )
 from core.errors import NotFound
 from directory.access import is_administrator
+from directory.accounts import accounts_verified
 from directory.models import Organisation, User
 from hotline.api.audit import AuditedReads
 from hotline.models import Case
@@ -351,6 +352,9 @@ class BreakGlassView(APIView):
         body = BreakGlassSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         record = services.break_glass(
-            request.user, body.validated_data["case"], reason=body.validated_data["reason"]
+            request.user,
+            body.validated_data["case"],
+            reason=body.validated_data["reason"],
+            verified=accounts_verified(request),
         )
         return Response(BreakGlassSerializer(record).data, status=status.HTTP_201_CREATED)

@@ -23,6 +23,7 @@ from clinics.models import FollowUpAttempt, SessionOutcome
 from core.errors import DomainError
 from core.http import same_site_next
 from directory.access import is_administrator, memberships, organisation_ids
+from directory.accounts import accounts_verified, has_second_factor
 from directory.models import Role
 from hotline.models import Case
 from hotline.selectors import (
@@ -314,7 +315,12 @@ def break_glass_page(request):
             errors["case"] = [_("No such case number.")]
         else:
             try:
-                record = services.break_glass(request.user, case, reason=values["reason"])
+                record = services.break_glass(
+                    request.user,
+                    case,
+                    reason=values["reason"],
+                    verified=accounts_verified(request),
+                )
             except DomainError as exc:
                 errors = exc.fields or {"case": [exc.message]}
             else:
@@ -333,6 +339,9 @@ def break_glass_page(request):
             values=values,
             errors=errors,
             minutes=settings.BREAK_GLASS_MINUTES,
+            needs_second_factor=settings.BREAK_GLASS_REQUIRES_SECOND_FACTOR
+            and not accounts_verified(request),
+            has_second_factor=has_second_factor(request.user),
             shortest=settings.BREAK_GLASS_REASON_MIN_CHARS,
         ),
         status=400 if errors else 200,

@@ -318,8 +318,9 @@ FOLLOW_UP_MAX_FAILED_ATTEMPTS = env.int("FOLLOW_UP_MAX_FAILED_ATTEMPTS", default
 # Break-glass (紧急查阅) is one coordinator's read, with a reason of real length, for minutes.
 BREAK_GLASS_MINUTES = env.int("BREAK_GLASS_MINUTES", default=60)
 BREAK_GLASS_REASON_MIN_CHARS = env.int("BREAK_GLASS_REASON_MIN_CHARS", default=10)
-# Set by the second-factor work (TOTP); the check is clinics.services.require_second_factor.
-BREAK_GLASS_REQUIRES_SECOND_FACTOR = env.bool("BREAK_GLASS_REQUIRES_SECOND_FACTOR", default=False)
+# Break-glass needs a session verified with a TOTP code (django-otp); the one check is
+# clinics.services.require_second_factor.
+BREAK_GLASS_REQUIRES_SECOND_FACTOR = env.bool("BREAK_GLASS_REQUIRES_SECOND_FACTOR", default=True)
 # A closed dispatch's responders keep the case this long to write their report.
 DISPATCH_GRANT_GRACE_HOURS = env.float("DISPATCH_GRANT_GRACE_HOURS", default=24)
 # Schema enum names for the choice sets referrals and clinics share field names with others.

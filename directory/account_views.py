@@ -12,7 +12,6 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_logged_in
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
@@ -29,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from core.http import same_site_next
 from directory import accounts
 
 BACKUP_CODES = 8
@@ -65,20 +65,12 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
-def _next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if allowed and target.startswith("/") else default
-
-
 @login_required
 def verify(request):
     """两步验证码: the TOTP (or a backup) code that completes this session's sign-in."""
     home = settings.LOGIN_REDIRECT_URL
     if request.user.is_verified():
-        return redirect(_next(request, home))
+        return redirect(same_site_next(request, home))
     if not accounts.has_second_factor(request.user):
         return redirect("two-step")
     error = ""
@@ -86,9 +78,11 @@ def verify(request):
         device = match_token(request.user, request.POST.get("otp_token", "").strip())
         if device is not None:
             otp_login(request, device)
-            return redirect(_next(request, home))
+            return redirect(same_site_next(request, home))
         error = _("The code is not right (or has expired). Enter the current 6-digit code.")
-    return render(request, "registration/verify.html", {"error": error, "next": _next(request, "")})
+    return render(
+        request, "registration/verify.html", {"error": error, "next": same_site_next(request, "")}
+    )
 
 
 def _qr_svg(data: str) -> str:
@@ -132,7 +126,7 @@ def two_step(request):
             return render(
                 request,
                 "registration/two_step.html",
-                {"enrolled": True, "codes": codes, "next": _next(request, "")},
+                {"enrolled": True, "codes": codes, "next": same_site_next(request, "")},
             )
         error = _("The code is not right. Enter the 6-digit code the app shows now.")
     context = {
@@ -141,7 +135,7 @@ def two_step(request):
         "key": _base32(device.bin_key),
         "error": error,
         "required": accounts.otp_required(user),
-        "next": _next(request, ""),
+        "next": same_site_next(request, ""),
     }
     return render(request, "registration/two_step.html", context)
 

@@ -37,12 +37,19 @@ def otp_required(user) -> bool:
 
 def user_is_verified(user) -> bool:
     """True when this request's user entered a TOTP or backup code in this session."""
-    return bool(user and user.is_authenticated and user.is_verified())
+    is_verified = getattr(user, "is_verified", None)  # set by django-otp's middleware
+    return bool(user and user.is_authenticated and is_verified and is_verified())
 
 
 def accounts_verified(request) -> bool:
-    """For flows that need a second factor (break-glass 破例查看): verified in this session."""
-    return user_is_verified(getattr(request, "user", None))
+    """For flows that need a second factor (break-glass 紧急查阅): a session verified with a code,
+    or an API token, which is issued only with a code to anyone who has a second factor."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    if getattr(request, "auth", None) is not None:  # DRF token authentication
+        return has_second_factor(user)
+    return user_is_verified(user)
 
 
 def has_second_factor(user) -> bool:

@@ -156,7 +156,10 @@ def build_world() -> tuple[dict[str, User], list[Scenario]]:
     )
     referral_services.decline(users["counsellor1"], refused, reason="本周已满，请转他处")
     clinic_services.break_glass(
-        users["coordinator1"], broken, reason="来电者称正在医院天台，需要查看既往病史以便劝说"
+        users["coordinator1"],
+        broken,
+        reason="来电者称正在医院天台，需要查看既往病史以便劝说",
+        verified=True,  # the coordinator entered a TOTP code
     )
     dispatch = dispatch_services.create_dispatch(
         admin,

@@ -1,8 +1,16 @@
-"""A coordinator's emergency access (紧急查阅): the reason's refusal beside the field, then the
-case; the owner picker on the case page offers the hotline's case workers only."""
+"""A coordinator's emergency access (紧急查阅): first a second factor, then the reason's refusal
+beside the field, then the case; the owner picker offers the hotline's case workers only."""
+
+import base64
 
 from tests.e2e import servers
 from tests.realtime.http import Api
+
+
+def _code(key_hex: str) -> str:
+    from django_otp.oath import totp
+
+    return f"{totp(bytes.fromhex(key_hex)):06d}"
 
 
 def test_a_coordinator_breaks_the_glass_with_a_real_reason(new_page, daphne_server, artifacts):
@@ -14,6 +22,19 @@ def test_a_coordinator_breaks_the_glass_with_a_real_reason(new_page, daphne_serv
     with page.expect_navigation():
         page.get_by_role("link", name="紧急查阅").click()
     assert page.locator("h1").inner_text() == "紧急查阅个案"
+    notice = page.locator("#second-factor")
+    assert "需要两步验证" in notice.inner_text() and notice.bounding_box()["y"] < 768
+    page.screenshot(path=artifacts / "break-glass-second-factor.png", full_page=True)
+    with page.expect_navigation():
+        notice.get_by_role("link").click()
+    key = base64.b32decode(page.locator("#totp-key").inner_text().replace(" ", ""))
+    page.fill("input[name=otp_token]", _code(key.hex()))
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#backup-codes li").count() == 8
+    with page.expect_navigation():
+        page.get_by_role("link", name="紧急查阅").click()
+    assert page.locator("#second-factor").count() == 0
     page.fill("input[name=case]", str(case["id"]))
     page.fill("textarea[name=reason]", "。")
     with page.expect_navigation():
