@@ -51,4 +51,7 @@ def test_a_coordinator_breaks_the_glass_with_a_real_reason(new_page, daphne_serv
     assert "紧急查阅有效至" in page.locator(".messages").inner_text()
     owners = page.locator("select[name=owner] option").all_inner_texts()
     assert "接线员一" in " ".join(owners) and "决策领导" not in " ".join(owners)
+    reads = page.locator("#case-reads")  # 查阅记录: the owner's coordinators see who read it
+    assert reads.locator("h2").inner_text() == "查阅记录"
+    assert "协调员一" in reads.locator("tbody").inner_text()
     page.screenshot(path=artifacts / "break-glass-case.png", full_page=True)

@@ -1,5 +1,6 @@
 """Load the Huzhou-shaped demo network, users named by role and sample cases. Idempotent."""
 
+import base64
 from datetime import timedelta
 
 from django.conf import settings
@@ -34,6 +35,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo log-ins (password: {password}):")
         for username, _name, org_code, role, _superuser in demo.USERS:
             self.stdout.write(f"  {username:<13} {role:<15} {orgs[org_code].name}")
+        key = base64.b32encode(bytes.fromhex(demo.ADMIN_TOTP_KEY)).decode()
+        self.stdout.write(f"admin also asks for a two-step code: add the key {key} to an app.")
 
     def _region(self, code, name, level, parent):
         initials = demo.PINYIN_INITIALS.get(name, "")
