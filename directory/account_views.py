@@ -191,6 +191,14 @@ class ObtainTokenView(APIView):
 class ApiLogoutView(knox_views.LogoutView):
     """Revoke the token this request was made with (its sockets close)."""
 
+    def post(self, request, format=None):
+        if request.auth is None:  # signed in without a token: there is none to revoke
+            return Response(
+                {"detail": _("This request carries no API token to revoke.")},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return super().post(request, format)
+
 
 @extend_schema_view(post=extend_schema(request=None, responses={204: None}))
 class ApiLogoutAllView(knox_views.LogoutAllView):

@@ -181,6 +181,25 @@ def administrator(network):
     return _member("admin", network["hotline"], "administrator", is_superuser=True, is_staff=True)
 
 
+def sign_in(client, user, *, second_factor: bool | None = None):
+    """Sign a test client in as ``user``, with the second factor done (as /account/verify/ leaves
+    a session: django-otp's device id in it) for those who owe one, or when asked."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from directory.accounts import otp_required
+
+    client.force_login(user)
+    if second_factor or (second_factor is None and otp_required(user)):
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, name="tests", defaults={"confirmed": True}
+        )
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
 @pytest.fixture
 def anonymous_api():
     return APIClient()

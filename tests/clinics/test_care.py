@@ -224,11 +224,14 @@ def test_an_assistance_plan_with_measures_and_overdue_check_ins(
 def test_break_glass_grants_temporary_audited_access(
     client_for, network, coordinator, counsellor_b, hotline_case, administrator
 ):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
     from directory.models import Membership
 
     Membership.objects.create(
         user=counsellor_b, organisation=network["centre_b"], role="coordinator"
     )
+    TOTPDevice.objects.create(user=counsellor_b, name="app", confirmed=True)  # two-step on
     client = client_for(counsellor_b)
     assert client.get(f"/api/v1/cases/{hotline_case.pk}/").status_code == 404
     refused = client.post("/api/v1/break-glass/", {"case": hotline_case.pk, "reason": ""})

@@ -19,8 +19,12 @@ REASON = "来电者称已服药，需查监护人电话与既往病史"
 
 @pytest.fixture
 def centre_b_coordinator(network):
+    """Enrolled in two-step verification, so an API token of theirs was issued with a code."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
     user = UserFactory(username="coordinator_b")
     MembershipFactory(user=user, organisation=network["centre_b"], role="coordinator")
+    TOTPDevice.objects.create(user=user, name="app", confirmed=True)
     return user
 
 
@@ -60,11 +64,11 @@ def test_a_reason_of_no_real_length_is_refused_beside_the_field(
 def test_the_refusal_is_in_chinese_for_a_chinese_client(
     client_for, hotline_case, centre_b_coordinator
 ):
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     client = client_for(centre_b_coordinator)
-    token = Token.objects.get(user=centre_b_coordinator)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    _instance, token = AuthToken.objects.create(user=centre_b_coordinator)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT_LANGUAGE="zh-hans")
     response = _break(client, hotline_case, "看看")
     assert response.status_code == 400
     assert "至少" in response.json()["fields"]["reason"][0]
@@ -91,7 +95,7 @@ def test_the_read_expires_at_read_time_and_the_end_is_recorded(
 def test_the_owning_coordinators_are_told_who_and_why(
     network, hotline_case, centre_b_coordinator, coordinator
 ):
-    services.break_glass(centre_b_coordinator, hotline_case, reason=REASON)
+    services.break_glass(centre_b_coordinator, hotline_case, reason=REASON, verified=True)
     event = Event.objects.get(type="case.break_glass")
     audiences = set(event.audience_rows.values_list("audience", flat=True))
     assert f"orgrole:{network['hotline'].pk}:coordinator" in audiences
@@ -101,6 +105,17 @@ def test_the_owning_coordinators_are_told_who_and_why(
     (spec,) = list(break_glass_reads(timezone.now()))
     assert spec.target_organisation == network["hotline"] and spec.target_role == "coordinator"
     assert "coordinator_b" in spec.title and REASON in spec.title
+
+
+def test_a_coordinator_with_no_second_factor_is_refused_over_the_api(
+    client_for, hotline_case, network
+):
+    user = UserFactory(username="coordinator_no_device")
+    MembershipFactory(user=user, organisation=network["centre_b"], role="coordinator")
+    response = _break(client_for(user), hotline_case)
+    assert response.status_code == 403
+    assert response.json()["code"] == "second_factor"
+    assert not CaseAccess.objects.exists()
 
 
 def test_a_second_factor_is_asked_for_at_one_place(hotline_case, centre_b_coordinator, settings):

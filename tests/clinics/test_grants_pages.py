@@ -5,13 +5,12 @@ from django.test import Client
 
 from clinics.models import FollowUp
 from hotline.models import Case, CaseAccess
+from tests.conftest import sign_in
 from tests.factories import MembershipFactory, UserFactory
 
 
-def signed_in(user):
-    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
-    client.force_login(user)
-    return client
+def signed_in(user, *, second_factor=None):
+    return sign_in(Client(HTTP_ACCEPT_LANGUAGE="zh-hans"), user, second_factor=second_factor)
 
 
 @pytest.fixture
@@ -25,9 +24,18 @@ def test_the_break_glass_form_refuses_a_short_reason_beside_the_field(
     hotline_case, centre_b_coordinator, counsellor_b
 ):
     assert signed_in(counsellor_b).get("/care/break-glass/").status_code == 403
-    client = signed_in(centre_b_coordinator)
+    unverified = signed_in(centre_b_coordinator)
+    form = unverified.get(f"/care/break-glass/?case={hotline_case.pk}").content.decode()
+    assert 'id="second-factor"' in form and "设置两步验证" in form
+    refused = unverified.post(
+        "/care/break-glass/", {"case": hotline_case.pk, "reason": "来电者称已服药，需查监护人电话"}
+    )
+    assert refused.status_code == 400 and "两步验证" in refused.content.decode()
+    assert not CaseAccess.objects.exists()
+
+    client = signed_in(centre_b_coordinator, second_factor=True)
     form = client.get(f"/care/break-glass/?case={hotline_case.pk}").content.decode()
-    assert "紧急查阅个案" in form
+    assert "紧急查阅个案" in form and 'id="second-factor"' not in form
     refused = client.post("/care/break-glass/", {"case": hotline_case.pk, "reason": "."})
     assert refused.status_code == 400
     html = refused.content.decode()

@@ -18,15 +18,14 @@ from core.access_log import PathOnlyAccessLog
 from core.checks import EMBEDDED_DEFAULT_SECRET_KEY, refuse_insecure_secret_key
 from core.http import same_site_next
 from referrals.models import Referral
+from tests.conftest import sign_in
 from tests.referrals.conftest import referral  # noqa: F401 - the shared fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return sign_in(Client(), user)
 
 
 def directives(response) -> dict[str, list[str]]:

@@ -69,6 +69,7 @@ def test_check_deploy_passes_with_production_values():
         "SESSION_COOKIE_SECURE": "1",
         "CSRF_COOKIE_SECURE": "1",
         "SECURE_HSTS_SECONDS": "31536000",
+        "FIELD_ENCRYPTION_KEY": "field-key-of-production-" + "q7Z" * 12,
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -71,6 +71,7 @@ def test_check_deploy_is_clean_with_the_production_settings(settings):
     settings.SESSION_COOKIE_SECURE = True
     settings.CSRF_COOKIE_SECURE = True
     settings.SECRET_KEY = "kD8-vQ2_" * 8  # long and varied: the default is refused (test_headers)
+    settings.SALT_KEY = ["field-key-of-production-" + "q7Z" * 12]  # FIELD_ENCRYPTION_KEY
     call_command("check", deploy=True, fail_level="WARNING")  # raises on any warning
     settings.CSRF_COOKIE_SECURE = False
     with pytest.raises(SystemCheckError, match=r"security\.W016"):

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.conftest import sign_in
 from tests.factories import MembershipFactory, UserFactory
 
 SECRET_NOTE = "母亲离婚后独居，曾提到安眠药"  # note text that must never reach a decision maker
@@ -13,7 +14,7 @@ def dash_client(client):
     """``dash_client(user)``: a browser-like client signed in as the user, English pages."""
 
     def make(user):
-        client.force_login(user)
+        sign_in(client, user)
         client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
         return client
 

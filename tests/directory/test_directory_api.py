@@ -6,10 +6,10 @@ def test_it_filters_regions_by_level_and_subtree(client_for, operator, network):
     assert {r["code"] for r in below} == {"330502", "330502001", "330502001001"}
 
 
-def test_an_unknown_region_code_is_a_404_with_a_message(client_for, operator, network):
+def test_an_unknown_region_code_is_a_400_beside_the_filter(client_for, operator, network):
     response = client_for(operator).get("/api/v1/regions/", {"within": "123456"})
-    assert response.status_code == 404
-    assert response.json()["detail"] == "Unknown region code: 123456"
+    assert response.status_code == 400
+    assert response.json()["fields"]["within"] == ["Unknown region code: 123456"]
 
 
 def test_it_lists_organisations_by_kind_and_region(client_for, operator, network):

@@ -11,7 +11,7 @@ from core.errors import Invalid
 from hotline import services
 from hotline.models import Person
 
-migration = importlib.import_module("hotline.migrations.0009_one_person_per_phone")
+migration = importlib.import_module("hotline.migrations.0011_one_person_per_phone")
 
 
 def test_the_database_refuses_a_second_person_with_a_number(db):

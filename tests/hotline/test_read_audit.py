@@ -6,13 +6,12 @@ from django.test import Client
 
 from realtime.audit import reads_of_case
 from realtime.models import Event, EventCase
+from tests.conftest import sign_in
 from tests.referrals.conftest import refer
 
 
 def signed_in(user):
-    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
-    client.force_login(user)
-    return client
+    return sign_in(Client(HTTP_ACCEPT_LANGUAGE="zh-hans"), user)
 
 
 def only_new_read(before: int) -> Event:

@@ -98,7 +98,7 @@ async def test_nothing_a_user_may_not_see_is_ever_sent(
         assert (await c.frames_until("replayed"))[-1]["count"] == 0
         for audience in hidden:
             await ev(audiences=[audience])
-        await ev(case=hotline_case)  # the case belongs to the hotline only
+        await ev("case.next_step_set", case=hotline_case)  # the hotline's case only
         # Straight to a group the user is not in: the layer never routes it here.
         await get_channel_layer().group_send(
             aud.group_name(aud.org(network["centre_a"].pk)),
@@ -112,7 +112,7 @@ async def test_nothing_a_user_may_not_see_is_ever_sent(
         granted = await c.frame()
         assert granted["type"] == "case.access_granted"
         assert granted["case"] == hotline_case.pk
-        note = await ev(case=hotline_case)
+        note = await ev("case.next_step_set", case=hotline_case)
         assert (await c.frame())["id"] == note.id
         assert await c.silent()
 

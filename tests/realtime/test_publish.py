@@ -120,11 +120,13 @@ def test_case_events_reach_every_organisation_that_holds_the_case(
     from hotline import services
 
     services.grant_access(hotline_case, network["centre_a"], reason="referral", granted_by=operator)
-    event = publish("test.case_note", case=hotline_case)
-    assert set(event.audience_rows.values_list("audience", flat=True)) == {
-        aud.org(network["hotline"].pk),
-        aud.org(network["centre_a"].pk),
-    }
+    event = publish("case.next_step_set", case=hotline_case)
+    assert set(event.audience_rows.values_list("audience", flat=True)) == aud.case_file(
+        [network["hotline"].pk, network["centre_a"].pk]
+    )
+    assert aud.org_role(network["centre_a"].pk, "counsellor") in aud.case_file(
+        [network["centre_a"].pk]
+    )
     assert event.id in [e.id for e in events_visible_to(counsellor_a)]
     assert event.id not in [e.id for e in events_visible_to(counsellor_b)]
 
