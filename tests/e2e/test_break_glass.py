@@ -3,8 +3,16 @@ beside the field, then the case; the owner picker offers the hotline's case work
 
 import base64
 
+import pytest
+
 from tests.e2e import servers
 from tests.realtime.http import Api
+
+
+@pytest.fixture(scope="module")
+def daphne_server(own_daphne_server):
+    """This module turns two-step verification on for coordinator1: a network of its own."""
+    return own_daphne_server
 
 
 def _code(key_hex: str) -> str:

@@ -1,3 +1,15 @@
+"""Signing in: the password, the lockout after wrong ones, the two-step code and its enrolment."""
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def daphne_server(own_daphne_server):
+    """This module turns two-step verification on for operator2 and locks leader1 out: it gets
+    a network of its own."""
+    return own_daphne_server
+
+
 def test_an_operator_logs_in_through_the_browser_and_sees_the_console(
     new_page, daphne_server, artifacts
 ):
