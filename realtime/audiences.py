@@ -23,7 +23,7 @@ and predicates that answer REST (``directory.access``; ``hotline.selectors``,
 Administrators receive every broadcast event (``EVERYONE``); decision makers none of a case
 (their dashboard counts, it polls). There is no ``org:<id>`` audience for a case event except a
 leg's organisation (every member of a police or ambulance centre answers its legs) and an alert
-addressed to a whole organisation. See docs/access.md, "Who receives which events".
+addressed to a whole organisation. See docs/events.md, "Who receives which events".
 """
 
 from collections.abc import Iterable
