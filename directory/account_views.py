@@ -175,13 +175,13 @@ class ObtainTokenView(APIView):
         if not serializer.is_valid():
             if getattr(request, "axes_locked_out", False):
                 return Response({"detail": lockout_message()}, status=429)
-            return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
+            raise serializers.ValidationError(serializer.errors)  # the API's one error shape
         user = serializer.validated_data["user"]
         if accounts.otp_required(user) or accounts.has_second_factor(user):
             code = (serializer.validated_data.get("otp_token") or "").strip()
             if not code or match_token(user, code) is None:
                 message = _("A current two-step code is required for this account.")
-                return Response({"otp_token": [message]}, status=status.HTTP_400_BAD_REQUEST)
+                raise serializers.ValidationError({"otp_token": [message]})
         instance, token = AuthToken.objects.create(user=user)
         user_logged_in.send(sender=user.__class__, request=request, user=user)
         return Response({"token": token, "expiry": instance.expiry})

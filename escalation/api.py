@@ -3,7 +3,7 @@ escalation policies (validated on save)."""
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -205,6 +205,7 @@ class DispatchViewSet(
         )
         return Response(self.get_serializer(dispatch).data, status=201)
 
+    @extend_schema(request=LocationSerializer, responses=DispatchSerializer)
     @action(detail=True, methods=["post"], serializer_class=LocationSerializer)
     def location(self, request, pk=None):
         """Set or correct where the person is; the legs follow and responders are told."""
@@ -218,6 +219,7 @@ class DispatchViewSet(
         )
         return Response(DispatchSerializer(dispatch, context={"request": request}).data)
 
+    @extend_schema(request=CloseSerializer, responses=DispatchSerializer)
     @action(detail=True, methods=["post"], serializer_class=CloseSerializer)
     def close(self, request, pk=None):
         body = CloseSerializer(data=request.data)
@@ -225,6 +227,12 @@ class DispatchViewSet(
         dispatch = services.close_dispatch(request.user, self.get_object(), **body.validated_data)
         return Response(DispatchSerializer(dispatch, context={"request": request}).data)
 
+    @extend_schema(
+        request=ConferenceSerializer,
+        responses=inline_serializer(
+            "Conference", {"participants": serializers.ListField(child=serializers.CharField())}
+        ),
+    )
     @action(detail=True, methods=["post"], serializer_class=ConferenceSerializer)
     def conference(self, request, pk=None):
         body = ConferenceSerializer(data=request.data)
@@ -273,6 +281,7 @@ class LegViewSet(
         leg = services.acknowledge_leg(request.user, self._leg(pk), via="console")
         return Response(LegSerializer(leg).data)
 
+    @extend_schema(request=LegProgressSerializer, responses=LegSerializer)
     @action(detail=True, methods=["post"], serializer_class=LegProgressSerializer)
     def progress(self, request, pk=None):
         body = LegProgressSerializer(data=request.data)
@@ -280,6 +289,7 @@ class LegViewSet(
         leg = services.advance_leg(request.user, self._leg(pk), **body.validated_data)
         return Response(LegSerializer(leg).data)
 
+    @extend_schema(request=FailSerializer, responses=LegSerializer)
     @action(detail=True, methods=["post"], serializer_class=FailSerializer)
     def fail(self, request, pk=None):
         body = FailSerializer(data=request.data)
@@ -294,6 +304,7 @@ class LegViewSet(
         leg = services.leg_reached_by_phone(request.user, self._leg(pk))
         return Response(LegSerializer(leg).data)
 
+    @extend_schema(request=LegNoteSerializer, responses=LegSerializer)
     @action(detail=True, methods=["post"], serializer_class=LegNoteSerializer)
     def note(self, request, pk=None):
         body = LegNoteSerializer(data=request.data)
@@ -389,6 +400,7 @@ class AlertViewSet(
     def acknowledge(self, request, pk=None):
         return self._reply(services.acknowledge_alert(request.user, self._alert(pk)))
 
+    @extend_schema(request=ResolveNoteSerializer, responses=AlertSerializer)
     @action(detail=True, methods=["post"], serializer_class=ResolveNoteSerializer)
     def resolve(self, request, pk=None):
         body = ResolveNoteSerializer(data=request.data)
@@ -397,6 +409,7 @@ class AlertViewSet(
             services.resolve_alert(request.user, self._alert(pk), note=body.validated_data["note"])
         )
 
+    @extend_schema(request=ReassignSerializer, responses=AlertSerializer)
     @action(detail=True, methods=["post"], serializer_class=ReassignSerializer)
     def reassign(self, request, pk=None):
         body = ReassignSerializer(data=request.data)
@@ -405,6 +418,7 @@ class AlertViewSet(
             services.reassign_alert(request.user, self._alert(pk), **body.validated_data)
         )
 
+    @extend_schema(request=AssignSerializer, responses=AlertSerializer)
     @action(detail=True, methods=["post"], serializer_class=AssignSerializer)
     def assign(self, request, pk=None):
         """改派给人: hand the alert to a coordinator or a member of its organisation."""
@@ -416,7 +430,7 @@ class AlertViewSet(
             )
         )
 
-    @extend_schema(request=None, responses=MessageSerializer)
+    @extend_schema(request=None, responses={201: MessageSerializer})
     @action(detail=True, methods=["post"])
     def call(self, request, pk=None):
         """呼叫责任人: a voice call through the gateway."""
@@ -424,7 +438,7 @@ class AlertViewSet(
         return Response(MessageSerializer(message).data, status=201)
 
     @extend_schema(responses=HistorySerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request, pk=None):
         alert = self.get_object()
         events = Event.objects.filter(type__startswith="alert.", data__alert=alert.pk).order_by(

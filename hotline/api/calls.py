@@ -1,7 +1,12 @@
 """REST API of the hotline console: calls, operators' presence, the roster, triage preview."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -260,7 +265,13 @@ class CallViewSet(
         """Take this call (409 if another operator got it first)."""
         return self._reload(services.accept_call(request.user, self.get_object()))
 
-    @extend_schema(request=None, responses=CallDetailSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: CallDetailSerializer,
+            404: OpenApiResponse(description="No call is waiting in the user's queue."),
+        },
+    )
     @action(detail=False, methods=["post"], url_path="next/accept")
     def accept_next(self, request):
         """Take the first call in queue order (or the one offered to me)."""

@@ -301,7 +301,7 @@ class CaseViewSet(
         )
 
     @extend_schema(responses=EventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def timeline(self, request, pk=None):
         """The case's whole history from the event log (全程留痕), oldest first."""
         case = self.get_object()  # audited by AuditedReads

@@ -276,7 +276,7 @@ def test_the_token_endpoint_asks_an_administrator_for_the_code(administrator):
     device = device_for(administrator)
     api = APIClient()
     refused = api.post("/api/v1/auth/token/", {"username": "admin", "password": PASSWORD})
-    assert refused.status_code == 400 and "otp_token" in refused.json()
+    assert refused.status_code == 400 and "otp_token" in refused.json()["fields"]
     ok = api.post(
         "/api/v1/auth/token/",
         {"username": "admin", "password": PASSWORD, "otp_token": code_for(device)},
