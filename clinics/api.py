@@ -19,6 +19,7 @@ from clinics.models import (
     MeasureKind,
     PlanMeasure,
 )
+from core.api import ModelSerializer, MomentField
 from core.errors import NotFound
 from directory.access import is_administrator
 from directory.accounts import accounts_verified
@@ -30,7 +31,7 @@ from referrals.models import Appointment, Referral
 from referrals.selectors import visible_referrals
 
 
-class SessionSerializer(serializers.ModelSerializer):
+class SessionSerializer(ModelSerializer):
     appointment = serializers.PrimaryKeyRelatedField(queryset=Appointment.objects.all())
 
     class Meta:
@@ -60,7 +61,7 @@ class SessionViewSet(
         )
 
 
-class AdmissionSerializer(serializers.ModelSerializer):
+class AdmissionSerializer(ModelSerializer):
     referral = serializers.PrimaryKeyRelatedField(queryset=Referral.objects.all())
 
     class Meta:
@@ -131,14 +132,14 @@ class AdmissionViewSet(
         return Response(AdmissionSerializer(admission).data)
 
 
-class AttemptSerializer(serializers.ModelSerializer):
+class AttemptSerializer(ModelSerializer):
     class Meta:
         model = FollowUpAttempt
         fields = ["id", "by", "at", "outcome", "notes"]
         read_only_fields = ["id", "by", "at"]
 
 
-class FollowUpSerializer(serializers.ModelSerializer):
+class FollowUpSerializer(ModelSerializer):
     case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all())
     attempts = AttemptSerializer(many=True, read_only=True)
     is_overdue = serializers.SerializerMethodField()
@@ -222,7 +223,7 @@ class FollowUpViewSet(
         return Response(FollowUpSerializer(self.get_queryset().get(pk=follow_up.pk)).data)
 
 
-class MeasureSerializer(serializers.ModelSerializer):
+class MeasureSerializer(ModelSerializer):
     kind = serializers.ChoiceField(choices=MeasureKind.choices)
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     is_overdue = serializers.SerializerMethodField()
@@ -248,7 +249,7 @@ class MeasureSerializer(serializers.ModelSerializer):
         )
 
 
-class PlanSerializer(serializers.ModelSerializer):
+class PlanSerializer(ModelSerializer):
     case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all())
     care_group = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all())
     members = serializers.PrimaryKeyRelatedField(
@@ -265,7 +266,7 @@ class PlanSerializer(serializers.ModelSerializer):
 class CheckInSerializer(serializers.Serializer):
     measure = serializers.PrimaryKeyRelatedField(queryset=PlanMeasure.objects.all())
     note = serializers.CharField()
-    next_check_in = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    next_check_in = MomentField(required=False, allow_null=True, default=None)
     done = serializers.BooleanField(default=False)
 
 
@@ -335,7 +336,7 @@ class PlanViewSet(
         return Response(PlanSerializer(self.get_queryset().get(pk=plan.pk)).data)
 
 
-class BreakGlassSerializer(serializers.ModelSerializer):
+class BreakGlassSerializer(ModelSerializer):
     case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all())
 
     class Meta:

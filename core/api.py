@@ -1,17 +1,47 @@
 """REST framework glue shared by every app."""
 
+from datetime import UTC, datetime
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError
+from django.db import DataError, models
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import Conflict, DomainError
+
+# A moment anyone here means lies in this century: a year such as 1534 is a typing slip, and its
+# local mean time offset (+08:05:43) is not even a valid RFC 3339 answer.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+class MomentField(serializers.DateTimeField):
+    default_error_messages = {
+        "out_of_range": gettext_lazy("Give a date and time between the years 2000 and 2099.")
+    }
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        if not EARLIEST <= moment < LATEST:
+            self.fail("out_of_range")
+        return moment
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """The API's model serializers: date-times through ``MomentField``."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: MomentField,
+    }
+
 
 # Pages of at most MAX_LIMIT rows; an offset past MAX_OFFSET is clamped (an empty page), never
 # an integer the database cannot hold.

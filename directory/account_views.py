@@ -18,7 +18,12 @@ from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from knox import views as knox_views
 from knox.models import AuthToken
 from rest_framework import serializers, status
@@ -167,7 +172,8 @@ class ObtainTokenView(APIView):
             200: inline_serializer(
                 "ApiToken",
                 {"token": serializers.CharField(), "expiry": serializers.DateTimeField()},
-            )
+            ),
+            429: OpenApiResponse(description="Too many attempts: throttled or locked out."),
         },
     )
     def post(self, request, *args, **kwargs):

@@ -5,12 +5,13 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from core.api import ModelSerializer
 from directory.access import is_administrator, memberships
 from directory.filters import OrganisationFilter, RegionFilter
 from directory.models import Organisation, Region
 
 
-class RegionSerializer(serializers.ModelSerializer):
+class RegionSerializer(ModelSerializer):
     parent_code = serializers.CharField(
         source="parent.code", read_only=True, default=None, allow_null=True
     )
@@ -36,7 +37,7 @@ class RegionSerializer(serializers.ModelSerializer):
         return " / ".join(names.get(c, "") for c in codes) or region.name
 
 
-class OrganisationSerializer(serializers.ModelSerializer):
+class OrganisationSerializer(ModelSerializer):
     region_code = serializers.CharField(source="region.code", read_only=True)
 
     class Meta:

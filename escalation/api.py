@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import ModelSerializer, MomentField
 from core.errors import Forbidden, Invalid
 from directory.access import is_administrator
 from directory.models import Organisation, Region, User
@@ -21,7 +22,7 @@ from hotline.selectors import visible_calls, visible_cases
 from realtime.models import Event
 
 
-class LegSerializer(serializers.ModelSerializer):
+class LegSerializer(ModelSerializer):
     organisation_name = serializers.CharField(source="organisation.name", read_only=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
@@ -47,7 +48,7 @@ class LegSerializer(serializers.ModelSerializer):
         ]
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(ModelSerializer):
     class Meta:
         model = OutboundMessage
         fields = [
@@ -65,7 +66,7 @@ class MessageSerializer(serializers.ModelSerializer):
         ]
 
 
-class DispatchSerializer(serializers.ModelSerializer):
+class DispatchSerializer(ModelSerializer):
     legs = serializers.SerializerMethodField()
     brief = serializers.SerializerMethodField()
     messages = serializers.SerializerMethodField()
@@ -320,7 +321,7 @@ class LegViewSet(
         return Response(MessageSerializer(sent, many=True).data)
 
 
-class AlertSerializer(serializers.ModelSerializer):
+class AlertSerializer(ModelSerializer):
     severity_display = serializers.CharField(source="get_severity_display", read_only=True)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
 
@@ -357,7 +358,7 @@ class AlertSerializer(serializers.ModelSerializer):
 class HistorySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     type = serializers.CharField()
-    at = serializers.DateTimeField()
+    at = MomentField()
     actor = serializers.IntegerField(allow_null=True)
     data = serializers.JSONField()
 
@@ -370,7 +371,7 @@ class ReassignSerializer(serializers.Serializer):
     organisation = serializers.PrimaryKeyRelatedField(
         queryset=Organisation.objects.filter(is_active=True)
     )
-    due = serializers.DateTimeField()
+    due = MomentField()
 
 
 class AssignSerializer(serializers.Serializer):
@@ -452,7 +453,7 @@ class AlertViewSet(
         )
 
 
-class PolicySerializer(serializers.ModelSerializer):
+class PolicySerializer(ModelSerializer):
     class Meta:
         model = EscalationPolicy
         fields = ["id", "name", "alert_kind", "steps", "max_rounds", "updated_at"]

@@ -5,6 +5,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import ModelSerializer, MomentField
 from core.errors import NotFound
 from directory.access import is_administrator
 from directory.models import Organisation, User
@@ -29,7 +30,7 @@ from referrals.models import (
 )
 
 
-class ReferralSerializer(serializers.ModelSerializer):
+class ReferralSerializer(ModelSerializer):
     is_overdue = serializers.SerializerMethodField()
     person_name = serializers.CharField(source="case.person.__str__", read_only=True)
     sender_name = serializers.CharField(source="sender.name", read_only=True)
@@ -123,7 +124,7 @@ class NoteSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class PreAssessSerializer(serializers.ModelSerializer):
+class PreAssessSerializer(ModelSerializer):
     class Meta:
         model = PreAssessment
         fields = [
@@ -146,12 +147,12 @@ class ScheduleSerializer(serializers.Serializer):
     counsellor = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), required=False, allow_null=True
     )
-    starts_at = serializers.DateTimeField(required=False, allow_null=True)
+    starts_at = MomentField(required=False, allow_null=True)
 
 
-class AppointmentSerializer(serializers.ModelSerializer):
-    starts_at = serializers.DateTimeField(source="slot.starts_at", read_only=True)
-    ends_at = serializers.DateTimeField(source="slot.ends_at", read_only=True)
+class AppointmentSerializer(ModelSerializer):
+    starts_at = MomentField(source="slot.starts_at", read_only=True)
+    ends_at = MomentField(source="slot.ends_at", read_only=True)
     counsellor = serializers.IntegerField(source="slot.counsellor_id", read_only=True)
 
     class Meta:
@@ -313,7 +314,7 @@ class ReferralViewSet(
         )
 
 
-class SlotSerializer(serializers.ModelSerializer):
+class SlotSerializer(ModelSerializer):
     booked = serializers.SerializerMethodField()
 
     class Meta:
@@ -350,7 +351,7 @@ class SlotViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Gener
         )
 
 
-class HospitalSlotSerializer(serializers.ModelSerializer):
+class HospitalSlotSerializer(ModelSerializer):
     booked = serializers.IntegerField(source="bookings.count", read_only=True)
 
     class Meta:

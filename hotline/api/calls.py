@@ -13,6 +13,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import ModelSerializer, MomentField
 from core.errors import Forbidden, Invalid
 from directory.models import Organisation
 from hotline import selectors, services, voice
@@ -44,14 +45,14 @@ class IsHotlineStaff(BasePermission):
         return bool(selectors.reader_hotline_ids(request.user))
 
 
-class TriageSummarySerializer(serializers.ModelSerializer):
+class TriageSummarySerializer(ModelSerializer):
     class Meta:
         model = Triage
         fields = ["id", "derived_risk", "risk", "disposition", "lowered_reason", "created_at"]
         read_only_fields = fields
 
 
-class CallSerializer(serializers.ModelSerializer):
+class CallSerializer(ModelSerializer):
     from_number = serializers.SerializerMethodField()
     person_name = serializers.SerializerMethodField()
     operator_name = serializers.SerializerMethodField()
@@ -192,7 +193,7 @@ class TriageSerializer(serializers.Serializer):
     location = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class TriageResultSerializer(serializers.ModelSerializer):
+class TriageResultSerializer(ModelSerializer):
     class Meta:
         model = Triage
         exclude = ["operator"]
@@ -308,7 +309,7 @@ class CallViewSet(
         return self._reload(services.wrap_up_call(request.user, call, **body.validated_data))
 
 
-class PresenceSerializer(serializers.ModelSerializer):
+class PresenceSerializer(ModelSerializer):
     operator = serializers.IntegerField(source="user_id", read_only=True)
     operator_name = serializers.SerializerMethodField()
 
@@ -384,8 +385,8 @@ class OnDutySerializer(serializers.Serializer):
     operator = serializers.IntegerField(source="user_id")
     operator_name = serializers.CharField(source="user.__str__")
     duty_role = serializers.CharField()
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = MomentField()
+    ends_at = MomentField()
     presence = serializers.SerializerMethodField()
 
     def get_presence(self, shift) -> str:

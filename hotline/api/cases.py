@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import ModelSerializer, MomentField
 from core.errors import Forbidden, Invalid
 from directory.models import Organisation, Region, User
 from hotline import selectors, services
@@ -26,7 +27,7 @@ class RegionCodeField(serializers.SlugRelatedField):
         super().__init__(slug_field="code", queryset=Region.objects.all(), **kwargs)
 
 
-class GuardianSerializer(serializers.ModelSerializer):
+class GuardianSerializer(ModelSerializer):
     phone = PhoneNumberField()
 
     class Meta:
@@ -34,7 +35,7 @@ class GuardianSerializer(serializers.ModelSerializer):
         fields = ["name", "relation", "phone"]
 
 
-class PersonSerializer(serializers.ModelSerializer):
+class PersonSerializer(ModelSerializer):
     phone = PhoneNumberField(required=False, allow_blank=True)
     home_region = RegionCodeField(required=False, allow_null=True)
     guardians = GuardianSerializer(many=True, required=False)
@@ -123,7 +124,7 @@ class PersonViewSet(
         )
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(ModelSerializer):
     person_name = serializers.SerializerMethodField()
     stage_display = serializers.CharField(source="get_stage_display", read_only=True)
     risk_display = serializers.CharField(source="get_risk_display", read_only=True)
@@ -186,7 +187,7 @@ class RiskSerializer(serializers.Serializer):
 
 class NextStepSerializer(serializers.Serializer):
     next_step = serializers.CharField(max_length=200)
-    due = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    due = MomentField(required=False, allow_null=True, default=None)
     owner = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
@@ -195,7 +196,7 @@ class NextStepSerializer(serializers.Serializer):
 class EventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     type = serializers.CharField()
-    at = serializers.DateTimeField()
+    at = MomentField()
     case = serializers.IntegerField(source="case_id")
     actor = serializers.SerializerMethodField()
     data = serializers.JSONField()

@@ -115,25 +115,20 @@ def build_world() -> tuple[dict[str, User], list[Scenario]]:
     declined = _open(admin, "declined", "+8613700000006", org["hotline-centre"])
     broken = _open(admin, "broken_glass", "+8613700000007", org["third-hospital"])
 
-    counselling = referral_services.send_referral(
-        admin,
-        referred,
-        kind="counselling",
-        receiver=org["counselling-centre"],
-        sender=org["hotline-centre"],
-        reason="CLINreferred 需面谈",
-        consent=True,
-    )
+    def to_counselling(actor, case: Case, label: str):
+        return referral_services.send_referral(
+            actor,
+            case,
+            kind="counselling",
+            receiver=org["counselling-centre"],
+            sender=org["hotline-centre"],
+            reason=f"CLIN{label} 需面谈",
+            consent=True,
+        )
+
+    counselling = to_counselling(admin, referred, "referred")
     # The green channel to hospital is opened by the counselling centre the hotline referred to.
-    referral_services.send_referral(
-        admin,
-        green,
-        kind="counselling",
-        receiver=org["counselling-centre"],
-        sender=org["hotline-centre"],
-        reason="CLINgreen_channel 需面谈",
-        consent=True,
-    )
+    to_counselling(admin, green, "green_channel")
     to_hospital = referral_services.send_referral(
         admin,
         green,
@@ -145,15 +140,7 @@ def build_world() -> tuple[dict[str, User], list[Scenario]]:
         service="self_harm_clinic",
     )
     assert to_hospital.pk
-    refused = referral_services.send_referral(
-        users["operator1"],
-        declined,
-        kind="counselling",
-        receiver=org["counselling-centre"],
-        sender=org["hotline-centre"],
-        reason="CLINdeclined 需面谈",
-        consent=True,
-    )
+    refused = to_counselling(users["operator1"], declined, "declined")
     referral_services.decline(users["counsellor1"], refused, reason="本周已满，请转他处")
     clinic_services.break_glass(
         users["coordinator1"],
@@ -261,6 +248,7 @@ def _request(client: APIClient, method: str, path: str, body: dict | None):
     return response
 
 
+@pytest.mark.timeout(600)  # some 4,000 requests: two minutes alone, more beside others
 def test_every_operation_as_every_role_reveals_only_what_the_role_may_see():
     users, scenarios = build_world()
     ops = operations()
