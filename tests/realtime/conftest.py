@@ -84,7 +84,7 @@ def console():
         if last_event_id is not None:
             path += f"?last_event_id={last_event_id}"
         ws = communicator(path, headers)
-        connected, _ = await ws.connect()
+        connected, _ = await ws.connect(timeout=10)  # a bound, not a speed target: CI is busy
         c = Console(ws)
         try:
             if connected:
