@@ -281,6 +281,16 @@ def _answer(request, tag: str, ok: bool, words: str, status: int, back: str):
     return redirect(back)
 
 
+def _refused(request, tag: str, exc: DomainError, back: str, words: str | None = None):
+    """A service's refusal: the board gets it as JSON; a form post gets a 403 page when the
+    role may not act, otherwise the words beside the item."""
+    if isinstance(exc, Forbidden):
+        if request.headers.get("X-Board") != "1":
+            raise PermissionDenied(exc.message) from exc
+        words = exc.message
+    return _answer(request, tag, False, words or exc.message, exc.status_code, back)
+
+
 def _back(request, fallback: str) -> str:
     return same_site_next(request, fallback, within="/coordination/")
 
@@ -316,12 +326,8 @@ def alert_action(request, pk: int, action: str):
         else:
             message = services.call_alert_responder(request.user, alert)
             words = _("Calling %(to)s about alert #%(id)s.") % {"to": message.to, "id": pk}
-    except Forbidden as exc:
-        if request.headers.get("X-Board") == "1":
-            return JsonResponse({"ok": False, "message": exc.message, "item": tag}, status=403)
-        raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
-        return _answer(request, tag, False, _refusal(exc), exc.status_code, back)
+        return _refused(request, tag, exc, back, words=_refusal(exc))
     return _answer(request, tag, True, words, 200, back)
 
 
@@ -377,12 +383,8 @@ def leg_action(request, pk: int, action: str):
                 "kind": kind,
                 "n": len(sent),
             }
-    except Forbidden as exc:
-        if request.headers.get("X-Board") == "1":
-            return JsonResponse({"ok": False, "message": exc.message, "item": tag}, status=403)
-        raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
-        return _answer(request, tag, False, exc.message, exc.status_code, back)
+        return _refused(request, tag, exc, back)
     return _answer(request, tag, True, words, 200, back)
 
 
@@ -403,10 +405,6 @@ def dispatch_close(request, pk: int):
             help_reached=help_reached,
             note=request.POST.get("note", ""),
         )
-    except Forbidden as exc:
-        if request.headers.get("X-Board") == "1":
-            return JsonResponse({"ok": False, "message": exc.message, "item": tag}, status=403)
-        raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
-        return _answer(request, tag, False, exc.message, exc.status_code, back)
+        return _refused(request, tag, exc, back)
     return _answer(request, tag, True, _("Dispatch #%(id)s closed.") % {"id": pk}, 200, back)
