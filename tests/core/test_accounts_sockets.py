@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 async def open_with(headers):
     ws = communicator("/ws/console/", [(b"origin", ORIGIN), *headers])
-    connected, _ = await ws.connect()
+    connected, _ = await ws.connect(timeout=10)
     assert connected
     console = Console(ws)
     console.hello = await console.frame()
@@ -79,7 +79,7 @@ async def test_an_expired_token_cannot_open_a_socket(operator):
     ws = communicator(
         "/ws/console/", [(b"origin", ORIGIN), (b"authorization", f"Token {token}".encode())]
     )
-    connected, _ = await ws.connect()
+    connected, _ = await ws.connect(timeout=10)
     await ws.disconnect()
     assert not connected
 

@@ -338,7 +338,7 @@ async def test_the_console_socket_opens_touches_and_closes_its_session(operator,
     ws = communicator(
         "/ws/console/", [(b"origin", ORIGIN), (b"authorization", f"Token {token}".encode())]
     )
-    connected, _ = await ws.connect()
+    connected, _ = await ws.connect(timeout=10)
     assert connected
     rows = database_sync_to_async(
         lambda: list(ConsoleSession.objects.values("user_id", "last_seen_at", "closed_at"))

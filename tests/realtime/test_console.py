@@ -56,7 +56,7 @@ async def test_an_unknown_token_is_refused(console, network):
     from tests.realtime.conftest import communicator
 
     ws = communicator("/ws/console/", [(b"authorization", b"Token nope")])
-    connected, _ = await ws.connect()
+    connected, _ = await ws.connect(timeout=10)
     await ws.disconnect()
     assert not connected
 
