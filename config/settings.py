@@ -221,6 +221,7 @@ SPECTACULAR_SETTINGS = {
         "HospitalServiceEnum": "referrals.models.HospitalService",
         "MeasureKindEnum": "clinics.models.MeasureKind",
         "ConferenceServiceEnum": [("110", "110"), ("120", "120")],
+        "AlertKindEnum": "escalation.kinds.AlertKind",
     },
 }
 

@@ -14,6 +14,7 @@ from directory.access import is_administrator
 from directory.models import Organisation, Region, User
 from escalation import selectors, services
 from escalation.filters import AlertFilter, DispatchFilter
+from escalation.kinds import AlertKind
 from escalation.models import Alert, Dispatch, DispatchLeg, EscalationPolicy, OutboundMessage
 from escalation.policies import validate_steps
 from hotline.api.audit import AuditedReads
@@ -180,6 +181,7 @@ class DispatchViewSet(
         )
         return qs.order_by("-id")
 
+    @extend_schema(request=DispatchCreateSerializer, responses={201: DispatchSerializer})
     def create(self, request):
         body = DispatchCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -322,6 +324,9 @@ class LegViewSet(
 
 
 class AlertSerializer(ModelSerializer):
+    kind = serializers.ChoiceField(
+        choices=AlertKind.choices, read_only=True, help_text="see docs/alerts.md for its data keys"
+    )
     severity_display = serializers.CharField(source="get_severity_display", read_only=True)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
 
