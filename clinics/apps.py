@@ -6,7 +6,8 @@ def _on_disposition(sender, *, actor, case, disposition, summary=None, **kwargs)
     # Imported late: Django imports apps.py before any model exists.
     from clinics.services import on_disposition
 
-    on_disposition(actor, case, disposition, risk=(summary or {}).get("risk") or case.risk)
+    # The follow-ups it schedules go back to triage, which names them in its answer.
+    return on_disposition(actor, case, disposition, risk=(summary or {}).get("risk") or case.risk)
 
 
 def _on_referral_changed(sender, *, actor, referral, change, **kwargs):

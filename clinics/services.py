@@ -566,16 +566,17 @@ def expire_break_glass(now) -> int:
 # --- hooks ------------------------------------------------------------------------------
 
 
-def on_disposition(actor, case: Case, disposition: str, *, risk: str) -> None:
+def on_disposition(actor, case: Case, disposition: str, *, risk: str) -> list[FollowUp]:
     """A resolved moderate-or-higher call gets a follow-up plan from the hotline centre."""
     if disposition == "resolved" and risk_at_least(risk, Risk.MODERATE):
-        schedule_follow_ups(
+        return schedule_follow_ups(
             actor,
             case,
             reason=FollowUpReason.RESOLVED_CALL,
             organisation=case.owning_organisation,
             risk=risk,
         )
+    return []
 
 
 def on_referral_changed(actor, referral: Referral, change: str) -> None:

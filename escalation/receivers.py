@@ -19,16 +19,18 @@ log = logging.getLogger(__name__)
 
 @receiver(disposition_made, dispatch_uid="escalation.dispatch_on_emergency")
 def dispatch_on_emergency(sender, *, actor, case, disposition, call=None, summary=None, **kwargs):
-    """Disposition "emergency" -> one-key dispatch in the same transaction as the triage."""
+    """Disposition "emergency" -> one-key dispatch in the same transaction as the triage;
+    returns it so triage can name it."""
     if disposition != "emergency":
-        return
-    if Dispatch.objects.filter(case=case, status=Dispatch.Status.OPEN).exists():
-        return  # the operator pressed the one-key button first: that dispatch is the one
+        return None
+    running = Dispatch.objects.filter(case=case, status=Dispatch.Status.OPEN).first()
+    if running is not None:
+        return running  # the operator pressed the one-key button first: that dispatch is the one
     summary = summary or {}
     notes = "\n".join(
         part for part in (summary.get("notes") or "", summary.get("override_reason") or "") if part
     )
-    create_dispatch(
+    return create_dispatch(
         actor,
         case,
         call=call,

@@ -15,6 +15,8 @@ from django.dispatch import Signal
 #   summary      a JSON-able snapshot for the receiver: {"risk", "derived_risk", "screen": {...},
 #                "protective_factors": [...], "notes", "caller_relation", "consent": bool,
 #                "consent_override_reason", "contact_phone", "location", "override_reason"}
+# A receiver returns what it created (a model instance, a list of them, or None); triage names
+# them in its answer.
 disposition_made = Signal()
 
 # Sent inside the transaction of ``expire_offers`` when an operator let

@@ -3,13 +3,14 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _on_disposition(sender, *, actor, case, disposition, summary=None, **kwargs):
-    """ "Refer": push the case to the counselling centre inside the triage transaction."""
+    """ "Refer": push the case to the counselling centre inside the triage transaction;
+    returns the referral so triage can name what it created."""
     if disposition != "refer":
-        return
+        return None
     # Imported late: Django imports apps.py before any model exists.
     from referrals.services import refer_from_disposition
 
-    refer_from_disposition(actor, case, summary or {})
+    return refer_from_disposition(actor, case, summary or {})
 
 
 class ReferralsConfig(AppConfig):

@@ -193,11 +193,55 @@ class TriageSerializer(serializers.Serializer):
     location = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class CreatedReferralSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    receiver = serializers.IntegerField(source="receiver_id")
+    receiver_name = serializers.CharField(source="receiver.name")
+    state = serializers.CharField()
+    ack_due_at = MomentField()
+
+
+class CreatedDispatchSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class CreatedFollowUpSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    due_at = MomentField()
+    organisation = serializers.IntegerField(source="organisation_id")
+
+
+def _created(triage, label: str) -> list:
+    # The disposition's receivers live in apps above the hotline; they are told apart by label.
+    return [o for o in getattr(triage, "created", []) if o._meta.label_lower == label]
+
+
 class TriageResultSerializer(ModelSerializer):
+    """The triage and what its disposition created: a client never has to look it up."""
+
+    referral = serializers.SerializerMethodField()
+    dispatch = serializers.SerializerMethodField()
+    follow_ups = serializers.SerializerMethodField()
+
     class Meta:
         model = Triage
         exclude = ["operator"]
         read_only_fields = [f.name for f in Triage._meta.fields]
+
+    @extend_schema_field(CreatedReferralSerializer(allow_null=True))
+    def get_referral(self, triage):
+        found = _created(triage, "referrals.referral")
+        return CreatedReferralSerializer(found[0]).data if found else None
+
+    @extend_schema_field(CreatedDispatchSerializer(allow_null=True))
+    def get_dispatch(self, triage):
+        found = _created(triage, "escalation.dispatch")
+        return CreatedDispatchSerializer(found[0]).data if found else None
+
+    @extend_schema_field(CreatedFollowUpSerializer(many=True))
+    def get_follow_ups(self, triage):
+        return CreatedFollowUpSerializer(_created(triage, "clinics.followup"), many=True).data
 
 
 class WrapUpSerializer(serializers.Serializer):

@@ -176,7 +176,8 @@ def triage_call(
             "location": location,
             "override_reason": override_reason,
         }
-        disposition_made.send(
+        # The receivers answer with what they created (referral, dispatch, follow-ups).
+        answers = disposition_made.send(
             sender=Triage,
             actor=actor,
             case=case,
@@ -195,6 +196,12 @@ def triage_call(
             disposition=disposition,
             override_reason=override_reason,
         )
+    triage.created = [
+        obj
+        for _receiver, answer in answers
+        for obj in (answer if isinstance(answer, list | tuple) else [answer])
+        if obj is not None
+    ]
     return triage
 
 
