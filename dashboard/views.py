@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from rest_framework.decorators import api_view, renderer_classes
+from rest_framework.renderers import JSONRenderer
 
 from core.errors import Invalid
 from dashboard import exports, rollup, selectors, services
@@ -74,9 +76,12 @@ def home(request):
     return render(request, "dashboard/home.html", _context(request, role, filters, tables))
 
 
-@login_required
+@api_view(["GET"])
+@renderer_classes([JSONRenderer])
 def data(request):
-    """Every table as JSON: what the page re-reads on events and every poll."""
+    """Every table as JSON: what the page re-reads on events and every poll. Also for clients
+    outside the browser: the API's authentication (a knox token, ``Authorization: Token ...``, or
+    the page's session); no credentials is 401, another role 403."""
     try:
         role = _reader(request)
     except PermissionDenied:

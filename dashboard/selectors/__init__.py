@@ -27,6 +27,7 @@ from dashboard.selectors.common import (
 )
 from dashboard.selectors.drill_down import DRILL_DOWNS, drill_down_cases
 from dashboard.selectors.live import (
+    calls_and_callbacks,
     calls_now,
     follow_ups_overdue_or_lost,
     high_risk_no_contact,
@@ -59,6 +60,7 @@ __all__ = [
 
 TABLES = {
     "calls_now": calls_now,
+    "calls_and_callbacks": calls_and_callbacks,
     "operators_now": operators_now,
     "open_dispatches": open_dispatches,
     "open_alerts": open_alerts_by_severity,

@@ -59,6 +59,52 @@ def calls_now(f: Filters, now: datetime) -> Table:
     )
 
 
+def calls_and_callbacks(f: Filters, now: datetime) -> Table:
+    """Calls today and in the period, the abandoned ones, and their call-backs (回拨): open now,
+    done today and in the period. Counted from the calls and call-back tasks themselves."""
+    from hotline.models import Call, CallbackTask, CallChannel, CallStatus
+
+    calls = Call.objects.exclude(channel=CallChannel.CALLBACK)  # work, not demand
+    tasks = CallbackTask.objects.all()
+    if f.organisation:
+        calls = calls.filter(hotline=f.organisation)
+        tasks = tasks.filter(abandoned_call__hotline=f.organisation)
+    today = rollup.day_start(rollup.local_day(now))
+    start = rollup.day_start(f.date_from)
+    end = rollup.day_start(f.date_to + timedelta(days=1))
+    abandoned = Q(status=CallStatus.ABANDONED)
+    figures = calls.aggregate(
+        calls_today=Count("pk", filter=Q(queued_at__gte=today)),
+        abandoned_today=Count("pk", filter=abandoned & Q(queued_at__gte=today)),
+        calls_period=Count("pk", filter=Q(queued_at__gte=start, queued_at__lt=end)),
+        abandoned_period=Count("pk", filter=abandoned & Q(queued_at__gte=start, queued_at__lt=end)),
+    )
+    done = Q(status=CallbackTask.Status.DONE)
+    figures |= tasks.aggregate(
+        callbacks_open=Count("pk", filter=Q(status=CallbackTask.Status.OPEN)),
+        callbacks_done_today=Count("pk", filter=done & Q(done_at__gte=today)),
+        callbacks_done_period=Count("pk", filter=done & Q(done_at__gte=start, done_at__lt=end)),
+    )
+    labels = {
+        "calls_today": _("Calls today"),
+        "abandoned_today": _("Abandoned calls today"),
+        "callbacks_open": _("Call-backs open"),
+        "callbacks_done_today": _("Call-backs done today"),
+        "calls_period": _("Calls in the period"),
+        "abandoned_period": _("Abandoned calls in the period"),
+        "callbacks_done_period": _("Call-backs done in the period"),
+    }
+    rows = [
+        {"measure": label, "code": code, "value": figures[code]} for code, label in labels.items()
+    ]
+    return Table(
+        "calls_and_callbacks",
+        _("Calls and call-backs"),
+        [("measure", _("Measure")), ("value", _("Value"))],
+        rows,
+    )
+
+
 def operators_now(f: Filters, now: datetime) -> Table:
     """Operators by presence state, and how many are rostered on duty now (counts, no names)."""
     from hotline.models import OperatorPresence, PresenceStatus, Shift
