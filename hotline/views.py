@@ -114,6 +114,14 @@ def _console_messages() -> dict:
         "nobody_on_duty": _("Nobody is rostered now!"),
         "network_error": _("The server could not be reached; try again."),
         "risks": dict(Risk.choices),
+        # A level and the word "risk" joined read "None risk": each badge is one phrase.
+        "risk_badges": {
+            Risk.NONE: _("No risk"),
+            Risk.LOW: _("Low risk"),
+            Risk.MODERATE: _("Moderate risk"),
+            Risk.HIGH: _("High risk"),
+            Risk.IMMINENT: _("Imminent risk"),
+        },
         "presence": dict(PresenceStatus.choices),
         "channels": dict(CallChannel.choices),
         "dispositions": dict(Disposition.choices),
