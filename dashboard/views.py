@@ -24,7 +24,7 @@ DRILL_DOWN_LIMIT = 200
 def _reader(request) -> str:
     role = selectors.dashboard_role(request.user)
     if role is None:
-        raise PermissionDenied("The one-screen view is for decision makers and coordinators.")
+        raise PermissionDenied(_("The one-screen view is for decision makers and coordinators."))
     return role
 
 

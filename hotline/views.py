@@ -23,7 +23,7 @@ from hotline.models import (
 def console(request):
     """热线接线台: the live queue, the current call with its history, the risk screen."""
     if not has_role(request.user, Role.OPERATOR):
-        raise PermissionDenied("The hotline console is for hotline operators.")
+        raise PermissionDenied(_("The hotline console is for hotline operators."))
     screen = [
         (name, triage.SCREEN_LABELS[name], name in triage.IF_ACTIVE_THOUGHTS)
         for name in (
