@@ -5,15 +5,17 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-unit test-e2e lint format migrate seed messages clean
+.PHONY: install run call test test-unit test-e2e lint format migrate seed messages clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12+ is needed (Django 6.1); set PYTHON=python3.12")'
+	@echo "Making the virtualenv in $(VENV)/ ..."
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --upgrade --progress-bar on pip
 
 $(VENV)/.installed: $(BIN)/python requirements-dev.lock
-	$(BIN)/pip install --quiet -r requirements-dev.lock
+	@echo "Installing the locked dependencies (a few minutes the first time; pip shows each one) ..."
+	$(BIN)/pip install --progress-bar on -r requirements-dev.lock
 	touch $@
 
 install: $(VENV)/.installed
@@ -26,6 +28,15 @@ install: $(VENV)/.installed
 migrate seed run test-unit test-e2e: .secret_key
 migrate seed run test-unit test-e2e: export SECRET_KEY ?= $(shell cat .secret_key 2>/dev/null)
 
+# The demo's Twilio auth token, made once like the secret key: the server refuses unsigned voice
+# webhooks, and `make call` signs with the same token (no Twilio account: nothing leaves the machine).
+.twilio_demo_token:
+	@$(PYTHON) -c 'import secrets; print(secrets.token_hex(16))' > $@
+
+run call: .twilio_demo_token
+run call: export TWILIO_AUTH_TOKEN ?= $(shell cat .twilio_demo_token 2>/dev/null)
+FROM ?= +8613800000000
+
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
@@ -34,7 +45,17 @@ seed: migrate
 
 run: seed
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo
+	@echo "Open http://$(HOST):$(PORT)/ and log in as one of the users above (operator1: the console)."
+	@echo "Another host or port: make run HOST=0.0.0.0 PORT=8080"
+	@echo "Make a call arrive (no Twilio account needed), in a second terminal:"
+	@echo "  make call HOST=$(HOST) PORT=$(PORT) FROM=+8613800000000"
+	@echo
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+
+# A call from FROM rings on the running demo's console: Twilio's voice webhook, signed and posted.
+call: install
+	$(BIN)/python manage.py simulate_call --from $(FROM) --server http://$(HOST):$(PORT)
 
 lint: install
 	$(BIN)/ruff check .

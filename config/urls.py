@@ -1,6 +1,8 @@
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -31,7 +33,14 @@ api_docs = csp_update({"style-src": ["'unsafe-inline'"]})(
     login_required(SpectacularSwaggerSplitView.as_view(url_name="schema"))
 )
 
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on every page (and on the admin's, which has no <link>)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -1,7 +1,7 @@
 """The one-screen view (一屏总览): page, JSON for live refresh, exports, monthly report, and the
 coordinators' drill-down. Decision makers get counts only; every drill-down is audited."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -26,7 +26,7 @@ DRILL_DOWN_LIMIT = 200
 def _reader(request) -> str:
     role = selectors.dashboard_role(request.user)
     if role is None:
-        raise PermissionDenied("The one-screen view is for decision makers and coordinators.")
+        raise PermissionDenied(_("The one-screen view is for decision makers and coordinators."))
     return role
 
 
@@ -128,42 +128,75 @@ def export(request, key: str, fmt: str):
     return response
 
 
-def _month(raw: str | None, today: date) -> date:
-    if not raw:
-        return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    try:
-        return date.fromisoformat(raw + "-01")
-    except ValueError as exc:
-        raise Invalid(
-            _("Enter a month as YYYY-MM."), code="invalid_filters", fields={"month": [raw]}
-        ) from exc
+REPORT_TABLES = (
+    "weekly_trends",
+    "open_cases_by_stage",
+    "open_cases_by_district",
+    "time_in_stage",
+    "overdue_referrals",
+    "follow_ups",
+    "responsibilities",
+    "repeat_callers",
+    "call_pattern",
+)
+# The dashboard's filters a report keeps when its month is changed (its dates are the month's).
+REPORT_KEPT = ("district", "organisation", "risk", "no_contact_days")
+
+
+def _report_period(params, today: date) -> tuple[date, date, date]:
+    """The report's month and period: ``?month=YYYY-MM``, else the month of the dashboard's end
+    date (``to``) within the dashboard's dates, else this month so far."""
+    raw = (params.get("month") or "").strip()
+    if raw:
+        try:
+            month = date.fromisoformat(raw + "-01")
+        except ValueError as exc:
+            raise Invalid(
+                _("Some filters are not valid."),
+                code="invalid_filters",
+                fields={"month": [_("Enter a month as YYYY-MM, e.g. 2026-03.")]},
+            ) from exc
+        return month, month, min(rollup.month_end(month), today)
+    dashboard = selectors.parse_filters(params)  # the dashboard's own dates, checked as it does
+    if params.get("to") or params.get("from"):
+        month = dashboard.date_to.replace(day=1)
+        start = max(month, dashboard.date_from)
+        return month, start, min(rollup.month_end(month), dashboard.date_to, today)
+    month = today.replace(day=1)
+    return month, month, today
 
 
 @login_required
 def report(request):
     """The monthly report (月报): the period tables for one calendar month, made for printing."""
     role = _reader(request)
-    today = rollup.local_day(timezone.now())
+    now = timezone.now()
+    today = rollup.local_day(now)
     try:
-        month = _month(request.GET.get("month"), today)
-        end = min(rollup.month_end(month), today)
-        params = {**request.GET.dict(), "from": month.isoformat(), "to": end.isoformat()}
+        month, start, end = _report_period(request.GET, today)
+        params = {**request.GET.dict(), "from": start.isoformat(), "to": end.isoformat()}
         filters = selectors.parse_filters(params)
     except Invalid as exc:
-        return _error(exc)
-    now = timezone.now()
-    keys = (
-        "weekly_trends",
-        "open_cases_by_stage",
-        "open_cases_by_district",
-        "time_in_stage",
-        "overdue_referrals",
-        "follow_ups",
-        "responsibilities",
-        "repeat_callers",
-        "call_pattern",
-    )
-    tables = {key: selectors.TABLES[key](filters, now) for key in keys}
+        # The page again with the error beside the field; nothing is read for a bad filter.
+        month = today.replace(day=1)
+        return render(
+            request,
+            "dashboard/report.html",
+            {
+                "page_title": _("Monthly report"),
+                "role": role,
+                "month": month,
+                "month_value": request.GET.get("month", ""),
+                "filters": selectors.parse_filters({"from": month.isoformat()}),
+                "kept": [],
+                "tables": {},
+                "generated_at": now,
+                "error": exc,
+            },
+            status=400,
+        )
+    tables = {key: selectors.TABLES[key](filters, now) for key in REPORT_TABLES}
+    query = filters.query()
     return render(
         request,
         "dashboard/report.html",
@@ -171,7 +204,9 @@ def report(request):
             "page_title": _("Monthly report"),
             "role": role,
             "month": month,
+            "month_value": f"{month:%Y-%m}",
             "filters": filters,
+            "kept": [(name, query[name]) for name in REPORT_KEPT if name in query],
             "tables": tables,
             "generated_at": now,
         },

@@ -23,7 +23,7 @@ from hotline.models import (
 def console(request):
     """热线接线台: the live queue, the current call with its history, the risk screen."""
     if not has_role(request.user, Role.OPERATOR):
-        raise PermissionDenied("The hotline console is for hotline operators.")
+        raise PermissionDenied(_("The hotline console is for hotline operators."))
     screen = [
         (name, triage.SCREEN_LABELS[name], name in triage.IF_ACTIVE_THOUGHTS)
         for name in (
@@ -114,6 +114,14 @@ def _console_messages() -> dict:
         "nobody_on_duty": _("Nobody is rostered now!"),
         "network_error": _("The server could not be reached; try again."),
         "risks": dict(Risk.choices),
+        # A level and the word "risk" joined read "None risk": each badge is one phrase.
+        "risk_badges": {
+            Risk.NONE: _("No risk"),
+            Risk.LOW: _("Low risk"),
+            Risk.MODERATE: _("Moderate risk"),
+            Risk.HIGH: _("High risk"),
+            Risk.IMMINENT: _("Imminent risk"),
+        },
         "presence": dict(PresenceStatus.choices),
         "channels": dict(CallChannel.choices),
         "dispositions": dict(Disposition.choices),

@@ -61,7 +61,7 @@
       return;
     }
     el.className = "badge risk-" + risk;
-    text(el, (T.risks[risk] || risk) + " " + T.risk);
+    text(el, T.risk_badges[risk] || risk);
   }
 
   // Errors in words: the message, then each field by its label; the fields are highlighted and
@@ -97,8 +97,19 @@
     return m + ":" + String(s % 60).padStart(2, "0");
   }
 
+  // In the page's language and the hotline's time zone, always on the 24-hour clock (the browser's
+  // own locale may be 12-hour while the page is Chinese).
+  var LANG = document.documentElement.lang || "zh-CN";
+  var timeFormat = new Intl.DateTimeFormat(LANG, {
+    timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  });
+  var dateTimeFormat = new Intl.DateTimeFormat(LANG, {
+    timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+
   function localTime(iso) {
-    return iso ? new Date(iso).toLocaleTimeString() : "";
+    return iso ? timeFormat.format(new Date(iso)) : "";
   }
 
   /* --- the queue --------------------------------------------------------------------- */
@@ -215,7 +226,7 @@
       var outcome = p.triage
         ? (T.risks[p.triage.risk] || p.triage.risk) + " · " + (T.dispositions[p.triage.disposition] || p.triage.disposition)
         : (T.statuses[p.status] || p.status);
-      text(li, new Date(p.queued_at).toLocaleString() + " — " + outcome);
+      text(li, dateTimeFormat.format(new Date(p.queued_at)) + " — " + outcome);
       prev.append(li);
     });
     if (!prev.children.length) {
@@ -245,7 +256,7 @@
       ol.innerHTML = "";
       events.slice(-15).reverse().forEach(function (e) {
         var li = document.createElement("li");
-        text(li, localTime(e.at) + " " + (LABELS[e.type] || e.type) + (e.actor ? " · " + e.actor : ""));
+        text(li, localTime(e.at) + " " + (LABELS[e.type] || LABELS["*"] || e.type) + (e.actor ? " · " + e.actor : ""));
         ol.append(li);
       });
     }).catch(function () { /* the call panel still works without the timeline */ });

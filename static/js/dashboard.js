@@ -23,10 +23,22 @@
     return c ? c.label : key;
   }
   function bar(table, cat, val, horizontal) {
-    var axisCat = { type: "category", data: col(table, cat), axisLabel: { interval: 0 } };
+    var names = col(table, cat).map(String);
+    // Every name shown (interval 0), none over its neighbour: side by side names that do not fit
+    // (English district names, or many districts) are turned, and any too long is cut with "…"
+    // (the tooltip and the table below give it whole); containLabel keeps them in the chart.
+    var longest = names.reduce(function (m, n) { return Math.max(m, n.length); }, 0);
+    var crowded = !horizontal && names.length * Math.max(longest, 3) > 24;
+    var axisCat = {
+      type: "category", data: names,
+      axisLabel: {
+        interval: 0, rotate: crowded ? 40 : 0, hideOverlap: false,
+        width: horizontal ? 110 : (crowded ? 96 : 72), overflow: "truncate", ellipsis: "…",
+      },
+    };
     var axisVal = { type: "value", minInterval: 1 };
     return {
-      grid: { left: horizontal ? 90 : 40, right: 16, top: 16, bottom: 28 },
+      grid: { left: 8, right: 28, top: 20, bottom: 8, containLabel: true },
       tooltip: { trigger: "axis" },
       xAxis: horizontal ? axisVal : axisCat,
       yAxis: horizontal ? Object.assign(axisCat, { inverse: true }) : axisVal,

@@ -26,7 +26,7 @@
     when.dateTime = event.at;
     when.textContent = timeFormat.format(new Date(event.at));
     var what = document.createElement("span");
-    what.textContent = " " + (labels[event.type] || event.type);
+    what.textContent = " " + (labels[event.type] || labels["*"] || event.type);
     li.appendChild(when);
     li.appendChild(what);
     if (event.case) {

@@ -73,3 +73,18 @@ def test_the_demo_is_staffed_now_and_has_bookable_time(db):
     for org in Organisation.objects.exclude(duty_phone=""):
         assert phonenumbers.is_valid_number(org.duty_phone), (org.name, org.duty_phone)
     assert not Organisation.objects.filter(kind__in=["police", "community"], duty_phone="").exists()
+
+
+def test_the_demo_operators_start_available(db):
+    from hotline.models import OperatorPresence, PresenceStatus
+
+    call_command("seed_demo")
+    statuses = dict(
+        OperatorPresence.objects.filter(user__username__startswith="operator").values_list(
+            "user__username", "status"
+        )
+    )
+    assert statuses == {
+        "operator1": PresenceStatus.AVAILABLE,
+        "operator2": PresenceStatus.AVAILABLE,
+    }

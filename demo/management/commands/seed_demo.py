@@ -13,7 +13,7 @@ from demo import data as demo
 from directory.models import Membership, Organisation, OrganisationKind, Region, RegionLevel, User
 from escalation.models import DutyShift
 from hotline import services
-from hotline.models import Person, Shift
+from hotline.models import Person, PresenceStatus, Shift
 from referrals.models import CounsellorSlot, HospitalSlot
 
 DEFAULT_DEMO_PASSWORD = "huzhou-2251885"
@@ -31,6 +31,7 @@ class Command(BaseCommand):
             self._cases(users["admin"], orgs, regions)
             self._rosters(users, orgs)
             self._slots(users, orgs)
+            self._operators_available(users)
         self.stdout.write(self.style.SUCCESS("Demo network ready."))
         self.stdout.write(f"Demo log-ins (password: {password}):")
         for username, _name, org_code, role, _superuser in demo.USERS:
@@ -144,6 +145,13 @@ class Command(BaseCommand):
                 )
             users[username] = user
         return users
+
+    def _operators_available(self, users) -> None:
+        """A newcomer's first call should ring: the demo operators start available (through the
+        operators' own service; one who never opens a console still gets offers, which lapse)."""
+        for username, _name, _org, role, _superuser in demo.USERS:
+            if role == "operator":
+                services.set_presence(users[username], status=PresenceStatus.AVAILABLE)
 
     def _cases(self, actor, orgs, regions) -> None:
         hotline = orgs["hotline-centre"]

@@ -1,0 +1,95 @@
+"""Every event type in words, for the pages that show the event log (live feed, console timeline).
+
+A page never shows a raw type such as ``call.offer_expired``: a type missing here falls back to
+``UNKNOWN`` ("Other activity"), and tests/realtime/test_event_labels.py fails when a type in
+``audiences.EVENT_TYPES`` (every type the code publishes) has no words.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+EVENT_LABELS = {
+    "admission.admitted": _("Admitted to hospital"),
+    "admission.discharged": _("Discharged from hospital"),
+    "alert.acknowledged": _("Alert acknowledged"),
+    "alert.assigned": _("Alert handed to an organisation"),
+    "alert.call_placed": _("Coordinator called"),
+    "alert.notified": _("Alert escalated"),
+    "alert.raised": _("Alert raised"),
+    "alert.reassigned": _("Alert reassigned"),
+    "alert.resolved": _("Alert resolved"),
+    "appointment.attended": _("Appointment attended"),
+    "appointment.booked": _("Appointment booked"),
+    "appointment.no_show": _("Missed appointment"),
+    "call.abandoned": _("Caller hung up while waiting"),
+    "call.accepted": _("Call accepted"),
+    "call.callback_requested": _("Call-back needed"),
+    "call.completed": _("Call completed"),
+    "call.ended": _("Call ended"),
+    "call.identified": _("Caller identified"),
+    "call.offer_expired": _("Offered call not answered in time"),
+    "call.offer_withdrawn": _("Call offer withdrawn"),
+    "call.offered": _("Call offered"),
+    "call.queued": _("New call waiting"),
+    "call.triaged": _("Call triaged"),
+    "case.access_granted": _("Case shared with an organisation"),
+    "case.break_glass": _("Emergency access to a case"),
+    "case.closed": _("Case closed"),
+    "case.next_step_set": _("Next step set"),
+    "case.opened": _("Case opened"),
+    "case.read": _("Case read"),
+    "case.risk_changed": _("Risk changed"),
+    "case.stage_changed": _("Case moved along the loop"),
+    "dashboard.drill_down": _("Cases opened from the one-screen view"),
+    "dispatch.closed": _("Dispatch closed"),
+    "dispatch.conference_joined": _("Joined the emergency conference call"),
+    "dispatch.created": _("Emergency dispatch"),
+    "dispatch.leg_acknowledged": _("Responder acknowledged"),
+    "dispatch.leg_failed": _("Responder could not act"),
+    "dispatch.leg_location_updated": _("Responder's location updated"),
+    "dispatch.leg_note": _("Note on a dispatch"),
+    "dispatch.leg_notified": _("Responder alerted"),
+    "dispatch.leg_progressed": _("Responder on the way"),
+    "dispatch.leg_reassigned": _("Dispatch handed to another responder"),
+    "dispatch.leg_resent": _("Dispatch sent again"),
+    "dispatch.location_updated": _("Caller's location updated"),
+    "follow_up.attempted": _("Follow-up call attempted"),
+    "follow_up.lost": _("Lost to follow-up"),
+    "follow_up.scheduled": _("Follow-up scheduled"),
+    "green_channel.booked": _("Green channel booked"),
+    "message.failed": _("Message failed"),
+    "message.sent": _("Message sent"),
+    "operator.presence_changed": _("Operator status changed"),
+    "person.anonymised": _("Person's details removed"),
+    "person.updated": _("Person updated"),
+    "plan.checked_in": _("Assistance plan check-in"),
+    "plan.closed": _("Assistance plan closed"),
+    "plan.created": _("Assistance plan made"),
+    "plan.measure_added": _("Measure added to an assistance plan"),
+    "queue.surge": _("Queue is long"),
+    "queue.surge_ended": _("Queue back to normal"),
+    "referral.acknowledged": _("Referral acknowledged"),
+    "referral.attended": _("Referral attended"),
+    "referral.cancelled": _("Referral cancelled"),
+    "referral.completed": _("Referral completed"),
+    "referral.declined": _("Referral declined"),
+    "referral.no_show": _("Referred person did not come"),
+    "referral.pre_assessed": _("Pre-assessment done"),
+    "referral.revoked": _("Referral withdrawn"),
+    "referral.scheduled": _("Referral appointment booked"),
+    "referral.sent": _("New referral"),
+}
+
+UNKNOWN = _("Other activity")
+
+
+def event_label(event_type: str) -> str:
+    """The words for an event type in the active language."""
+    return str(EVENT_LABELS.get(event_type, UNKNOWN))
+
+
+def live_labels() -> dict[str, str]:
+    """What the pages' scripts read from ``#live-labels``: every type, the fallback and "Case"."""
+    labels = {event_type: str(words) for event_type, words in EVENT_LABELS.items()}
+    labels["*"] = str(UNKNOWN)
+    labels["case"] = str(_("Case"))
+    return labels
