@@ -2,14 +2,16 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
-def _on_disposition(sender, *, actor, case, disposition, summary=None, **kwargs):
-    """ "Refer": push the case to the counselling centre inside the triage transaction."""
-    if disposition != "refer":
-        return
+def _on_disposition(sender, *, actor, case, disposition, summary=None, call=None, **kwargs):
+    """ "Refer": push the case to the counselling centre inside the triage transaction;
+    "continue the existing referral": add the call to the case's open referral."""
     # Imported late: Django imports apps.py before any model exists.
-    from referrals.services import refer_from_disposition
+    from referrals.services import continue_from_disposition, refer_from_disposition
 
-    refer_from_disposition(actor, case, summary or {})
+    if disposition == "refer":
+        refer_from_disposition(actor, case, summary or {})
+    elif disposition == "continue_referral":
+        continue_from_disposition(actor, case, summary or {}, call=call)
 
 
 class ReferralsConfig(AppConfig):
