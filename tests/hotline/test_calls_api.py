@@ -376,7 +376,9 @@ def test_the_voice_token_is_a_short_lived_jwt_for_the_operator(
     assert claims["exp"] - claims["nbf"] == 600
 
 
-def test_an_accepted_callback_stays_open_until_its_outcome(network, operator, hotline_case, twilio, client):
+def test_an_accepted_callback_stays_open_until_its_outcome(
+    network, operator, hotline_case, twilio, client
+):
     from tests.twilio_recorder import sign
 
     services.set_risk(operator, hotline_case, "high")
