@@ -279,6 +279,12 @@ HOTLINE_MISSED_OFFERS_BREAK = env.int("HOTLINE_MISSED_OFFERS_BREAK", default=2)
 HOTLINE_WAIT_ALERT_SECONDS = env.int("HOTLINE_WAIT_ALERT_SECONDS", default=60)
 HOTLINE_FOLLOW_UP_HOURS = env.int("HOTLINE_FOLLOW_UP_HOURS", default=72)
 HOTLINE_REFERRAL_DUE_HOURS = env.int("HOTLINE_REFERRAL_DUE_HOURS", default=24)
+# A caller who hung up before anyone answered is called back: a known high-risk person at once,
+# anyone else after this delay (they often call again by themselves, which cancels it).
+CALLBACK_DELAY_SECONDS = env.int("CALLBACK_DELAY_SECONDS", default=120)
+# An abandoned call from a withheld number (nobody to call back) closes its case, when nothing
+# else is in it, after this long.
+ABANDONED_EMPTY_CASE_CLOSE_MINUTES = env.int("ABANDONED_EMPTY_CASE_CLOSE_MINUTES", default=30)
 TWILIO_API_KEY_SID = env.str("TWILIO_API_KEY_SID", default="")
 TWILIO_API_KEY_SECRET = env.str("TWILIO_API_KEY_SECRET", default="")
 TWILIO_TWIML_APP_SID = env.str("TWILIO_TWIML_APP_SID", default="")

@@ -45,6 +45,7 @@ from hotline.services import (
     expire_offers,
     offer_waiting_calls,
     sign_off_absent_operators,
+    sweep_callbacks,
 )
 from hotline.signals import offers_missed
 from referrals.models import Referral, ReferralState
@@ -405,7 +406,8 @@ def housekeeping(now: datetime) -> None:
     """Small deadlines other apps keep in their own rows: operators whose consoles are gone go
     offline, lapsed call offers go back to the queue, queued calls are offered to whoever is
     free, callers waiting with nobody to answer alert a coordinator, expired break-glass grants
-    are revoked, the hotline queues are counted for surges."""
+    are revoked, the hotline queues are counted for surges, due call-backs are queued and
+    the empty cases of withheld abandoned calls closed."""
     sign_off_absent_operators(now)
     lapsed = (
         Call.objects.filter(status=CallStatus.OFFERED, offer_expires_at__lte=now)
@@ -421,6 +423,7 @@ def housekeeping(now: datetime) -> None:
     expire_break_glass(now)
     end_lapsed_grants(now)
     check_surges()
+    sweep_callbacks(now)
 
 
 # --- the caller's line under faults ------------------------------------------------------------

@@ -57,3 +57,34 @@ def publish_call(type_: str, call: Call, actor, extra_audiences=(), **extra) -> 
         data={**call_data(call), **extra},
         audiences=[*call_audiences(call), *extra_audiences],
     )
+
+
+def callback_data(task) -> dict:
+    """The ``data`` of every ``callback.*`` event: what the console's call-back list shows."""
+    call = task.abandoned_call
+    return {
+        "callback": task.pk,
+        "status": task.status,
+        "outcome": task.outcome,
+        "risk": task.risk,
+        "due_at": task.due_at.isoformat(),
+        "waiting_since": (call.ended_at or call.queued_at).isoformat(),
+        "from_number": str(call.from_number),
+        "person": call.person_id,
+        "person_name": str(call.person) if call.person_id else "",
+        "case": task.case_id,
+        "abandoned_call": call.pk,
+        "queue_call": task.queue_call_id,
+        "attempts": task.attempts.count(),
+    }
+
+
+def publish_callback(type_: str, task, actor, **extra) -> None:
+    """A ``callback.*`` event: need ``calls`` (the hotline centre's call roles)."""
+    publish(
+        type_,
+        case=task.case,
+        actor=actor,
+        data={**callback_data(task), **extra},
+        audiences=sorted(aud.calls(task.abandoned_call.hotline_id)),
+    )

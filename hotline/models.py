@@ -491,6 +491,10 @@ class Call(FSMModelMixin, models.Model):
     def start_wrap_up(self):
         pass
 
+    @transition(field=status, source=CallStatus.IN_PROGRESS, target=CallStatus.COMPLETED)
+    def end_unreached(self):
+        """A call-back that reached nobody: nothing to triage."""
+
     @transition(field=status, source=CallStatus.WRAP_UP, target=CallStatus.COMPLETED)
     def complete(self):
         pass
@@ -571,8 +575,33 @@ class Shift(models.Model):
         return f"{self.user} {self.starts_at:%Y-%m-%d %H:%M}"
 
 
+class CallbackOutcome(models.TextChoices):
+    """What one call-back attempt came to; the first four close the task."""
+
+    REACHED = "reached", _("Reached")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    DECLINED = "declined", _("Declined to talk")
+    CALLED_AGAIN = "called_again", _("Called the line again themself")
+    NO_ANSWER = "no_answer", _("No answer")
+    BUSY = "busy", _("Line busy")
+
+
+# Outcomes that end the task; the others leave it open to be tried again.
+FINAL_CALLBACK_OUTCOMES = [
+    CallbackOutcome.REACHED.value,
+    CallbackOutcome.WRONG_NUMBER.value,
+    CallbackOutcome.DECLINED.value,
+    CallbackOutcome.CALLED_AGAIN.value,
+]
+# What an operator records after dialling (CALLED_AGAIN is the system's own).
+ATTEMPT_OUTCOMES = [o for o in CallbackOutcome if o != CallbackOutcome.CALLED_AGAIN]
+ATTEMPT_OUTCOME_CHOICES = [(o.value, o.label) for o in ATTEMPT_OUTCOMES]
+
+
 class CallbackTask(models.Model):
-    """回拨: an abandoned call from a high-risk person, put at the top of the queue."""
+    """回拨: an abandoned call from a real number, to be called back. A known high-risk person's
+    goes into the call queue at once; anyone else's when ``due_at`` (the delay) has passed. It
+    stays open until an outcome closes it; failed attempts are tried again."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -581,20 +610,55 @@ class CallbackTask(models.Model):
     abandoned_call = models.OneToOneField(
         Call, on_delete=models.PROTECT, related_name="callback_task"
     )
-    queue_call = models.OneToOneField(
-        Call, on_delete=models.PROTECT, related_name="callback_for_task"
+    # The call-back now in the call queue or being dialled (None: not yet due, or after a
+    # failed attempt until it is taken again).
+    queue_call = models.ForeignKey(
+        Call, null=True, blank=True, on_delete=models.PROTECT, related_name="callback_for_tasks"
     )
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="callback_tasks")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    risk = models.CharField(_("known risk"), max_length=10, choices=Risk.choices, default="none")
+    due_at = models.DateTimeField(_("due at"), default=timezone.now)
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=CallbackOutcome.choices, blank=True
+    )
     created_at = models.DateTimeField(default=timezone.now)
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("call-back task")
         verbose_name_plural = _("call-back tasks")
+        indexes = [
+            models.Index(
+                fields=["due_at"], condition=Q(status="open"), name="callbacktask_open_due"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"call-back {self.abandoned_call_id} ({self.status})"
+
+
+class CallbackAttempt(models.Model):
+    """One try at a call-back: who dialled, when, and what came of it."""
+
+    task = models.ForeignKey(CallbackTask, on_delete=models.CASCADE, related_name="attempts")
+    call = models.ForeignKey(
+        Call, null=True, blank=True, on_delete=models.PROTECT, related_name="callback_attempts"
+    )
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, choices=CallbackOutcome.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("call-back attempt")
+        verbose_name_plural = _("call-back attempts")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.task_id} {self.outcome}"
 
 
 class QueueSurge(models.Model):
@@ -620,6 +684,7 @@ class QueueSurge(models.Model):
 class Disposition(models.TextChoices):
     RESOLVED = "resolved", _("Resolved on the call")
     REFER = "refer", _("Refer to the counselling centre")
+    CONTINUE_REFERRAL = "continue_referral", _("Continue the existing referral")
     EMERGENCY = "emergency", _("Emergency (one-key dispatch)")
 
 

@@ -12,7 +12,7 @@ from directory.access import (
     organisation_ids,
 )
 from directory.models import Membership, Organisation, OrganisationKind, Role
-from hotline.models import WAITING_STATUSES, Call, Case, CaseAccess, Person, Shift
+from hotline.models import WAITING_STATUSES, Call, CallbackTask, Case, CaseAccess, Person, Shift
 
 User = get_user_model()
 
@@ -107,6 +107,11 @@ def reader_hotline_ids(user) -> set[int]:
 
 def visible_calls(user):
     return Call.objects.filter(hotline__in=reader_hotline_ids(user))
+
+
+def visible_callbacks(user):
+    """Call-backs of the hotline centres whose calls the user may read."""
+    return CallbackTask.objects.filter(abandoned_call__hotline__in=reader_hotline_ids(user))
 
 
 def waiting_calls(hotline_id: int):

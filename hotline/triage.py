@@ -89,9 +89,16 @@ def check_disposition(risk: str, disposition: str, override_reason: str) -> None
         )
     if risk == Risk.HIGH and disposition == Disposition.RESOLVED:
         raise Invalid(
-            _("High risk cannot be resolved on the call: refer or raise an emergency."),
+            _(
+                "High risk cannot be resolved on the call: refer, continue the existing "
+                "referral (a person already in care) or raise an emergency."
+            ),
             code="disposition_unfit",
-            fields={"disposition": [_("Must be refer or emergency at high risk.")]},
+            fields={
+                "disposition": [
+                    _("Must be refer, continue the existing referral or emergency at high risk.")
+                ]
+            },
         )
 
 

@@ -8,6 +8,7 @@ from directory.access import has_role
 from directory.models import Role
 from hotline import triage
 from hotline.models import (
+    ATTEMPT_OUTCOME_CHOICES,
     MANUAL_CHANNEL_CHOICES,
     SETTABLE_PRESENCE_CHOICES,
     CallChannel,
@@ -46,6 +47,7 @@ def console(request):
             "screen_items": screen,
             "protective_factors": triage.PROTECTIVE_FACTORS,
             "risks": Risk.choices,
+            "attempt_outcomes": ATTEMPT_OUTCOME_CHOICES,
             "messages_js": _console_messages(),
         },
     )
@@ -66,6 +68,10 @@ def _console_messages() -> dict:
             "Set yourself available when you are back."
         ),
         "accept": _("Accept"),
+        "call_back": _("Call back"),
+        "due_in": _("due %s"),
+        "attempts": _("attempts: %s"),
+        "hung_up": _("hung up %s ago"),
         "accepted_elsewhere": _("Another operator has taken this call."),
         "unsaved": _("The risk screen has unsaved answers. Leave anyway?"),
         "confirm_emergency": _(

@@ -95,6 +95,9 @@ _TYPES_BY_NEED: dict[str, tuple[str, ...]] = {
         "call.abandoned",
         "call.completed",
         "call.callback_requested",
+        "callback.scheduled",
+        "callback.attempted",
+        "callback.closed",
     ),
     HOTLINE: ("operator.presence_changed", "queue.surge", "queue.surge_ended"),
     CASE: (
@@ -130,6 +133,7 @@ _TYPES_BY_NEED: dict[str, tuple[str, ...]] = {
         "referral.no_show",
         "referral.cancelled",
         "referral.revoked",
+        "referral.continued",
         "green_channel.booked",
     ),
     DISPATCH: (

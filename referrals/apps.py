@@ -2,15 +2,18 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
-def _on_disposition(sender, *, actor, case, disposition, summary=None, **kwargs):
+def _on_disposition(sender, *, actor, case, disposition, summary=None, call=None, **kwargs):
     """ "Refer": push the case to the counselling centre inside the triage transaction;
-    returns the referral so triage can name what it created."""
-    if disposition != "refer":
-        return None
+    "continue the existing referral": add the call to the case's open referral. Returns the
+    referral so triage can name what it created or continued."""
     # Imported late: Django imports apps.py before any model exists.
-    from referrals.services import refer_from_disposition
+    from referrals.services import continue_from_disposition, refer_from_disposition
 
-    return refer_from_disposition(actor, case, summary or {})
+    if disposition == "refer":
+        return refer_from_disposition(actor, case, summary or {})
+    if disposition == "continue_referral":
+        return continue_from_disposition(actor, case, summary or {}, call=call)
+    return None
 
 
 class ReferralsConfig(AppConfig):

@@ -273,6 +273,15 @@ def refer_from_disposition(actor, case: Case, summary: dict) -> Referral:
             _("No active counselling centre to refer to; choose another disposition."),
             code="no_receiver",
         )
+    if Referral.objects.active().filter(case=case, receiver=centre).exists():
+        raise Conflict(
+            _(
+                "This case already has an open referral to %(org)s: choose \u201ccontinue the "
+                "existing referral\u201d to add this call to it."
+            )
+            % {"org": centre.name},
+            code="duplicate_referral",
+        )
     return send_referral(
         actor,
         case,
@@ -284,6 +293,58 @@ def refer_from_disposition(actor, case: Case, summary: dict) -> Referral:
         consent_override_reason=summary.get("consent_override_reason") or "",
         urgency=summary.get("risk") or case.risk,
     )
+
+
+def continue_from_disposition(actor, case: Case, summary: dict, *, call=None) -> Referral:
+    """继续现有转介: a person already in care called again. This call's screen is added to the
+    case's open referral (its newest), its urgency rises if the risk rose, and the receiver is
+    told (``referral.continued``). A rise restarts the acknowledgement clock of a referral not
+    yet acknowledged (never later than the deadline it had); an acknowledged one already has
+    its person, who is told with the receiver."""
+    referral = (
+        Referral.objects.active()
+        .select_for_update()
+        .select_related("receiver")
+        .filter(case=case)
+        .order_by("-sent_at", "-pk")
+        .first()
+    )
+    if referral is None:
+        raise Invalid(
+            _("This case has no open referral to continue: choose refer, resolved or emergency."),
+            code="no_open_referral",
+            fields={"disposition": [_("No open referral on this case.")]},
+        )
+    now = timezone.now()
+    risk = summary.get("risk") or case.risk
+    previous = referral.urgency
+    raised = RISK_ORDER.get(risk, 0) > RISK_ORDER[previous]
+    snapshot = dict(referral.snapshot)
+    snapshot["continued_calls"] = [
+        *snapshot.get("continued_calls", []),
+        {**summary, "call": call.pk if call else None, "at": now.isoformat()},
+    ]
+    referral.snapshot = snapshot
+    restarted = False
+    if raised:
+        referral.urgency = risk
+        if referral.state == ReferralState.SENT:
+            referral.ack_due_at = min(referral.ack_due_at, acknowledgement_deadline(risk, now))
+            restarted = True
+    referral.save()
+    _publish(
+        "referral.continued",
+        referral,
+        actor,
+        call=call.pk if call else None,
+        risk=risk,
+        previous_urgency=previous,
+        urgency_raised=raised,
+        ack_clock_restarted=restarted,
+        acknowledged_by=referral.acknowledged_by_id,
+    )
+    _changed(actor, referral, "continued")
+    return referral
 
 
 def acknowledge(actor, referral: Referral) -> Referral:

@@ -334,7 +334,8 @@ class CallViewSet(
     @extend_schema(request=TriageSerializer, responses=TriageResultSerializer)
     @action(detail=True, methods=["post"])
     def triage(self, request, pk=None):
-        """The risk screen and one disposition: resolved, refer or emergency."""
+        """The risk screen and one disposition: resolved, refer, continue the existing referral
+        (``continue_referral``: a person whose case already has an open referral) or emergency."""
         call = self.get_object()
         body = TriageSerializer(data=request.data)
         body.is_valid(raise_exception=True)

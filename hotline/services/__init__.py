@@ -7,6 +7,8 @@ publishes; other apps import them from here (``from hotline.services import gran
 
 from hotline.events import call_data
 from hotline.selectors import CASE_ROLES
+from hotline.services.callbacks import record_callback_attempt, take_callback
+from hotline.services.callbacks import sweep as sweep_callbacks
 from hotline.services.calls import (
     accept_call,
     call_status_changed,
@@ -70,6 +72,7 @@ __all__ = [
     "offer_waiting_calls",
     "open_case",
     "receive_call",
+    "record_callback_attempt",
     "record_case_read",
     "record_outage_call",
     "record_read",
@@ -78,6 +81,8 @@ __all__ = [
     "set_presence",
     "set_risk",
     "sign_off_absent_operators",
+    "sweep_callbacks",
+    "take_callback",
     "triage_call",
     "update_person",
     "wrap_up_call",

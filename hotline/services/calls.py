@@ -10,6 +10,7 @@ queue is counted for a surge.
 import functools
 import logging
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,11 +24,13 @@ from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.telephony import twilio_client, twilio_configured
 from directory.models import Organisation, OrganisationKind
 from hotline import queue, voice
-from hotline.events import publish_call
+from hotline.events import publish_call, publish_callback
 from hotline.models import (
     MANUAL_CHANNELS,
     WAITING_STATUSES,
     Call,
+    CallbackAttempt,
+    CallbackOutcome,
     CallbackTask,
     CallChannel,
     CallerRelation,
@@ -125,6 +128,8 @@ def _enqueue(
     if case is None:
         case = _insert_case(actor, person=person, owning_organisation=hotline)
     now = received_at or timezone.now()
+    if channel != CallChannel.CALLBACK:
+        _cancel_pending_callbacks(actor, case, now)
     priority, reasons = _priority(channel, case)
     call = Call.objects.create(
         call_sid=call_sid,
@@ -310,9 +315,7 @@ def accept_call(actor, call: Call | None = None) -> Call:
             presence.hotline_id = call.hotline_id
         presence.missed_offers = 0
         set_presence_status(presence, PresenceStatus.ON_CALL, actor, now)
-        CallbackTask.objects.filter(queue_call=call, status=CallbackTask.Status.OPEN).update(
-            status=CallbackTask.Status.DONE, done_at=now
-        )
+        # A call-back taken stays open until its attempt's outcome is recorded.
         publish_call(
             "call.accepted",
             call,
@@ -388,25 +391,79 @@ def call_status_changed(actor, *, call_sid: str, twilio_status: str) -> Call:
 
 
 def _request_callback(call: Call, actor) -> None:
-    if call.channel == CallChannel.CALLBACK or call.case is None:
+    """Every abandoned call from a real number gets a call-back task: a known high-risk person's
+    goes into the queue now, anyone else's after ``CALLBACK_DELAY_SECONDS`` (the worker's
+    ``callbacks.sweep``). One open task per case: a second hang-up adds nothing. A withheld
+    number has nobody to call back; ``callbacks.sweep`` closes its case if it stays empty."""
+    if call.channel == CallChannel.CALLBACK or call.case is None or not call.from_number:
         return
-    if not call.case.is_open or not risk_at_least(call.case.risk, Risk.HIGH):
+    if not call.case.is_open or call.case.callback_tasks.filter(status="open").exists():
         return
-    if not call.from_number:
-        return
+    now = call.ended_at or timezone.now()
+    urgent = risk_at_least(call.case.risk, Risk.HIGH)
+    task = CallbackTask.objects.create(
+        abandoned_call=call,
+        case=call.case,
+        risk=call.case.risk,
+        due_at=now if urgent else now + timedelta(seconds=settings.CALLBACK_DELAY_SECONDS),
+        created_at=now,
+    )
+    publish_callback("callback.scheduled", task, actor)
+    if urgent:
+        _queue_callback(task, actor)
+
+
+def _queue_callback(task: CallbackTask, actor) -> Call:
+    """Put a call-back in the call queue (priority: a call-back, plus known high risk), in the
+    caller's transaction with ``task`` locked."""
+    abandoned = task.abandoned_call
+    tries = Call.objects.filter(callback_of=abandoned).count()
     queued = _enqueue(
         actor,
-        hotline=call.hotline,
-        call_sid=f"CALLBACK-{call.pk}",
+        hotline=abandoned.hotline,
+        call_sid=f"CALLBACK-{abandoned.pk}" + (f"-{tries + 1}" if tries else ""),
         channel=CallChannel.CALLBACK,
-        from_raw=str(call.from_number),
-        caller_name=call.caller_name,
-        caller_relation=call.caller_relation,
-        person=call.person,
-        callback_of=call,
+        from_raw=str(abandoned.from_number),
+        caller_name=abandoned.caller_name,
+        caller_relation=abandoned.caller_relation,
+        person=abandoned.person,
+        callback_of=abandoned,
     )
-    CallbackTask.objects.create(abandoned_call=call, queue_call=queued, case=call.case)
-    publish_call("call.callback_requested", queued, actor, abandoned_call=call.pk)
+    task.queue_call = queued
+    task.save(update_fields=["queue_call"])
+    publish_call(
+        "call.callback_requested", queued, actor, abandoned_call=abandoned.pk, callback=task.pk
+    )
+    return queued
+
+
+def _close_callback(task: CallbackTask, actor, outcome: str, now, note: str = "") -> None:
+    task.status = CallbackTask.Status.DONE
+    task.outcome = outcome
+    task.done_at = now
+    task.save(update_fields=["status", "outcome", "done_at"])
+    publish_callback("callback.closed", task, actor, note=note)
+
+
+def _cancel_pending_callbacks(actor, case: Case, now) -> None:
+    """The caller rang again before their call-back was dialled: it is no longer needed (one
+    already in the queue or being dialled stays, the operator sees both)."""
+    pending = case.callback_tasks.select_for_update().filter(
+        status=CallbackTask.Status.OPEN, queue_call__isnull=True
+    )
+    for task in pending:
+        _close_callback(task, actor, CallbackOutcome.CALLED_AGAIN, now)
+
+
+def _callback_reached_on_triage(actor, call: Call, now) -> None:
+    """A call-back triaged without an attempt recorded reached the person: say so."""
+    for task in CallbackTask.objects.select_for_update().filter(
+        queue_call=call, status=CallbackTask.Status.OPEN
+    ):
+        CallbackAttempt.objects.create(
+            task=task, call=call, operator=actor, outcome=CallbackOutcome.REACHED, at=now
+        )
+        _close_callback(task, actor, CallbackOutcome.REACHED, now)
 
 
 def identify_caller(

@@ -306,22 +306,28 @@ def close_case(actor, case: Case, *, reason: str) -> Case:
                 if risk_at_least(case.risk, Risk.HIGH)
                 else _("Only a coordinator or the case owner may close a case.")
             )
-        blockers = reasons_case_cannot_close(case)
-        if blockers:
-            raise Conflict(
-                _("The case cannot be closed yet: %s") % "; ".join(blockers),
-                code="case_has_open_work",
-            )
-        old = case.stage
-        with refused_as_conflict(_("The case is already closed.")):
-            case.close()
-        case.closed_at = timezone.now()
-        case.close_reason = reason
-        StageVisit.objects.filter(case=case, left_at__isnull=True).update(left_at=case.closed_at)
-        case.stage_entered_at = case.closed_at
-        case.save()
-        publish("case.closed", case=case, actor=actor, data={"from": old, "reason": reason})
+        _close(actor, case, reason)
     return case
+
+
+def _close(actor, case: Case, reason: str) -> None:
+    """The close itself, on a locked case whose closer was checked (``close_case``) or that
+    the system closes by rule (``callbacks.sweep``)."""
+    blockers = reasons_case_cannot_close(case)
+    if blockers:
+        raise Conflict(
+            _("The case cannot be closed yet: %s") % "; ".join(blockers),
+            code="case_has_open_work",
+        )
+    old = case.stage
+    with refused_as_conflict(_("The case is already closed.")):
+        case.close()
+    case.closed_at = timezone.now()
+    case.close_reason = reason
+    StageVisit.objects.filter(case=case, left_at__isnull=True).update(left_at=case.closed_at)
+    case.stage_entered_at = case.closed_at
+    case.save()
+    publish("case.closed", case=case, actor=actor, data={"from": old, "reason": reason})
 
 
 def reopen_case(actor, case: Case, *, reason: str) -> Case:

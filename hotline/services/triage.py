@@ -21,7 +21,7 @@ from hotline.models import (
     Triage,
     risk_at_least,
 )
-from hotline.services.calls import _require_holder
+from hotline.services.calls import _callback_reached_on_triage, _require_holder
 from hotline.services.cases import (
     _advance,
     _is_behind,
@@ -56,7 +56,10 @@ def _check(
         )
     if disposition not in Disposition.values:
         raise Invalid(
-            _("Choose one disposition: resolved, refer or emergency."),
+            _(
+                "Choose one disposition: resolved, refer, continue the existing referral or "
+                "emergency."
+            ),
             fields={"disposition": [_("Unknown value.")]},
         )
     derived = derive_risk(screen)
@@ -158,6 +161,7 @@ def triage_call(
         if step is not None:
             _set_next_step(actor, case, next_step=step[0], due=step[1])
         call.case = case
+        _callback_reached_on_triage(actor, call, now)
         call.start_wrap_up()
         call.wrap_up_started_at = now
         call.save()

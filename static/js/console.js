@@ -15,7 +15,7 @@
   var MINE_ACTIVE = ["offered", "in_progress", "wrap_up"];
 
   var state = {
-    queue: [], call: null, dirty: false, previewTimer: null, refreshTimer: null, wrapped: {},
+    queue: [], callbacks: [], call: null, dirty: false, previewTimer: null, refreshTimer: null, wrapped: {},
     dispatch: null, dockCase: null, placeMode: "dispatch", placeTimer: null,
   };
   var $ = function (id) { return document.getElementById(id); };
@@ -179,6 +179,101 @@
     });
   }
 
+  /* --- call-backs of abandoned calls ------------------------------------------------- */
+
+  function renderCallbacks() {
+    var list = $("callbacks");
+    list.innerHTML = "";
+    (state.callbacks || []).forEach(function (task) {
+      var li = document.createElement("li");
+      li.className = "queue-item callback-item risk-" + (task.risk || "none");
+      li.dataset.callback = task.id;
+      var who = document.createElement("div");
+      who.className = "who";
+      var name = document.createElement("strong");
+      text(name, task.person_name || task.from_number);
+      var num = document.createElement("span");
+      num.className = "muted small";
+      text(num, " " + task.from_number);
+      who.append(name, num);
+      var meta = document.createElement("div");
+      meta.className = "meta small";
+      var badge = document.createElement("span");
+      riskBadge(badge, task.risk, task.risk !== "none");
+      var wait = document.createElement("span");
+      wait.className = "callback-wait";
+      text(wait, T.hung_up.replace("%s", since(task.waiting_since)));
+      var tries = document.createElement("span");
+      tries.className = "tag attempts";
+      text(tries, T.attempts.replace("%s", task.attempts.length));
+      meta.append(badge, " ", wait, " ", tries);
+      if (!task.queue_call && Date.parse(task.due_at) > Date.now()) {
+        var due = document.createElement("span");
+        due.className = "tag";
+        text(due, T.due_in.replace("%s", localTime(task.due_at)));
+        meta.append(" ", due);
+      }
+      var take = document.createElement("button");
+      take.type = "button";
+      take.className = "take-callback";
+      text(take, T.call_back);
+      take.disabled = !!state.call || !!task.dialled_by;
+      take.addEventListener("click", function () { takeCallback(task.id); });
+      li.append(who, meta, take);
+      list.append(li);
+    });
+    text($("callback-count"), (state.callbacks || []).length);
+    renderAttemptForm();
+  }
+
+  function loadCallbacks() {
+    return api("GET", "callbacks/?limit=200").then(function (data) {
+      state.callbacks = results(data);
+      renderCallbacks();
+    });
+  }
+
+  function currentCallback() {
+    if (!state.call || state.call.channel !== "callback") return null;
+    return (state.callbacks || []).filter(function (t) { return t.queue_call === state.call.id; })[0] || null;
+  }
+
+  function renderAttemptForm() {
+    var task = currentCallback();
+    $("callback-attempt").hidden = !task || state.call.status !== "in_progress";
+  }
+
+  function takeCallback(id) {
+    return api("POST", "callbacks/" + id + "/take/", {}).then(function (call) {
+      resetTriage();
+      return loadCall(call.id).then(loadCallbacks);
+    }).catch(function (err) {
+      flash(err.message);
+      loadCallbacks();
+    });
+  }
+
+  $("callback-attempt").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var form = e.target;
+    var task = currentCallback();
+    if (!task) return;
+    var out = form.querySelector("[data-error]");
+    var outcome = form.elements.outcome.value;
+    api("POST", "callbacks/" + task.id + "/attempts/", { outcome: outcome, note: form.elements.note.value })
+      .then(function (call) {
+        form.reset();
+        text(out, "");
+        if (call.status === "completed") {
+          state.wrapped[call.id] = true;
+          showCall(null);
+          loadPresence();
+        }
+        loadCallbacks();
+      })
+      .catch(function (err) { showError(out, err, form); });
+  });
+
   function loadQueue() {
     return api("GET", "calls/?view=queue&limit=200").then(function (data) {
       state.queue = results(data);
@@ -190,6 +285,7 @@
     clearTimeout(state.refreshTimer);
     state.refreshTimer = setTimeout(function () {
       loadQueue();
+      loadCallbacks();
       if (!state.call) loadMine();
     }, 150);
   }
@@ -205,6 +301,7 @@
       $("triage").hidden = true;
       $("triaged").hidden = true;
       renderQueue();
+      renderCallbacks();
       return;
     }
     text($("call-from"), call.from_number || call.caller_name || T.anonymous);
@@ -243,6 +340,7 @@
         (T.dispositions[call.triage.disposition] || call.triage.disposition));
     }
     renderQueue();
+    renderCallbacks();
     if (c) loadTimeline(c.id);
   }
 
@@ -641,6 +739,7 @@
         loadCall(state.call.id);
       }
     });
+    window.Live.on("callback.*", function () { refreshSoon(); });
     window.Live.on("dispatch.*", function (event) {
       var d = event.data || {};
       if (state.dispatch && d.dispatch === state.dispatch.id) reloadDispatch();
@@ -692,6 +791,7 @@
   setInterval(function () { document.querySelectorAll("#queue .offer-countdown").forEach(tickOffer); }, 1000);
   setInterval(tickWaits, 1000);
   loadQueue();
+  loadCallbacks();
   loadMine();
   loadPresence();
 })();

@@ -376,7 +376,9 @@ def test_the_voice_token_is_a_short_lived_jwt_for_the_operator(
     assert claims["exp"] - claims["nbf"] == 600
 
 
-def test_an_accepted_callback_closes_its_task(network, operator, hotline_case, twilio, client):
+def test_an_accepted_callback_stays_open_until_its_outcome(
+    network, operator, hotline_case, twilio, client
+):
     from tests.twilio_recorder import sign
 
     services.set_risk(operator, hotline_case, "high")
@@ -388,7 +390,7 @@ def test_an_accepted_callback_closes_its_task(network, operator, hotline_case, t
     services.call_status_changed(None, call_sid=params["CallSid"], twilio_status="canceled")
     call = services.accept_call(operator)
     assert call.channel == "callback"
-    assert CallbackTask.objects.get().status == "done"
+    assert CallbackTask.objects.get().status == "open"  # closed by the attempt's outcome
     [create] = twilio.http.to(r"/Calls\.json$")
     assert create.data["To"] == str(hotline_case.person.phone)
 

@@ -95,13 +95,20 @@ def test_hanging_up_while_queued_is_abandoned_and_a_high_risk_caller_gets_a_call
     assert Event.objects.get(type="call.callback_requested").data["abandoned_call"] == call.pk
 
 
-def test_a_low_risk_abandoned_call_gets_no_callback(network, incoming, twilio, client):
+def test_a_first_time_callers_abandoned_call_gets_a_delayed_callback(
+    network, incoming, twilio, client
+):
     incoming("CA" + "8" * 32)
     twilio.post(
         client, "/twilio/voice/status/", {"CallSid": "CA" + "8" * 32, "CallStatus": "no-answer"}
     )
-    assert Call.objects.get().status == "abandoned"
-    assert not CallbackTask.objects.exists()
+    call = Call.objects.get()
+    assert call.status == "abandoned"
+    task = CallbackTask.objects.get()
+    # Not in the queue yet: the worker queues it after CALLBACK_DELAY_SECONDS.
+    assert task.status == "open" and task.queue_call is None and task.risk == "none"
+    assert (task.due_at - call.ended_at).total_seconds() == 120
+    assert Event.objects.get(type="callback.scheduled").data["callback"] == task.pk
 
 
 def test_the_wait_loop_is_signed_twiml(network, twilio, client):
