@@ -278,6 +278,9 @@ HOTLINE_MISSED_OFFERS_BREAK = env.int("HOTLINE_MISSED_OFFERS_BREAK", default=2)
 HOTLINE_WAIT_ALERT_SECONDS = env.int("HOTLINE_WAIT_ALERT_SECONDS", default=60)
 HOTLINE_FOLLOW_UP_HOURS = env.int("HOTLINE_FOLLOW_UP_HOURS", default=72)
 HOTLINE_REFERRAL_DUE_HOURS = env.int("HOTLINE_REFERRAL_DUE_HOURS", default=24)
+# An open case with nothing open and no decision: "decide: close or plan" is due this long after
+# it became idle, and alerts its owner when missed (hotline.caseplan).
+CASE_IDLE_HOURS = env.int("CASE_IDLE_HOURS", default=48)
 TWILIO_API_KEY_SID = env.str("TWILIO_API_KEY_SID", default="")
 TWILIO_API_KEY_SECRET = env.str("TWILIO_API_KEY_SECRET", default="")
 TWILIO_TWIML_APP_SID = env.str("TWILIO_TWIML_APP_SID", default="")
