@@ -22,7 +22,9 @@ class ClinicsConfig(AppConfig):
 
     def ready(self):
         # Imported late: Django imports apps.py before any model exists.
+        from clinics.selectors import case_items
         from clinics.services import open_work_reasons
+        from hotline.caseplan import register_item_source
         from hotline.closing import register_close_check
         from hotline.signals import disposition_made
         from referrals.signals import referral_changed
@@ -30,6 +32,7 @@ class ClinicsConfig(AppConfig):
         disposition_made.connect(_on_disposition, dispatch_uid="clinics.follow_up_on_disposition")
         referral_changed.connect(_on_referral_changed, dispatch_uid="clinics.on_referral_changed")
         register_close_check(open_work_reasons)
+        register_item_source(case_items)
 
         # Retention (issue 15): session and follow-up notes go with the person's identity.
         from clinics.retention import anonymise_care_notes

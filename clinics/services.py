@@ -25,6 +25,7 @@ from core.errors import Conflict, Forbidden, Invalid, refused_as_conflict
 from directory.access import has_role, is_administrator
 from directory.models import Membership, Organisation, OrganisationKind, Role
 from hotline import services as hotline_services
+from hotline.caseplan import refresh_next_step
 from hotline.models import Case, CaseAccess, Risk, Stage, risk_at_least
 from hotline.selectors import can_work_on_case, case_organisation_ids, eligible_workers
 from realtime import audiences as aud
@@ -106,6 +107,7 @@ def record_session(actor, appointment: Appointment, *, notes: str, outcome: str)
                 referral_services.complete(actor, referral, outcome=notes)
             else:
                 _counselling_done(actor, appointment.case, appointment.organisation)
+        refresh_next_step(appointment.case, actor)
     return session
 
 
@@ -149,6 +151,7 @@ def admit(actor, referral: Referral, *, ward: str, bed: str) -> Admission:
                     "bed": bed,
                 },
             )
+            refresh_next_step(referral.case, actor)
     except IntegrityError as exc:
         raise Conflict(
             _("That bed is taken, or the person is already admitted."), code="bed_taken"
@@ -185,6 +188,7 @@ def discharge(actor, admission: Admission, *, summary: str, follow_up_plan: str)
         schedule_follow_ups(
             actor, case, reason=FollowUpReason.DISCHARGE, organisation=admission.hospital
         )
+        refresh_next_step(case, actor)
     return admission
 
 
@@ -247,6 +251,7 @@ def schedule_follow_ups(
                 data=_follow_up_data(follow_up),
                 audiences=[aud.user(assignee.pk)] if assignee else [],
             )
+        refresh_next_step(case, actor)
     return created
 
 
@@ -297,6 +302,7 @@ def schedule_follow_up(actor, case: Case, *, due_at, organisation=None, assignee
             data=_follow_up_data(follow_up),
             audiences=[aud.user(assignee.pk)] if assignee else [],
         )
+        refresh_next_step(case, actor)
     return follow_up
 
 
@@ -338,6 +344,7 @@ def record_attempt(actor, follow_up: FollowUp, *, outcome: str, notes: str = "")
                 follow_up, attempt=attempt.pk, outcome=outcome, failed=follow_up.failed_attempts
             ),
         )
+        refresh_next_step(case, actor)  # lost: the coordinators' decision below stands over it
         if lost:
             # Lost to follow-up: the later contacts cannot happen either; the hotline's
             # coordinators must decide what to do (visit, community, police welfare check).
@@ -403,6 +410,7 @@ def create_plan(
         )
         for m in measures:
             add_measure(actor, plan, **m)
+        refresh_next_step(case, actor)
     return plan
 
 
@@ -435,6 +443,7 @@ def add_measure(actor, plan: AssistancePlan, *, kind, description, owner, next_c
             },
             audiences=[aud.user(owner.pk)],
         )
+        refresh_next_step(plan.case, actor)
     return measure
 
 
@@ -456,6 +465,7 @@ def check_in(actor, measure: PlanMeasure, *, note: str, next_check_in=None, done
             actor=actor,
             data={"plan": measure.plan_id, "measure": measure.pk, "done": done, "note": note},
         )
+        refresh_next_step(measure.plan.case, actor)
     return measure
 
 
@@ -473,6 +483,7 @@ def close_plan(actor, plan: AssistancePlan, *, reason: str) -> AssistancePlan:
             actor=actor,
             data={"plan": plan.pk, "reason": reason},
         )
+        refresh_next_step(plan.case, actor)
     return plan
 
 

@@ -285,6 +285,9 @@ CALLBACK_DELAY_SECONDS = env.int("CALLBACK_DELAY_SECONDS", default=120)
 # An abandoned call from a withheld number (nobody to call back) closes its case, when nothing
 # else is in it, after this long.
 ABANDONED_EMPTY_CASE_CLOSE_MINUTES = env.int("ABANDONED_EMPTY_CASE_CLOSE_MINUTES", default=30)
+# An open case with nothing open and no decision: "decide: close or plan" is due this long after
+# it became idle, and alerts its owner when missed (hotline.caseplan).
+CASE_IDLE_HOURS = env.int("CASE_IDLE_HOURS", default=48)
 TWILIO_API_KEY_SID = env.str("TWILIO_API_KEY_SID", default="")
 TWILIO_API_KEY_SECRET = env.str("TWILIO_API_KEY_SECRET", default="")
 TWILIO_TWIML_APP_SID = env.str("TWILIO_TWIML_APP_SID", default="")

@@ -10,10 +10,12 @@ class EscalationConfig(AppConfig):
 
     def ready(self):
         # Imported late: Django imports apps.py before any model exists.
-        from escalation import receivers, worker
+        from escalation import receivers, selectors, worker
+        from hotline.caseplan import register_item_source
         from hotline.closing import register_close_check
 
         register_close_check(receivers.open_dispatches_block_closing)
+        register_item_source(selectors.case_items)
         register_readiness_check("escalation_worker", worker.heartbeat_problem)
 
         # Retention (issue 15): the worker anonymises people past CASE_RETENTION_DAYS, and a

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.db.models import Case, Q, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from directory.access import (
     DISPATCH_RUNNER_ROLES,
@@ -31,6 +32,7 @@ from escalation.models import (
     DutyShift,
     LegState,
 )
+from hotline.caseplan import OpenItem
 from hotline.selectors import can_work_on_case
 
 
@@ -313,3 +315,26 @@ def alert_call_numbers(alert: Alert) -> list[tuple[str, User | None]]:
     for phone, user in found:
         seen.setdefault(phone, user)
     return list(seen.items())
+
+
+# --- the case's open items (hotline.caseplan) ---------------------------------------------
+
+
+def case_items(case) -> list[OpenItem]:
+    """A one-key dispatch under way: due when its responders must have confirmed, and open
+    until someone running it closes it with the outcome."""
+    items = []
+    for d in Dispatch.objects.filter(case=case, status=Dispatch.Status.OPEN):
+        deadlines = [leg.ack_deadline for leg in d.legs.all()]
+        items.append(
+            OpenItem(
+                key=f"dispatch:{d.pk}",
+                kind="dispatch",
+                text=_(
+                    "Emergency dispatch #%(id)s (one-key) under way: close it when help has arrived"
+                )
+                % {"id": d.pk},
+                due=min(deadlines, default=d.created_at),
+            )
+        )
+    return items

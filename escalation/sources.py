@@ -26,10 +26,12 @@ from clinics.services import expire_break_glass
 from directory.models import Organisation, OrganisationKind, Role
 from escalation.models import Alert, AlertState, DispatchLeg, LegState, Severity
 from escalation.services import AlertSpec, clear_alert, leg_alert_spec, raise_alert
+from hotline import caseplan
 from hotline.models import (
     WAITING_STATUSES,
     Call,
     CallStatus,
+    Case,
     CaseAccess,
     OperatorPresence,
     PresenceStatus,
@@ -290,6 +292,40 @@ register_alert_source(
     "check_in_overdue", overdue_check_ins, kind="check_in_overdue", cleared=_check_in_done
 )
 register_alert_source("queue_surge", queue_surges, kind="queue_surge", cleared=_surge_over)
+
+
+def idle_cases(now: datetime):
+    """无人决定: an open case with nothing open and no decision ("decide: close or plan") past its
+    due time alerts its owner: the owner a coordinator named, else the coordinator on duty,
+    else the owning organisation's coordinators."""
+    idle = Case.objects.open().filter(next_step_kind=caseplan.DECIDE, next_step_due__lte=now)
+    for case in idle.select_related("owning_organisation").order_by("next_step_due")[:SOURCE_BATCH]:
+        owner = case.owner or caseplan.on_duty_coordinator(case.owning_organisation_id, now)
+        yield AlertSpec(
+            dedup_key=f"case:{case.pk}:idle:{case.next_step_due:%Y%m%d%H%M}",
+            kind="case_idle",
+            title=_("Case #%(case)s: nothing open and nothing decided - close it or plan")
+            % {"case": case.pk},
+            severity=Severity.WARNING,
+            target_user=owner,
+            target_organisation=None if owner else case.owning_organisation,
+            target_role="" if owner else Role.COORDINATOR,
+            case=case,
+            data={"case": case.pk, "due_at": case.next_step_due.isoformat()},
+        )
+
+
+def _case_decided(alert) -> bool:
+    case = Case.objects.filter(pk=alert.data.get("case")).first()
+    return (
+        case is None
+        or not case.is_open
+        or case.next_step_kind != caseplan.DECIDE
+        or case.next_step_due.isoformat() != alert.data.get("due_at")
+    )
+
+
+register_alert_source("case_idle", idle_cases, kind="case_idle", cleared=_case_decided)
 
 
 # --- presence follows the person: callers nobody is there to answer, offers let lapse ---------

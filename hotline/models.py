@@ -126,6 +126,15 @@ def risk_at_least(risk: str, floor: str) -> bool:
     return RISK_ORDER[risk] >= RISK_ORDER[floor]
 
 
+class ResponsibleRole(models.TextChoices):
+    """Who answers for an open case now, by rule (hotline.caseplan)."""
+
+    COORDINATOR = "coordinator", _("On-duty coordinator")
+    REFERRAL_RECEIVER = "referral_receiver", _("Receiver of the referral")
+    HOSPITAL = "hospital", _("Hospital (admitted)")
+    FOLLOW_UP_ASSIGNEE = "follow_up_assignee", _("Follow-up assignee")
+
+
 class CaseQuerySet(models.QuerySet):
     def open(self):
         return self.exclude(stage=Stage.CLOSED)
@@ -152,6 +161,28 @@ class Case(FSMModelMixin, models.Model):
     summary = models.TextField(_("summary"), blank=True)
     next_step = models.CharField(_("next step"), max_length=200, blank=True)
     next_step_due = models.DateTimeField(_("next step due"), null=True, blank=True)
+    # Computed by hotline.caseplan from the case's open items (see refresh_next_step): what the
+    # next step is about, and who answers for the case now (a person when known, else a role).
+    next_step_kind = models.CharField(_("next step kind"), max_length=20, blank=True)
+    responsible_role = models.CharField(
+        _("responsible role"), max_length=30, choices=ResponsibleRole.choices, blank=True
+    )
+    responsible_organisation = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("responsible organisation"),
+    )
+    responsible_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("responsible person"),
+    )
     stage_entered_at = models.DateTimeField(_("stage entered at"), default=timezone.now)
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)

@@ -22,9 +22,12 @@ class ReferralsConfig(AppConfig):
 
     def ready(self):
         # Imported late: Django imports apps.py before any model exists.
+        from hotline.caseplan import register_item_source
         from hotline.closing import register_close_check
         from hotline.signals import disposition_made
+        from referrals.selectors import case_items
         from referrals.services import open_referral_reasons
 
         disposition_made.connect(_on_disposition, dispatch_uid="referrals.refer_on_disposition")
         register_close_check(open_referral_reasons)
+        register_item_source(case_items)

@@ -1,12 +1,25 @@
 """Reads of referrals: who sees which, the overdue ones, choosing receivers from the directory."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from directory.access import is_administrator
 from directory.models import Organisation, OrganisationKind, RegionLevel
-from hotline.models import Person
+from hotline.caseplan import CLAIM_REFERRAL, OpenItem
+from hotline.models import Person, ResponsibleRole
 from hotline.selectors import case_organisation_ids, visible_cases
-from referrals.models import CounsellorSlot, HospitalSlot, Referral, ReferralState
+from referrals.models import (
+    Appointment,
+    AppointmentStatus,
+    CounsellorSlot,
+    HospitalSlot,
+    Referral,
+    ReferralKind,
+    ReferralState,
+)
 
 # A referral the receiver turned down or the sender withdrew: its grant has ended.
 ENDED_FOR_RECEIVER = (ReferralState.DECLINED, ReferralState.CANCELLED, ReferralState.REVOKED)
@@ -95,3 +108,65 @@ def free_slots(organisation, now):
         .select_related("counsellor")
         .order_by("starts_at")
     )
+
+
+# --- the case's open items (hotline.caseplan) ---------------------------------------------
+
+
+def case_items(case) -> list[OpenItem]:
+    """A referral's next step: the receiver's acknowledgement while sent; once it acknowledged,
+    the receiver answers for the case (its booked visit, the admission, the outcome)."""
+    idle = timedelta(hours=settings.CASE_IDLE_HOURS)
+    items = []
+    booked = Appointment.objects.filter(case=case, status=AppointmentStatus.BOOKED)
+    booked = booked.select_related("slot", "organisation").order_by("slot__starts_at", "pk")
+    by_referral: dict[int, Appointment] = {}
+    for appointment in booked:
+        if appointment.referral_id and appointment.referral_id not in by_referral:
+            by_referral[appointment.referral_id] = appointment
+    referrals = Referral.objects.active().filter(case=case).select_related("receiver")
+    for r in referrals:
+        names = {"id": r.pk, "org": r.receiver.name}
+        if r.state == ReferralState.SENT:
+            items.append(
+                OpenItem(
+                    key=f"referral:{r.pk}",
+                    kind="referral_ack",
+                    text=_("Acknowledge referral #%(id)s (%(org)s)") % names,
+                    due=r.ack_due_at,
+                )
+            )
+            continue
+        taken = {
+            "claim": CLAIM_REFERRAL,
+            "role": ResponsibleRole.REFERRAL_RECEIVER,
+            "organisation_id": r.receiver_id,
+            "user_id": r.acknowledged_by_id,
+        }
+        since = r.attended_at or r.acknowledged_at or r.sent_at
+        appointment = by_referral.get(r.pk)
+        if appointment is not None:
+            kind, due = "appointment", appointment.slot.starts_at
+            text = _("Counselling visit (referral #%(id)s, %(org)s)") % names
+        elif r.state == ReferralState.ATTENDED:
+            kind, due = "referral", since + idle
+            text = _("Record the outcome of referral #%(id)s (%(org)s)") % names
+        elif r.kind in (ReferralKind.GREEN_CHANNEL, ReferralKind.CONSORTIUM):
+            kind, due = "admission", since + idle
+            text = _("Admit to hospital (referral #%(id)s, %(org)s)") % names
+        else:
+            kind, due = "referral", since + idle
+            text = _("Book the first visit (referral #%(id)s, %(org)s)") % names
+        items.append(OpenItem(key=f"referral:{r.pk}", kind=kind, text=text, due=due, **taken))
+    for appointment in booked:
+        if appointment.referral_id in by_referral:
+            continue
+        items.append(
+            OpenItem(
+                key=f"appointment:{appointment.pk}",
+                kind="appointment",
+                text=_("Counselling visit (%(org)s)") % {"org": appointment.organisation.name},
+                due=appointment.slot.starts_at,
+            )
+        )
+    return items

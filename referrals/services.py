@@ -14,6 +14,7 @@ from core.errors import Conflict, Forbidden, Invalid, NotFound, refused_as_confl
 from directory.access import has_role, is_administrator
 from directory.models import Organisation, OrganisationKind, Role
 from hotline import services as hotline_services
+from hotline.caseplan import refresh_next_step
 from hotline.models import RISK_ORDER, Case, CaseAccess, Risk, Stage
 from hotline.selectors import can_work_on_case, case_organisation_ids, eligible_owners
 from realtime import audiences as aud
@@ -109,6 +110,7 @@ def _transition(referral: Referral, name: str) -> None:
 
 def _changed(actor, referral: Referral, change: str) -> None:
     referral_changed.send(sender=Referral, actor=actor, referral=referral, change=change)
+    refresh_next_step(referral.case, actor)
 
 
 def _sender_for(actor, case: Case, kind: str, sender: Organisation | None) -> Organisation:
@@ -383,6 +385,7 @@ def decline(actor, referral: Referral, *, reason: str) -> Referral:
         referral.closed_at = timezone.now()
         referral.save()
         _publish("referral.declined", referral, actor, reason=reason)
+        _changed(actor, referral, "declined")
         sender = referral.sent_by
         hotline_services.set_next_step(
             actor,
@@ -396,7 +399,6 @@ def decline(actor, referral: Referral, *, reason: str) -> Referral:
             else None,
             owner_by_workflow=True,
         )
-        _changed(actor, referral, "declined")
         _end_receiver_grant(referral)
     return referral
 
@@ -489,25 +491,26 @@ def book_appointment(
                 booked_by=actor,
                 note=note,
             )
+            publish(
+                "appointment.booked",
+                case=case,
+                actor=actor,
+                data={
+                    "appointment": appointment.pk,
+                    "referral": referral.pk if referral else None,
+                    "counsellor": slot.counsellor_id,
+                    "starts_at": slot.starts_at.isoformat(),
+                    "ends_at": slot.ends_at.isoformat(),
+                    "channel": channel,
+                },
+                audiences=[aud.user(slot.counsellor_id)],
+            )
+            refresh_next_step(case, actor)
     except IntegrityError as exc:
         # The partial unique index decides between two bookings of one slot.
         raise Conflict(
             _("That slot is already booked; choose another."), code="slot_taken"
         ) from exc
-    publish(
-        "appointment.booked",
-        case=case,
-        actor=actor,
-        data={
-            "appointment": appointment.pk,
-            "referral": referral.pk if referral else None,
-            "counsellor": slot.counsellor_id,
-            "starts_at": slot.starts_at.isoformat(),
-            "ends_at": slot.ends_at.isoformat(),
-            "channel": channel,
-        },
-        audiences=[aud.user(slot.counsellor_id)],
-    )
     return appointment
 
 

@@ -32,6 +32,7 @@ from escalation.services.briefs import case_brief, leg_phones, sms_text, voice_t
 from escalation.services.location import choose_legs, city_region, where
 from escalation.services.notifications import queue_message
 from escalation.services.timers import schedule
+from hotline.caseplan import refresh_next_step
 from hotline.models import Case, CaseAccess
 from hotline.selectors import can_work_on_case
 from hotline.services import end_access, grant_access
@@ -232,6 +233,7 @@ def create_dispatch(
             _notify_leg(leg)
         if missing:
             _raise_missing(dispatch, missing)
+        refresh_next_step(case, actor)
     return dispatch
 
 
@@ -544,6 +546,7 @@ def close_dispatch(
             audiences=_dispatch_audiences(dispatch),
             include_case_audiences=False,
         )
+        refresh_next_step(dispatch.case, actor)
     return dispatch
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict, Forbidden, Invalid, refused_as_conflict
 from directory.access import has_role, is_administrator
 from directory.models import Organisation, Region, Role
+from hotline.caseplan import refresh_next_step
 from hotline.closing import reasons_case_cannot_close
 from hotline.events import case_opened_data, person_summary
 from hotline.models import (
@@ -217,6 +218,7 @@ def _insert_case(
         opened_at=now,
     )
     StageVisit.objects.create(case=case, stage=stage, entered_at=now)
+    refresh_next_step(case, actor, announce=False)  # "decide: close or plan" from the start
     publish(
         "case.opened",
         case=case,
@@ -328,6 +330,7 @@ def _close(actor, case: Case, reason: str) -> None:
     case.stage_entered_at = case.closed_at
     case.save()
     publish("case.closed", case=case, actor=actor, data={"from": old, "reason": reason})
+    refresh_next_step(case, actor)
 
 
 def reopen_case(actor, case: Case, *, reason: str) -> Case:
@@ -342,6 +345,7 @@ def reopen_case(actor, case: Case, *, reason: str) -> Case:
             case.closed_at = None
             case.save()
             _enter_stage(case, actor, Stage.CLOSED, reason)
+            refresh_next_step(case, actor)
     except IntegrityError as exc:
         raise Conflict(
             _("This person already has another open case."), code="open_case_exists"
@@ -386,13 +390,12 @@ def _check_owner(case: Case, owner) -> None:
 def _set_next_step(
     actor, case: Case, *, next_step: str, due=None, owner=None, owner_by_workflow=False
 ) -> None:
-    """Set the next step (and owner) of a locked case.
+    """Set the next step (and owner) of a locked case by hand; it stands until the case's work
+    changes (``hotline.caseplan``), and without a due time is due in ``CASE_IDLE_HOURS``.
 
     The owner is changed by a coordinator of the owning organisation (or an administrator), or
     by a workflow step that hands the case back (``owner_by_workflow``); never by someone
     naming themselves. Either way the owner is a case worker of the owning organisation."""
-    case.next_step = next_step
-    case.next_step_due = due
     if owner is not None and owner.pk != case.owner_id:
         by_rule = owner_by_workflow or actor is SYSTEM
         if not by_rule and not _is_owning_coordinator(actor, case):
@@ -402,17 +405,8 @@ def _set_next_step(
             )
         _check_owner(case, owner)
         case.owner = owner
-    case.save()
-    publish(
-        "case.next_step_set",
-        case=case,
-        actor=actor,
-        data={
-            "next_step": next_step,
-            "due": due.isoformat() if due else None,
-            "owner": case.owner_id,
-        },
-    )
+        case.save(update_fields=["owner"])
+    refresh_next_step(case, actor, manual=(next_step, due))
 
 
 def set_next_step(

@@ -1,13 +1,11 @@
 """分级研判与处置: the risk screen of a call and its one disposition."""
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Invalid
+from hotline.caseplan import refresh_next_step
 from hotline.events import publish_call
 from hotline.models import (
     RISK_ORDER,
@@ -16,17 +14,14 @@ from hotline.models import (
     Case,
     Disposition,
     PresenceStatus,
-    Risk,
     Stage,
     Triage,
-    risk_at_least,
 )
 from hotline.services.calls import _callback_reached_on_triage, _require_holder
 from hotline.services.cases import (
     _advance,
     _is_behind,
     _require_case_access,
-    _set_next_step,
     _set_risk,
     create_person,
     open_case,
@@ -117,8 +112,8 @@ def triage_call(
     ``disposition_made`` (the referral or the dispatch is created with it, or nothing is).
 
     Locks the call, then its case, once each, and checks the operator's access to the case once;
-    the case's risk, stage and next step are then written by the case file's own helpers, with
-    the same events as ``set_risk``, ``advance_case_if_behind`` and ``set_next_step``."""
+    the case's risk and stage are then written by the case file's own helpers, with the same
+    events as ``set_risk`` and ``advance_case_if_behind``; the next step is computed last."""
     derived, final = _check(
         screen,
         disposition,
@@ -157,9 +152,6 @@ def triage_call(
         _set_risk(actor, case, final, reason)
         if _is_behind(case, Stage.INTERVENTION):
             _advance(actor, case, Stage.INTERVENTION, _("Triaged on a hotline call"))
-        step = _next_step_for(disposition, final, now)
-        if step is not None:
-            _set_next_step(actor, case, next_step=step[0], due=step[1])
         call.case = case
         _callback_reached_on_triage(actor, call, now)
         call.start_wrap_up()
@@ -200,6 +192,8 @@ def triage_call(
             disposition=disposition,
             override_reason=override_reason,
         )
+        # Last: the referral, dispatch or follow-ups the disposition made are the next step.
+        refresh_next_step(case, actor)
     triage.created = [
         obj
         for _receiver, answer in answers
@@ -207,15 +201,3 @@ def triage_call(
         if obj is not None
     ]
     return triage
-
-
-def _next_step_for(disposition: str, risk: str, now) -> tuple[str, object] | None:
-    if disposition == Disposition.EMERGENCY:
-        return _("Emergency dispatch (one-key) in progress"), now
-    if disposition == Disposition.REFER:
-        return _("Referral to the counselling centre"), now + timedelta(
-            hours=settings.HOTLINE_REFERRAL_DUE_HOURS
-        )
-    if risk_at_least(risk, Risk.MODERATE):
-        return _("Follow-up call (回访)"), now + timedelta(hours=settings.HOTLINE_FOLLOW_UP_HOURS)
-    return None
