@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, Forbidden, Invalid, NotFound
+from hotline.caseplan import DECIDE, OpenItem
 from hotline.events import publish_call, publish_callback
 from hotline.models import (
     ATTEMPT_OUTCOMES,
@@ -140,7 +141,8 @@ def empty_abandoned_cases(now):
     cutoff = now - timedelta(minutes=settings.ABANDONED_EMPTY_CASE_CLOSE_MINUTES)
     return (
         Case.objects.open()
-        .filter(stage=Stage.DISCOVERY, risk=Risk.NONE, summary="", next_step="")
+        # Nothing decided by hand: the computed "decide: close or plan" is all it has.
+        .filter(stage=Stage.DISCOVERY, risk=Risk.NONE, summary="", next_step_kind=DECIDE)
         .filter(
             calls__status=CallStatus.ABANDONED,
             calls__from_number="",
@@ -173,3 +175,16 @@ def _close_empty_case(case: Case) -> None:
                 )
         except Conflict:
             return  # another app holds it open (its own close check): leave it
+
+
+def case_items(case: Case):
+    """The case's open call-backs as open items (``hotline.caseplan``): the operators' queue
+    answers for a call-back, under the case's coordinator."""
+    for task in case.callback_tasks.filter(status=CallbackTask.Status.OPEN).order_by("due_at"):
+        yield OpenItem(
+            key=f"callback:{task.pk}",
+            kind="callback",
+            text=_("Call back the caller who hung up (call %(id)s)")
+            % {"id": task.abandoned_call_id},
+            due=task.due_at,
+        )

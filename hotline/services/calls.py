@@ -24,6 +24,7 @@ from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.telephony import twilio_client, twilio_configured
 from directory.models import Organisation, OrganisationKind
 from hotline import queue, voice
+from hotline.caseplan import refresh_next_step
 from hotline.events import publish_call, publish_callback
 from hotline.models import (
     MANUAL_CHANNELS,
@@ -411,6 +412,7 @@ def _request_callback(call: Call, actor) -> None:
     publish_callback("callback.scheduled", task, actor)
     if urgent:
         _queue_callback(task, actor)
+    refresh_next_step(call.case, actor)  # the call-back is the case's next step
 
 
 def _queue_callback(task: CallbackTask, actor) -> Call:
@@ -443,6 +445,7 @@ def _close_callback(task: CallbackTask, actor, outcome: str, now, note: str = ""
     task.done_at = now
     task.save(update_fields=["status", "outcome", "done_at"])
     publish_callback("callback.closed", task, actor, note=note)
+    refresh_next_step(task.case, actor)
 
 
 def _cancel_pending_callbacks(actor, case: Case, now) -> None:

@@ -188,7 +188,7 @@ def test_a_month_through_the_api(
     orphans = [
         c.pk
         for c in Case.objects.open()
-        if not (c.owner_id or getattr(c, "owner_role", ""))
+        if not (c.responsible_role and c.responsible_organisation_id)
         or not c.next_step
         or c.next_step_due is None
     ]
