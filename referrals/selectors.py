@@ -6,7 +6,13 @@ from directory.access import is_administrator
 from directory.models import Organisation, OrganisationKind, RegionLevel
 from hotline.models import Person
 from hotline.selectors import case_organisation_ids, visible_cases
-from referrals.models import CounsellorSlot, HospitalSlot, Referral, ReferralState
+from referrals.models import (
+    CounsellorSlot,
+    HospitalSlot,
+    Referral,
+    ReferralKind,
+    ReferralState,
+)
 
 # A referral the receiver turned down or the sender withdrew: its grant has ended.
 ENDED_FOR_RECEIVER = (ReferralState.DECLINED, ReferralState.CANCELLED, ReferralState.REVOKED)
@@ -94,4 +100,18 @@ def free_slots(organisation, now):
         .exclude(appointments__status__in=["booked", "attended", "no_show"])
         .select_related("counsellor")
         .order_by("starts_at")
+    )
+
+
+def course_in_hand(case, centre) -> Referral | None:
+    """The counselling course (咨询疗程) under way for this case at this centre, with no session
+    booked yet: a booking there is its next session, so the course's sessions stay on their
+    referral."""
+    return (
+        Referral.objects.filter(
+            case=case, receiver=centre, kind=ReferralKind.COUNSELLING, state=ReferralState.ATTENDED
+        )
+        .exclude(appointments__status="booked")
+        .order_by("-id")
+        .first()
     )
