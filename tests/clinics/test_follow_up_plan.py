@@ -1,9 +1,11 @@
 """One follow-up plan per case: every trigger merges into the open plan, earliest due wins."""
 
+import threading
 from datetime import timedelta
 
+import pytest
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from clinics import services
@@ -140,3 +142,30 @@ def test_disposition_discharge_and_completion_on_one_case_make_one_plan_with_ear
     assert (week.reason, month.reason) == ("resolved_call", "resolved_call")
     assert week.due_at <= began + timedelta(hours=168, minutes=1)
     assert month.due_at <= began + timedelta(hours=720, minutes=1)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_triggers_at_once_still_make_one_plan(network, operator, hotline_case):
+    """Both would see no open plan without the case's row lock; the second waits and merges."""
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def trigger(reason):
+        try:
+            barrier.wait()
+            services.schedule_follow_ups(
+                operator, hotline_case, reason=reason, organisation=network["hotline"]
+            )
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=trigger, args=(r,)) for r in ("no_show", "completed")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert FollowUp.objects.filter(case=hotline_case, state="scheduled").count() == 3
