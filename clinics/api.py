@@ -27,17 +27,41 @@ from directory.models import Organisation, User
 from hotline.api.audit import AuditedReads
 from hotline.models import Case
 from hotline.selectors import case_organisation_ids, visible_cases
-from referrals.models import Appointment, Referral
+from referrals.models import Appointment, CounsellorSlot, Referral
 from referrals.selectors import visible_referrals
 
 
 class SessionSerializer(ModelSerializer):
     appointment = serializers.PrimaryKeyRelatedField(queryset=Appointment.objects.all())
+    referral = serializers.IntegerField(
+        source="appointment.referral_id", read_only=True, allow_null=True
+    )
+    # Outcome "continue" books the course's next session: a slot, or a counsellor and a time.
+    next_slot = serializers.PrimaryKeyRelatedField(
+        queryset=CounsellorSlot.objects.all(), required=False, allow_null=True, write_only=True
+    )
+    next_counsellor = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, allow_null=True, write_only=True
+    )
+    next_starts_at = MomentField(required=False, allow_null=True, write_only=True)
 
     class Meta:
         model = CounsellingSession
-        fields = ["id", "appointment", "case", "counsellor", "notes", "outcome", "held_at"]
-        read_only_fields = ["id", "case", "counsellor", "held_at"]
+        fields = [
+            "id",
+            "appointment",
+            "referral",
+            "case",
+            "counsellor",
+            "notes",
+            "outcome",
+            "held_at",
+            "next_slot",
+            "next_counsellor",
+            "next_starts_at",
+            "next_appointment",
+        ]
+        read_only_fields = ["id", "case", "counsellor", "held_at", "next_appointment"]
 
 
 class SessionViewSet(
@@ -57,7 +81,13 @@ class SessionViewSet(
     def perform_create(self, serializer):
         d = serializer.validated_data
         serializer.instance = services.record_session(
-            self.request.user, d["appointment"], notes=d["notes"], outcome=d["outcome"]
+            self.request.user,
+            d["appointment"],
+            notes=d["notes"],
+            outcome=d["outcome"],
+            next_slot=d.get("next_slot"),
+            next_counsellor=d.get("next_counsellor"),
+            next_starts_at=d.get("next_starts_at"),
         )
 
 

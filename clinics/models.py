@@ -32,6 +32,15 @@ class CounsellingSession(models.Model):
     notes = EncryptedNotesField(_("session notes"))  # encrypted at rest
     outcome = models.CharField(_("outcome"), max_length=20, choices=SessionOutcome.choices)
     held_at = models.DateTimeField(default=timezone.now)
+    # "Continue": the course's next session, booked with this one (on the same referral).
+    next_appointment = models.OneToOneField(
+        Appointment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="booked_at_session",
+        verbose_name=_("next session"),
+    )
 
     class Meta:
         verbose_name = _("counselling session")

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from clinics.models import (
     Admission,
     AssistancePlan,
+    CounsellingSession,
     FollowUp,
     FollowUpState,
     PlanMeasure,
@@ -125,3 +126,15 @@ def case_items(case) -> list[OpenItem]:
                 )
             )
     return items
+
+
+def course_sessions(referral_ids) -> dict[int, list[CounsellingSession]]:
+    """The sessions so far of each counselling course (咨询疗程), by referral, oldest first."""
+    by_referral: dict[int, list[CounsellingSession]] = {pk: [] for pk in referral_ids}
+    for session in (
+        CounsellingSession.objects.filter(appointment__referral__in=list(by_referral))
+        .select_related("appointment__slot__counsellor")
+        .order_by("held_at", "id")
+    ):
+        by_referral[session.appointment.referral_id].append(session)
+    return by_referral

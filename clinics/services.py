@@ -30,6 +30,7 @@ from hotline.models import Case, CaseAccess, Risk, Stage, risk_at_least
 from hotline.selectors import can_work_on_case, case_organisation_ids, eligible_workers
 from realtime import audiences as aud
 from realtime.publish import publish
+from referrals import selectors as referral_selectors
 from referrals import services as referral_services
 from referrals.models import Appointment, Referral, ReferralKind, ReferralState
 
@@ -68,17 +69,44 @@ def _hotline_coordinators() -> list[str]:
 # --- counselling sessions ---------------------------------------------------------------
 
 
-def record_session(actor, appointment: Appointment, *, notes: str, outcome: str):
-    """咨询记录: notes and outcome of an attended visit; the first visit starts treatment."""
+def record_session(
+    actor,
+    appointment: Appointment,
+    *,
+    notes: str,
+    outcome: str,
+    next_slot=None,
+    next_counsellor=None,
+    next_starts_at=None,
+):
+    """咨询记录: notes and outcome of an attended visit; the first visit starts treatment.
+
+    A course of counselling (咨询疗程) lives on its referral: "continue" books the next session
+    on it (``next_slot``, or ``next_counsellor`` and ``next_starts_at``), "completed" completes
+    it once, and that completion starts the follow-up plan once."""
     if outcome not in SessionOutcome.values:
         raise Invalid(_("Unknown session outcome."), fields={"outcome": [outcome]})
     if not notes.strip():
         raise Invalid(_("Write the session notes."), fields={"notes": ["required"]})
+    if (
+        outcome == SessionOutcome.CONTINUE
+        and next_slot is None
+        and not (next_counsellor and next_starts_at)
+    ):
+        raise Invalid(
+            _("Choose the time of the next session."),
+            fields={"next_slot": [_("Continuing counselling books the next session.")]},
+        )
     with transaction.atomic():
         appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
         _require_staff(actor, appointment.organisation, (Role.COUNSELLOR, Role.COORDINATOR))
         with _refused(_("appointment")):
             appointment.attend()
+        if appointment.referral is None:
+            # Booked before sessions kept their referral: it belongs to the course under way.
+            appointment.referral = referral_selectors.course_in_hand(
+                appointment.case, appointment.organisation
+            )
         appointment.save()
         session = CounsellingSession.objects.create(
             appointment=appointment,
@@ -88,8 +116,10 @@ def record_session(actor, appointment: Appointment, *, notes: str, outcome: str)
             outcome=outcome,
         )
         referral = appointment.referral
-        if referral is not None and referral.state != ReferralState.ATTENDED:
-            referral_services.attend(actor, referral, note=notes[:200])
+        # A finished referral is not reopened by a late session; it is a session of no course.
+        course = referral if referral is not None and referral.is_active else None
+        if course is not None and course.state != ReferralState.ATTENDED:
+            referral_services.attend(actor, course, note=notes[:200])
         _advance(actor, appointment.case, Stage.TREATMENT, reason="first counselling session")
         publish(
             "appointment.attended",
@@ -102,13 +132,34 @@ def record_session(actor, appointment: Appointment, *, notes: str, outcome: str)
                 "referral": referral.pk if referral else None,
             },
         )
-        if outcome == SessionOutcome.COMPLETED:
-            if referral is not None:
-                referral_services.complete(actor, referral, outcome=notes)
+        if outcome == SessionOutcome.CONTINUE:
+            session.next_appointment = _book_next_session(
+                actor, appointment, course, next_slot, next_counsellor, next_starts_at
+            )
+            session.save(update_fields=["next_appointment"])
+        elif outcome == SessionOutcome.COMPLETED:
+            if course is not None:
+                # Its completion starts 回访 (on_referral_changed): once, from here alone.
+                referral_services.complete(actor, course, outcome=notes)
             else:
                 _counselling_done(actor, appointment.case, appointment.organisation)
         refresh_next_step(appointment.case, actor)
     return session
+
+
+def _book_next_session(actor, appointment, course, slot, counsellor, starts_at) -> Appointment:
+    if course is not None:
+        return referral_services.book_next_session(
+            actor, course, slot=slot, counsellor=counsellor, starts_at=starts_at
+        )
+    return referral_services.book_appointment(
+        actor,
+        case=appointment.case,
+        slot=slot,
+        counsellor=counsellor,
+        starts_at=starts_at,
+        channel=appointment.channel,
+    )
 
 
 def _counselling_done(actor, case: Case, organisation: Organisation) -> None:
@@ -228,22 +279,38 @@ def schedule_follow_ups(
     start=None,
     risk: str | None = None,
 ) -> list[FollowUp]:
-    """回访计划: first contact within 24-48 h by risk, then 7 and 30 days (configurable)."""
+    """回访计划: first contact within 24-48 h by risk, then 7 and 30 days (configurable).
+
+    One plan per case: the open plan is the case's scheduled follow-ups in due order. A new
+    trigger (a resolved call, a no-show, a discharge, completed counselling) is merged into it
+    call by call: where the trigger's call is due earlier it wins (with its reason and
+    organisation), where the plan has no call one is added; never a second plan. Returns the
+    open plan after the merge."""
     start = start or timezone.now()
     risk = risk or case.risk
     _check_assignee(case, organisation, assignee)
-    created = []
     with transaction.atomic():
-        for seq, hours in enumerate(follow_up_offsets(risk), start=1):
+        # Two triggers at once (a discharge and a completed referral) would both see no plan.
+        Case.objects.select_for_update().filter(pk=case.pk).first()
+        open_plan = list(
+            FollowUp.objects.select_for_update()
+            .filter(case=case, state=FollowUpState.SCHEDULED)
+            .order_by("due_at", "id")
+        )
+        wanted = [start + timedelta(hours=hours) for hours in follow_up_offsets(risk)]
+        for position, due_at in enumerate(wanted):
+            if position < len(open_plan):
+                _tighten(actor, open_plan[position], due_at, reason, organisation, assignee)
+                continue
             follow_up = FollowUp.objects.create(
                 case=case,
                 organisation=organisation,
                 assignee=assignee,
                 reason=reason,
-                sequence=seq,
-                due_at=start + timedelta(hours=hours),
+                sequence=position + 1,
+                due_at=due_at,
             )
-            created.append(follow_up)
+            open_plan.append(follow_up)
             publish(
                 "follow_up.scheduled",
                 case=case,
@@ -252,7 +319,28 @@ def schedule_follow_ups(
                 audiences=[aud.user(assignee.pk)] if assignee else [],
             )
         refresh_next_step(case, actor)
-    return created
+    return open_plan
+
+
+def _tighten(actor, follow_up: FollowUp, due_at, reason, organisation, assignee) -> None:
+    """Earliest due wins: an open call due later than the new trigger's moves up to its time
+    and passes to the trigger's organisation, which asked for the earlier contact."""
+    if follow_up.due_at <= due_at:
+        return
+    previous = follow_up.due_at
+    follow_up.due_at = due_at
+    follow_up.reason = reason
+    if follow_up.organisation_id != organisation.pk or assignee is not None:
+        follow_up.organisation = organisation
+        follow_up.assignee = assignee
+    follow_up.save(update_fields=["due_at", "reason", "organisation", "assignee"])
+    publish(
+        "follow_up.rescheduled",
+        case=follow_up.case,
+        actor=actor,
+        data=_follow_up_data(follow_up, previous_due_at=previous.isoformat()),
+        audiences=[aud.user(follow_up.assignee_id)] if follow_up.assignee_id else [],
+    )
 
 
 def _follow_up_data(follow_up: FollowUp, **extra) -> dict:

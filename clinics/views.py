@@ -87,6 +87,10 @@ def counsellor(request):
     )
     slots = [s for org in orgs for s in free_slots(org, now)[:20]]
     referrals, appointments = list(referrals), list(appointments)
+    # Each booked session shows its course: the sessions so far on the same referral.
+    courses = selectors.course_sessions({a.referral_id for a in appointments if a.referral_id})
+    for a in appointments:
+        a.course = courses.get(a.referral_id, [])
     record_read(request.user, what="page.counsellor", case_ids=_case_ids(referrals, appointments))
     return render(
         request,
@@ -190,6 +194,11 @@ def case_page(request, pk: int):
     )
 
 
+def _int(value) -> int:
+    """A posted id, or 0 (no row) for anything that is not a number."""
+    return int(value) if (value or "").isdigit() else 0
+
+
 def _back(request, fallback: str):
     return redirect(same_site_next(request, fallback))
 
@@ -257,6 +266,7 @@ def session_action(request, pk: int):
             appointment,
             notes=request.POST.get("notes", ""),
             outcome=request.POST.get("outcome", ""),
+            next_slot=CounsellorSlot.objects.filter(pk=_int(request.POST.get("next_slot"))).first(),
         ),
         success=_("Session recorded."),
         fallback="clinics:counsellor",

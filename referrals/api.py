@@ -177,6 +177,10 @@ class AppointmentSerializer(ModelSerializer):
 
 class AppointmentCreateSerializer(ScheduleSerializer):
     case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all())
+    # A session of a counselling course: booked on its referral (the next session, or the first).
+    referral = serializers.PrimaryKeyRelatedField(
+        queryset=Referral.objects.all(), required=False, allow_null=True
+    )
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -397,5 +401,9 @@ class AppointmentViewSet(
         body = AppointmentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         d = dict(body.validated_data)
-        appointment = services.book_appointment(request.user, **d)
+        referral = d.pop("referral", None)
+        if referral is None:
+            appointment = services.book_appointment(request.user, **d)
+        else:
+            appointment = services.book_next_session(request.user, referral, **d)
         return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)

@@ -170,3 +170,17 @@ def case_items(case) -> list[OpenItem]:
             )
         )
     return items
+
+
+def course_in_hand(case, centre) -> Referral | None:
+    """The counselling course (咨询疗程) under way for this case at this centre, with no session
+    booked yet: a booking there is its next session, so the course's sessions stay on their
+    referral."""
+    return (
+        Referral.objects.filter(
+            case=case, receiver=centre, kind=ReferralKind.COUNSELLING, state=ReferralState.ATTENDED
+        )
+        .exclude(appointments__status="booked")
+        .order_by("-id")
+        .first()
+    )

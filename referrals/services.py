@@ -480,6 +480,13 @@ def book_appointment(
         raise Invalid(_("That slot has already begun."), fields={"slot": [slot.pk]})
     if not can_work_on_case(actor, case):
         raise Forbidden(_("This case belongs to an organisation you do not work for."))
+    if referral is None:
+        referral = selectors.course_in_hand(case, slot.organisation)
+    elif referral.case_id != case.pk or referral.receiver_id != slot.organisation_id:
+        raise Invalid(
+            _("That referral is for another case or another centre."),
+            fields={"referral": [_("Choose this case's referral to this centre.")]},
+        )
     try:
         with transaction.atomic():
             appointment = Appointment.objects.create(
@@ -511,6 +518,47 @@ def book_appointment(
         raise Conflict(
             _("That slot is already booked; choose another."), code="slot_taken"
         ) from exc
+    return appointment
+
+
+def book_next_session(
+    actor,
+    referral: Referral,
+    *,
+    case: Case | None = None,
+    slot=None,
+    counsellor=None,
+    starts_at=None,
+    note: str = "",
+) -> Appointment:
+    """The next session of a counselling course on the same referral; before the first visit
+    this is the referral's first booking (``schedule``). ``case``, when given, must be its case."""
+    with transaction.atomic():
+        referral = _locked(referral)
+        _require_receiver(actor, referral)
+        if case is not None and case.pk != referral.case_id:
+            raise Invalid(
+                _("That referral is for another case."),
+                fields={"referral": [_("Choose this case's referral.")]},
+            )
+        if referral.state != ReferralState.ATTENDED:
+            return schedule(actor, referral, slot=slot, counsellor=counsellor, starts_at=starts_at)
+        slot = _slot_for(slot, counsellor, starts_at)
+        if slot.organisation_id != referral.receiver_id:
+            raise Invalid(_("That slot belongs to another centre."), fields={"slot": [slot.pk]})
+        if referral.appointments.filter(status="booked").exists():
+            raise Conflict(
+                _("The next session of this referral is already booked."), code="already_booked"
+            )
+        appointment = book_appointment(
+            actor,
+            case=referral.case,
+            slot=slot,
+            referral=referral,
+            channel=AppointmentChannel.REFERRAL,
+            note=note,
+        )
+        _changed(actor, referral, "session_booked")
     return appointment
 
 
@@ -570,9 +618,25 @@ def complete(actor, referral: Referral, *, outcome: str) -> Referral:
         referral.outcome = outcome
         referral.closed_at = timezone.now()
         referral.save()
+        _cancel_bookings(actor, referral)
         _publish("referral.completed", referral, actor, outcome=outcome)
         _changed(actor, referral, "completed")
     return referral
+
+
+def _cancel_bookings(actor, referral: Referral) -> None:
+    """A finished course keeps no booked session: the slot is free again."""
+    for appointment in Appointment.objects.select_for_update().filter(
+        referral=referral, status="booked"
+    ):
+        appointment.cancel()
+        appointment.save()
+        publish(
+            "appointment.cancelled",
+            case=referral.case,
+            actor=actor,
+            data={"appointment": appointment.pk, "referral": referral.pk},
+        )
 
 
 def record_no_show(actor, referral: Referral) -> Referral:
@@ -705,6 +769,7 @@ __all__ = [
     "acknowledge",
     "attend",
     "book_appointment",
+    "book_next_session",
     "cancel",
     "complete",
     "create_hospital_slot",
