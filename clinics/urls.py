@@ -11,6 +11,7 @@ urlpatterns = [
     path("cases/<int:pk>/next-step/", views.next_step_action, name="next_step"),
     path("cases/<int:pk>/follow-up/", views.follow_up_action, name="follow_up"),
     path("break-glass/", views.break_glass_page, name="break_glass"),
+    path("referrals/<int:pk>/green-channel/", views.green_channel_action, name="green_channel"),
     path("referrals/<int:pk>/<slug:action>/", views.referral_action, name="referral_action"),
     path("appointments/<int:pk>/session/", views.session_action, name="session"),
     path("admissions/<int:pk>/discharge/", views.discharge_action, name="discharge"),

@@ -1,12 +1,12 @@
 """Reads of referrals: who sees which, the overdue ones, choosing receivers from the directory."""
 
-from django.db.models import Q
+from django.db.models import Count, F, Q
 
 from directory.access import is_administrator
 from directory.models import Organisation, OrganisationKind, RegionLevel
 from hotline.models import Person
 from hotline.selectors import case_organisation_ids, visible_cases
-from referrals.models import CounsellorSlot, HospitalSlot, Referral, ReferralState
+from referrals.models import CounsellorSlot, HospitalSlot, PreAssessment, Referral, ReferralState
 
 # A referral the receiver turned down or the sender withdrew: its grant has ended.
 ENDED_FOR_RECEIVER = (ReferralState.DECLINED, ReferralState.CANCELLED, ReferralState.REVOKED)
@@ -24,6 +24,16 @@ def visible_referrals(user):
         ~Q(state__in=ENDED_FOR_RECEIVER) | Q(case__in=visible_cases(user).values("pk"))
     )
     return qs.filter(received | Q(sender__in=orgs))
+
+
+def visible_pre_assessments(user):
+    """先期研判 the user may read: those of referrals they see, and the one an onward referral
+    carries to its receiver (a hospital taking a green-channel transfer reads the counsellor's
+    assessment that led to it, not the rest of the counselling file)."""
+    seen = visible_referrals(user).values("pk")
+    return PreAssessment.objects.filter(
+        Q(referral__in=seen) | Q(referral__onward__in=seen)
+    ).distinct()
 
 
 def overdue_referrals(now):
@@ -94,4 +104,30 @@ def free_slots(organisation, now):
         .exclude(appointments__status__in=["booked", "attended", "no_show"])
         .select_related("counsellor")
         .order_by("starts_at")
+    )
+
+
+def free_hospital_slots(now, limit: int = 40):
+    """Future hospital slots with a place left, every active hospital and service, earliest
+    first, each with ``places_left`` (what a counsellor picks from for a green channel)."""
+    slots = (
+        HospitalSlot.objects.filter(
+            starts_at__gte=now,
+            hospital__is_active=True,
+            hospital__kind=OrganisationKind.HOSPITAL,
+        )
+        .annotate(booked=Count("bookings"))
+        .filter(booked__lt=F("capacity"))
+        .select_related("hospital")
+        .order_by("starts_at", "pk")[:limit]
+    )
+    found = list(slots)
+    for slot in found:
+        slot.places_left = slot.capacity - slot.booked
+    return found
+
+
+def green_channel_hospitals():
+    return Organisation.objects.filter(kind=OrganisationKind.HOSPITAL, is_active=True).order_by(
+        "name"
     )

@@ -1,0 +1,260 @@
+"""The case page's timeline in words: each event's title, kind and details for a reader.
+
+Which events a reader gets is ``realtime.selectors.case_timeline`` (the events' audiences, the
+same rule as the live feed); this module only says them in words, never as raw types.
+"""
+
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from clinics.models import FollowUpAttempt, FollowUpReason, SessionOutcome
+from hotline.models import Disposition, Risk, Stage, Triage
+from hotline.triage import SCREEN_LABELS
+from referrals.models import HospitalService, PreAssessment
+
+KINDS = {
+    "call": gettext_lazy("Calls"),
+    "case": gettext_lazy("The case"),
+    "referral": gettext_lazy("Referrals"),
+    "care": gettext_lazy("Appointments and admission"),
+    "follow_up": gettext_lazy("Follow-ups"),
+    "plan": gettext_lazy("Assistance plans"),
+    "emergency": gettext_lazy("Emergency"),
+}
+
+# Every event type that can be about a case, in words (tests check none is missing).
+WORDS = {
+    "call.queued": ("call", gettext_lazy("Call came in")),
+    "call.offered": ("call", gettext_lazy("Call offered to an operator")),
+    "call.offer_expired": ("call", gettext_lazy("Offer not taken in time")),
+    "call.offer_withdrawn": ("call", gettext_lazy("Offer withdrawn")),
+    "call.accepted": ("call", gettext_lazy("Call answered")),
+    "call.triaged": ("call", gettext_lazy("Screen and disposition recorded")),
+    "call.identified": ("call", gettext_lazy("Caller identified")),
+    "call.ended": ("call", gettext_lazy("Call ended")),
+    "call.abandoned": ("call", gettext_lazy("Caller hung up while waiting")),
+    "call.completed": ("call", gettext_lazy("Call wrapped up")),
+    "call.callback_requested": ("call", gettext_lazy("Call-back needed")),
+    "case.opened": ("case", gettext_lazy("Case opened")),
+    "case.stage_changed": ("case", gettext_lazy("Case moved along the loop")),
+    "case.risk_changed": ("case", gettext_lazy("Risk changed")),
+    "case.next_step_set": ("case", gettext_lazy("Next step set")),
+    "case.closed": ("case", gettext_lazy("Case closed")),
+    "case.access_granted": ("case", gettext_lazy("Case shared with an organisation")),
+    "case.break_glass": ("case", gettext_lazy("Emergency access to the case")),
+    "person.updated": ("case", gettext_lazy("Person's details updated")),
+    "referral.sent": ("referral", gettext_lazy("Referral sent")),
+    "referral.acknowledged": ("referral", gettext_lazy("Referral received")),
+    "referral.pre_assessed": ("referral", gettext_lazy("Pre-assessment recorded")),
+    "referral.scheduled": ("referral", gettext_lazy("Referral booked")),
+    "referral.attended": ("referral", gettext_lazy("Person attended")),
+    "referral.completed": ("referral", gettext_lazy("Referral completed")),
+    "referral.declined": ("referral", gettext_lazy("Referral declined")),
+    "referral.no_show": ("referral", gettext_lazy("Person did not come")),
+    "referral.cancelled": ("referral", gettext_lazy("Referral withdrawn")),
+    "referral.revoked": ("referral", gettext_lazy("Referral revoked")),
+    "green_channel.booked": ("referral", gettext_lazy("Green channel booked")),
+    "appointment.booked": ("care", gettext_lazy("Appointment booked")),
+    "appointment.attended": ("care", gettext_lazy("Counselling session recorded")),
+    "appointment.no_show": ("care", gettext_lazy("Appointment missed")),
+    "admission.admitted": ("care", gettext_lazy("Admitted to hospital")),
+    "admission.discharged": ("care", gettext_lazy("Discharged from hospital")),
+    "follow_up.scheduled": ("follow_up", gettext_lazy("Follow-up scheduled")),
+    "follow_up.attempted": ("follow_up", gettext_lazy("Follow-up attempt")),
+    "follow_up.lost": ("follow_up", gettext_lazy("Lost to follow-up")),
+    "plan.created": ("plan", gettext_lazy("Assistance plan started")),
+    "plan.measure_added": ("plan", gettext_lazy("Measure added to the plan")),
+    "plan.checked_in": ("plan", gettext_lazy("Plan check-in")),
+    "plan.closed": ("plan", gettext_lazy("Assistance plan closed")),
+    "dispatch.created": ("emergency", gettext_lazy("Emergency dispatch")),
+    "dispatch.location_updated": ("emergency", gettext_lazy("Dispatch location updated")),
+    "dispatch.closed": ("emergency", gettext_lazy("Dispatch closed")),
+    "dispatch.conference_joined": ("emergency", gettext_lazy("Joined the emergency call")),
+    "dispatch.leg_notified": ("emergency", gettext_lazy("Responder alerted")),
+    "dispatch.leg_acknowledged": ("emergency", gettext_lazy("Responder acknowledged")),
+    "dispatch.leg_progressed": ("emergency", gettext_lazy("Responder progress")),
+    "dispatch.leg_failed": ("emergency", gettext_lazy("Responder could not act")),
+    "dispatch.leg_location_updated": ("emergency", gettext_lazy("Responder location updated")),
+    "dispatch.leg_note": ("emergency", gettext_lazy("Responder note")),
+    "dispatch.leg_resent": ("emergency", gettext_lazy("Responder alerted again")),
+    "dispatch.leg_reassigned": ("emergency", gettext_lazy("Responder reassigned")),
+    "message.sent": ("emergency", gettext_lazy("Message sent")),
+    "message.failed": ("emergency", gettext_lazy("Message failed")),
+    "alert.raised": ("emergency", gettext_lazy("Alert raised")),
+    "alert.notified": ("emergency", gettext_lazy("Alert escalated")),
+    "alert.acknowledged": ("emergency", gettext_lazy("Alert acknowledged")),
+    "alert.resolved": ("emergency", gettext_lazy("Alert resolved")),
+    "alert.reassigned": ("emergency", gettext_lazy("Alert reassigned")),
+    "alert.assigned": ("emergency", gettext_lazy("Alert assigned")),
+    "alert.call_placed": ("emergency", gettext_lazy("Alert call placed")),
+}
+OTHER = ("case", gettext_lazy("Other event"))
+
+
+@dataclass
+class Entry:
+    pk: int
+    at: object
+    actor: object
+    kind: str
+    title: str
+    details: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _choice(choices, value) -> str:
+    return str(dict(choices).get(value, value or "—"))
+
+
+def _moment(value) -> str:
+    when = parse_datetime(value) if isinstance(value, str) else value
+    if when is None:
+        return ""
+    return timezone.localtime(when).strftime("%Y-%m-%d %H:%M")
+
+
+def _screen_yes(screen: dict) -> str:
+    """The screen's answers in words: the items answered yes (or that none was)."""
+    yes = [str(label) for item, label in SCREEN_LABELS.items() if screen.get(item)]
+    return "；".join(yes) if yes else _("No to every screen question")
+
+
+def _details(event, related) -> list[tuple[str, str]]:
+    d, t = event.data or {}, event.type
+    out: list[tuple[str, str]] = []
+
+    def add(label, value):
+        if value not in (None, "", []):
+            out.append((str(label), str(value)))
+
+    if t == "call.triaged":
+        triage = related["triages"].get(d.get("triage"))
+        if triage is not None:
+            add(_("Screen"), _screen_yes({i: getattr(triage, i) for i in SCREEN_LABELS}))
+            add(_("Notes"), triage.notes)
+        add(_("Risk"), _choice(Risk.choices, d.get("risk")))
+        add(_("Disposition"), _choice(Disposition.choices, d.get("disposition")))
+        add(_("Why the risk was lowered"), d.get("lowered_reason"))
+        add(_("Why the disposition differs"), d.get("override_reason"))
+    elif t.startswith("call."):
+        add(_("Caller"), d.get("person_name") or d.get("caller_name"))
+        add(_("Operator"), d.get("operator_name"))
+    elif t == "case.opened":
+        add(_("Person"), d.get("name"))
+        add(_("Stage"), _choice(Stage.choices, d.get("stage")))
+        add(_("Risk"), _choice(Risk.choices, d.get("risk")))
+    elif t in ("case.stage_changed", "case.risk_changed"):
+        choices = Stage.choices if t == "case.stage_changed" else Risk.choices
+        add(_("From"), _choice(choices, d.get("from")))
+        add(_("To"), _choice(choices, d.get("to")))
+        add(_("Reason"), d.get("reason"))
+    elif t == "case.next_step_set":
+        add(_("Next step"), d.get("next_step"))
+        add(_("Due"), _moment(d.get("due")))
+    elif t == "case.closed":
+        add(_("Reason"), d.get("reason"))
+    elif t == "case.access_granted":
+        add(_("Organisation"), d.get("name"))
+    elif t == "case.break_glass":
+        add(_("Who"), d.get("username"))
+        add(_("Reason"), d.get("reason"))
+        add(_("Until"), _moment(d.get("expires_at")))
+    elif t == "person.updated":
+        add(_("Person"), d.get("name"))
+    elif t.startswith("referral.") or t == "green_channel.booked":
+        _referral_details(add, t, d, related)
+    elif t == "appointment.booked":
+        add(_("Time"), _moment(d.get("starts_at")))
+    elif t == "appointment.attended":
+        add(_("Outcome"), _choice(SessionOutcome.choices, d.get("outcome")))
+    elif t == "admission.admitted":
+        add(_("Ward"), d.get("ward"))
+        add(_("Bed"), d.get("bed"))
+    elif t == "admission.discharged":
+        add(_("Follow-up plan"), d.get("plan"))
+    elif t.startswith("follow_up."):
+        add(_("Reason"), _choice(FollowUpReason.choices, d.get("reason")))
+        add(_("Due"), _moment(d.get("due_at")))
+        if d.get("outcome"):
+            add(_("Outcome"), _choice(FollowUpAttempt.Outcome.choices, d.get("outcome")))
+            add(_("Failed attempts"), d.get("failed"))
+    elif t.startswith("plan."):
+        add(_("Done"), {True: _("Yes"), False: _("No")}.get(d.get("done")))
+        add(_("Note"), d.get("note"))
+        add(_("Reason"), d.get("reason"))
+    return out
+
+
+def _referral_details(add, t, d, related) -> None:
+    referral = related["referrals"].get(d.get("referral"))
+    if referral is not None and t == "referral.sent":
+        add(_("Kind"), referral.get_kind_display())
+        add(_("From"), referral.sender.name)
+    add(_("To"), d.get("receiver_name"))
+    if t == "referral.sent":
+        add(_("Urgency"), _choice(Risk.choices, d.get("urgency")))
+        add(_("Reason"), d.get("reason"))
+        snapshot = referral.snapshot if referral is not None else {}
+        if isinstance(snapshot.get("screen"), dict):
+            add(_("Screen"), _screen_yes(snapshot["screen"]))
+        add(_("Hotline notes"), snapshot.get("notes"))
+    elif t == "referral.pre_assessed":
+        assessment = related["assessments"].get(d.get("referral"))
+        if assessment is not None:
+            add(_("Risk"), assessment.get_risk_display())
+            add(_("Presenting problem"), assessment.presenting_problem)
+            add(_("Recommendation"), assessment.get_recommendation_display())
+            add(_("Notes"), assessment.notes)
+        else:
+            add(_("Risk"), _choice(Risk.choices, d.get("risk")))
+            add(
+                _("Recommendation"),
+                _choice(PreAssessment.Recommendation.choices, d.get("recommendation")),
+            )
+    elif t == "referral.scheduled":
+        add(_("Time"), _moment(d.get("starts_at")))
+    elif t == "referral.attended":
+        add(_("Note"), d.get("note"))
+    elif t == "referral.completed":
+        add(_("Outcome"), d.get("outcome"))
+    elif t in ("referral.declined", "referral.cancelled", "referral.revoked"):
+        add(_("Reason"), d.get("reason"))
+    elif t == "green_channel.booked":
+        add(_("Service"), _choice(HospitalService.choices, d.get("service")))
+        add(_("Time"), _moment(d.get("starts_at")) or _("No free slot"))
+        if d.get("over_capacity"):
+            add(_("Capacity"), _("Over capacity: the hospital makes room"))
+
+
+def entries(events, *, referrals=(), assessments=()) -> list[Entry]:
+    """The events in words. ``referrals`` and ``assessments`` are the ones the reader may see
+    (their details are shown only then); a triage's details go with ``call.triaged``, which
+    only the hotline receives."""
+    events = list(events)
+    triage_ids = [e.data.get("triage") for e in events if e.type == "call.triaged" and e.data]
+    related = {
+        "referrals": {r.pk: r for r in referrals},
+        "assessments": {a.referral_id: a for a in assessments},
+        "triages": Triage.objects.in_bulk([i for i in triage_ids if i]),
+    }
+    found = []
+    for event in events:
+        kind, title = WORDS.get(event.type, OTHER)
+        found.append(
+            Entry(
+                pk=event.pk,
+                at=event.at,
+                actor=event.actor,
+                kind=kind,
+                title=str(title),
+                details=_details(event, related),
+            )
+        )
+    return found
+
+
+def kind_choices():
+    return [(k, str(v)) for k, v in KINDS.items()]
