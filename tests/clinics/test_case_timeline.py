@@ -162,3 +162,18 @@ def test_the_hospital_page_empty_state_is_words(nurse):
     html = signed_in(nurse).get("/care/hospital/").content.decode()
     assert "暂无待处理的绿色通道转诊" in html
     assert "医院转诊</td>" not in html
+
+
+def test_the_green_channel_reaches_the_nurse_live_feed(
+    referral, counsellor_a, nurse, hospital_slot
+):
+    from realtime.selectors import events_visible_to
+
+    referral_services.acknowledge(counsellor_a, referral)
+    signed_in(counsellor_a).post(
+        f"/care/referrals/{referral.pk}/green-channel/",
+        {"slot": hospital_slot.pk, "reason": "自伤风险高", "consent": "on"},
+    )
+    # The hospital page's transfers region re-reads itself on these (data-live-refresh).
+    types = {e.type for e in events_visible_to(nurse)}
+    assert {"referral.sent", "green_channel.booked"} <= types
