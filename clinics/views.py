@@ -19,12 +19,18 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from clinics import selectors, services, timeline
-from clinics.models import FollowUpAttempt, SessionOutcome
+from clinics.models import (
+    AssistancePlan,
+    FollowUpAttempt,
+    MeasureKind,
+    PlanMeasure,
+    SessionOutcome,
+)
 from core.errors import DomainError
 from core.http import same_site_next
 from directory.access import is_administrator, memberships, organisation_ids
 from directory.accounts import accounts_verified, has_second_factor
-from directory.models import Role
+from directory.models import Organisation, OrganisationKind, Role
 from hotline.models import Case
 from hotline.selectors import (
     can_see_case_reads,
@@ -232,6 +238,13 @@ def case_page(request, pk: int):
             timeline=entries,
             kinds=timeline.kind_choices(),
             kind=kind,
+            plans=list(
+                case.assistance_plans.select_related("care_group")
+                .prefetch_related("measures__owner")
+                .order_by("created_at")
+            ),
+            care_groups=list(_care_groups()),
+            measure_kinds=MeasureKind.choices,
             reads=list(reads_of_case(case.pk)) if can_see_case_reads(request.user, case) else None,
             owners=list(eligible_owners(case)),
             assignees=list(eligible_workers(case, case_organisation_ids(request.user))),
@@ -532,5 +545,95 @@ def follow_up_action(request, pk: int):
         request,
         lambda: services.schedule_follow_up(request.user, case, due_at=due, assignee=assignee),
         success=_("Follow-up scheduled."),
+        fallback="clinics:follow_ups",
+    )
+
+
+# --- assistance plans (一对一帮扶): the case page's forms ------------------------------------
+
+
+def _care_groups():
+    return Organisation.objects.filter(kind=OrganisationKind.CARE_GROUP, is_active=True).order_by(
+        "name"
+    )
+
+
+def _moment_or_none(request, name: str):
+    """A ``datetime-local`` field: None when empty; a message and False when not a time."""
+    raw = request.POST.get(name, "").strip()
+    if not raw:
+        return None
+    moment = parse_datetime(raw)
+    if moment is None:
+        messages.error(request, _("Give the check-in date and time as shown in the field."))
+        return False
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+@require_POST
+@for_roles(*CARE_PAGE_ROLES)
+def plan_action(request, pk: int):
+    case = get_object_or_404(visible_cases(request.user), pk=pk)
+    group = _care_groups().filter(pk=request.POST.get("care_group") or 0).first()
+    if group is None:
+        messages.error(request, _("Choose the care group that takes on the plan."))
+        return _back(request, "clinics:follow_ups")
+    return _run(
+        request,
+        lambda: services.create_plan(
+            request.user, case, care_group=group, goal=request.POST.get("goal", "")
+        ),
+        success=_("Assistance plan started; add its measures."),
+        fallback="clinics:follow_ups",
+    )
+
+
+@require_POST
+@for_roles(*CARE_PAGE_ROLES)
+def measure_action(request, pk: int):
+    plan = get_object_or_404(
+        AssistancePlan.objects.filter(case__in=visible_cases(request.user)), pk=pk
+    )
+    owner = eligible_workers(plan.case).filter(pk=request.POST.get("owner") or 0).first()
+    due = _moment_or_none(request, "next_check_in")
+    if owner is None:
+        messages.error(request, _("Choose who carries out the measure."))
+    if owner is None or due is False:
+        return _back(request, "clinics:follow_ups")
+    return _run(
+        request,
+        lambda: services.add_measure(
+            request.user,
+            plan,
+            kind=request.POST.get("kind", ""),
+            description=request.POST.get("description", "").strip(),
+            owner=owner,
+            next_check_in=due,
+        ),
+        success=_("Measure added."),
+        fallback="clinics:follow_ups",
+    )
+
+
+@require_POST
+@for_roles(*CARE_PAGE_ROLES)
+def check_in_action(request, pk: int):
+    measure = get_object_or_404(
+        PlanMeasure.objects.filter(plan__case__in=visible_cases(request.user)), pk=pk
+    )
+    due = _moment_or_none(request, "next_check_in")
+    if due is False:
+        return _back(request, "clinics:follow_ups")
+    done = request.POST.get("done") == "on"
+    return _run(
+        request,
+        lambda: services.check_in(
+            request.user,
+            measure,
+            note=request.POST.get("note", "").strip(),
+            next_check_in=due,
+            done=done,
+        ),
+        success=_("Measure done.") if done else _("Check-in recorded."),
         fallback="clinics:follow_ups",
     )

@@ -177,3 +177,45 @@ def test_the_green_channel_reaches_the_nurse_live_feed(
     # The hospital page's transfers region re-reads itself on these (data-live-refresh).
     types = {e.type for e in events_visible_to(nurse)}
     assert {"referral.sent", "green_channel.booked"} <= types
+
+
+def test_an_assistance_plan_with_a_measure_and_a_check_in_from_the_case_page(
+    care_network, referral, counsellor_a
+):
+    from clinics.models import AssistancePlan
+
+    client = signed_in(counsellor_a)
+    case_url = f"/care/cases/{referral.case_id}/"
+    client.post(
+        f"/care/cases/{referral.case_id}/plan/",
+        {"care_group": care_network["care_group"].pk, "goal": "恢复上学", "next": case_url},
+    )
+    plan = AssistancePlan.objects.get(case=referral.case)
+    refused = client.post(
+        f"/care/plans/{plan.pk}/measure/",
+        {"kind": "school_liaison", "description": "联系班主任", "owner": "", "next": case_url},
+        follow=True,
+    )
+    assert "请选择负责落实此措施的人员" in refused.content.decode()
+    assert not plan.measures.exists()
+    client.post(
+        f"/care/plans/{plan.pk}/measure/",
+        {
+            "kind": "school_liaison",
+            "description": "联系班主任",
+            "owner": counsellor_a.pk,
+            "next_check_in": "2031-05-01T09:00",
+            "next": case_url,
+        },
+    )
+    measure = plan.measures.get()
+    page = client.post(
+        f"/care/measures/{measure.pk}/check-in/",
+        {"note": "已与班主任通话", "done": "on", "next": case_url},
+        follow=True,
+    ).content.decode()
+    assert "措施已完成" in page
+    plans = page[page.index('id="plans"') : page.index('id="timeline"')]
+    assert "恢复上学" in plans and "联系班主任" in plans and "已与班主任通话" in plans
+    timeline = page[page.index('id="timeline"') :]
+    assert "帮扶计划已启动" in timeline and "帮扶计划新增措施" in timeline
