@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from clinics.timeline import KINDS, WORDS, entries
+from clinics.timeline import KIND_OF_FAMILY, KINDS, WORDS, entries
 from realtime.audiences import EVENT_TYPES
 from realtime.models import Event
 from realtime.publish import publish
@@ -42,7 +42,9 @@ def timeline_html(page) -> str:
 def test_every_event_type_about_a_case_has_words_and_a_kind():
     missing = sorted(set(EVENT_TYPES) - NOT_ON_A_CASE - set(WORDS))
     assert missing == []
-    assert {kind for kind, _ in WORDS.values()} <= set(KINDS)
+    families = {t.split(".", 1)[0] for t in set(EVENT_TYPES) - NOT_ON_A_CASE}
+    assert families <= set(KIND_OF_FAMILY)
+    assert set(KIND_OF_FAMILY.values()) <= set(KINDS)
 
 
 def test_every_event_type_renders_in_words_never_as_its_raw_type(hotline_case, operator):
