@@ -18,13 +18,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from clinics import selectors, services
-from clinics.models import FollowUpAttempt, SessionOutcome
+from clinics import selectors, services, timeline
+from clinics.models import (
+    AssistancePlan,
+    FollowUpAttempt,
+    MeasureKind,
+    PlanMeasure,
+    SessionOutcome,
+)
 from core.errors import DomainError
 from core.http import same_site_next
 from directory.access import is_administrator, memberships, organisation_ids
 from directory.accounts import accounts_verified, has_second_factor
-from directory.models import Role
+from directory.models import Organisation, OrganisationKind, Role
 from hotline.models import Case
 from hotline.selectors import (
     can_see_case_reads,
@@ -42,11 +48,19 @@ from referrals.models import (
     ACTIVE_STATES,
     Appointment,
     CounsellorSlot,
+    HospitalService,
+    HospitalSlot,
     PreAssessment,
     Referral,
     ReferralKind,
 )
-from referrals.selectors import free_slots, visible_referrals
+from referrals.selectors import (
+    free_hospital_slots,
+    free_slots,
+    green_channel_hospitals,
+    visible_pre_assessments,
+    visible_referrals,
+)
 
 User = get_user_model()
 
@@ -79,7 +93,12 @@ def counsellor(request):
     referrals = visible_referrals(request.user).filter(state__in=ACTIVE_STATES)
     if orgs or not is_administrator(request.user):
         referrals = referrals.filter(receiver__in=orgs)
-    referrals = referrals.filter(kind=ReferralKind.COUNSELLING).order_by("ack_due_at")
+    referrals = (
+        referrals.filter(kind=ReferralKind.COUNSELLING)
+        .select_related("pre_assessment")
+        .prefetch_related("onward__green_channel_booking__slot", "onward__receiver")
+        .order_by("ack_due_at")
+    )
     appointments = (
         Appointment.objects.filter(organisation__in=orgs, status="booked")
         .select_related("slot__counsellor", "case__person")
@@ -105,6 +124,9 @@ def counsellor(request):
             recommendations=PreAssessment.Recommendation.choices,
             outcomes=SessionOutcome.choices,
             risks=Referral._meta.get_field("urgency").choices,
+            hospitals=list(green_channel_hospitals()),
+            services=HospitalService.choices,
+            hospital_slots=free_hospital_slots(now),
         ),
     )
 
@@ -116,13 +138,22 @@ def hospital(request):
     transfers = (
         visible_referrals(request.user)
         .filter(receiver__in=orgs, state__in=ACTIVE_STATES)
-        .select_related("green_channel_booking__slot")
+        .select_related("green_channel_booking__slot", "sent_by")
         .order_by("ack_due_at")
     )
     admissions = (
         selectors.visible_admissions(request.user).filter(state="admitted").order_by("admitted_at")
     )
     transfers, admissions = list(transfers), list(admissions)
+    # The assessment each transfer carries (its parent's): what the nurse needs before accepting.
+    carried = {
+        a.referral_id: a
+        for a in visible_pre_assessments(request.user).filter(
+            referral__in=[t.parent_id for t in transfers if t.parent_id]
+        )
+    }
+    for t in transfers:
+        t.carried_assessment = carried.get(t.parent_id)
     record_read(request.user, what="page.hospital", case_ids=_case_ids(transfers, admissions))
     return render(
         request,
@@ -172,6 +203,29 @@ def case_page(request, pk: int):
         visible_cases(request.user).select_related("person", "owning_organisation"), pk=pk
     )
     record_case_read(request.user, case, what="case_page")
+    referrals = list(
+        visible_referrals(request.user)
+        .filter(case=case)
+        .select_related("sent_by", "acknowledged_by")
+        .order_by("id")
+    )
+    assessments = list(
+        visible_pre_assessments(request.user)
+        .filter(referral__case=case)
+        .select_related("assessed_by", "referral")
+        .order_by("assessed_at")
+    )
+    appointments = list(case.appointments.select_related("slot__counsellor"))
+    follow_ups = list(case.follow_ups.select_related("assignee", "organisation"))
+    admissions = list(case.admissions.select_related("admitted_by", "hospital"))
+    entries = timeline.entries(
+        case_timeline(case, request.user), referrals=referrals, assessments=assessments
+    )
+    kind = request.GET.get("kind", "")
+    if kind in timeline.KINDS:
+        entries = [e for e in entries if e.kind == kind]
+    else:
+        kind = ""
     return render(
         request,
         "clinics/case.html",
@@ -179,11 +233,22 @@ def case_page(request, pk: int):
             request,
             _("Case #%(id)s") % {"id": case.pk},
             case=case,
-            referrals=list(visible_referrals(request.user).filter(case=case).order_by("id")),
-            appointments=list(case.appointments.select_related("slot__counsellor")),
-            follow_ups=list(case.follow_ups.all()),
-            admissions=list(case.admissions.all()),
-            timeline=list(case_timeline(case)),
+            referrals=referrals,
+            assessments=assessments,
+            appointments=appointments,
+            follow_ups=follow_ups,
+            admissions=admissions,
+            people=_people_involved(case, referrals, appointments, follow_ups, admissions),
+            timeline=entries,
+            kinds=timeline.kind_choices(),
+            kind=kind,
+            plans=list(
+                case.assistance_plans.select_related("care_group")
+                .prefetch_related("measures__owner")
+                .order_by("created_at")
+            ),
+            care_groups=list(_care_groups()),
+            measure_kinds=MeasureKind.choices,
             reads=list(reads_of_case(case.pk)) if can_see_case_reads(request.user, case) else None,
             owners=list(eligible_owners(case)),
             assignees=list(eligible_workers(case, case_organisation_ids(request.user))),
@@ -199,15 +264,36 @@ def _int(value) -> int:
     return int(value) if (value or "").isdigit() else 0
 
 
+def _people_involved(case, referrals, appointments, follow_ups, admissions):
+    """Who held, referred and received the case, in words: (who, what they did)."""
+    people = [(case.owning_organisation, _("Holds the case"))]
+    if case.owner_id:
+        people.append((case.owner, _("Case owner")))
+    for r in referrals:
+        people.append((r.sent_by or r.sender, _("Referred to %(org)s") % {"org": r.receiver}))
+        if r.acknowledged_by_id:
+            people.append((r.acknowledged_by, _("Received for %(org)s") % {"org": r.receiver}))
+    people += [(a.slot.counsellor, _("Counsellor")) for a in appointments if a.slot_id]
+    people += [(a.admitted_by, _("Admitted the person")) for a in admissions if a.admitted_by_id]
+    people += [(f.assignee, _("Follow-up")) for f in follow_ups if f.assignee_id]
+    seen, unique = set(), []
+    for who, what in people:
+        if (str(who), str(what)) not in seen:
+            seen.add((str(who), str(what)))
+            unique.append((who, what))
+    return unique
+
+
 def _back(request, fallback: str):
     return redirect(same_site_next(request, fallback))
 
 
-def _run(request, action, *, success: str, fallback: str):
-    """Run one service call for a form post; its refusal becomes a message on the page."""
+def _run(request, action, *, success, fallback: str):
+    """Run one service call for a form post; its refusal becomes a message on the page.
+    ``success`` is the message, or a function of the service's result that says it."""
     try:
-        action()
-        messages.success(request, success)
+        result = action()
+        messages.success(request, success(result) if callable(success) else success)
     except DomainError as exc:
         messages.error(request, exc.message)
     return _back(request, fallback)
@@ -233,6 +319,28 @@ REFERRAL_ACTIONS = {
 }
 
 
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%m-%d %H:%M")
+
+
+# What each step did, in words (not a bare "Done."): the result the counsellor or nurse needs.
+REFERRAL_RESULTS = {
+    "acknowledge": lambda r: _("Received: the referral is yours; pre-assess it next."),
+    "decline": lambda r: _("Declined; the sender is told and chooses another receiver."),
+    "pre-assess": lambda a: (
+        _("Pre-assessment saved: %(risk)s, %(recommendation)s.")
+        % {"risk": a.get_risk_display(), "recommendation": a.get_recommendation_display()}
+    ),
+    "schedule": lambda a: (
+        _("Appointment booked for %(time)s with %(who)s.")
+        % {"time": _when(a.slot.starts_at), "who": a.slot.counsellor}
+    ),
+    "no-show": lambda r: _("No-show recorded; a follow-up call is scheduled."),
+    "complete": lambda r: _("Referral completed; the case moves to follow-up."),
+    "admit": lambda a: _("Admitted: ward %(ward)s, bed %(bed)s.") % {"ward": a.ward, "bed": a.bed},
+}
+
+
 @require_POST
 @for_roles(*CARE_PAGE_ROLES)
 def referral_action(request, pk: int, action: str):
@@ -242,11 +350,66 @@ def referral_action(request, pk: int, action: str):
     return _run(
         request,
         lambda: REFERRAL_ACTIONS[action](request.user, referral, request.POST),
-        success=_("Done."),
+        success=REFERRAL_RESULTS[action],
         fallback="clinics:hospital"
         if referral.kind != ReferralKind.COUNSELLING
         else "clinics:counsellor",
     )
+
+
+@require_POST
+@for_roles(Role.COUNSELLOR, Role.COORDINATOR)
+def green_channel_action(request, pk: int):
+    """绿色通道: the counsellor sends the person on to a hospital service from a counselling
+    referral; the transfer carries the pre-assessment. A picked slot names hospital and service."""
+    referral = get_object_or_404(
+        visible_referrals(request.user).select_related("pre_assessment"), pk=pk
+    )
+    post = request.POST
+    slot = HospitalSlot.objects.filter(pk=post.get("slot") or 0).first()
+    hospital = slot.hospital if slot else None
+    if hospital is None and (post.get("hospital") or "").isdigit():
+        hospital = green_channel_hospitals().filter(pk=post["hospital"]).first()
+    service = slot.service if slot else post.get("service", "")
+    assessment = getattr(referral, "pre_assessment", None)
+    snapshot = {"counselling_referral": referral.pk}
+    if assessment is not None:
+        snapshot["pre_assessment"] = {
+            "risk": assessment.risk,
+            "presenting_problem": assessment.presenting_problem,
+            "recommendation": assessment.recommendation,
+            "notes": assessment.notes,
+        }
+
+    def send():
+        return referral_services.send_referral(
+            request.user,
+            referral.case,
+            kind=ReferralKind.GREEN_CHANNEL,
+            receiver=hospital,
+            reason=post.get("reason", "").strip(),
+            snapshot=snapshot,
+            consent=post.get("consent") == "on",
+            consent_override_reason=post.get("consent_override_reason", ""),
+            parent=referral,
+            service=service,
+            slot=slot,
+        )
+
+    def said(sent):
+        booking = sent.green_channel_booking
+        if booking.slot_id and not booking.over_capacity:
+            return _("Green channel booked at %(org)s: %(service)s, %(time)s.") % {
+                "org": sent.receiver,
+                "service": booking.get_service_display(),
+                "time": _when(booking.slot.starts_at),
+            }
+        return _("Green channel sent to %(org)s: %(service)s, no free place; it makes room.") % {
+            "org": sent.receiver,
+            "service": booking.get_service_display(),
+        }
+
+    return _run(request, send, success=said, fallback="clinics:counsellor")
 
 
 @require_POST
@@ -392,5 +555,95 @@ def follow_up_action(request, pk: int):
         request,
         lambda: services.schedule_follow_up(request.user, case, due_at=due, assignee=assignee),
         success=_("Follow-up scheduled."),
+        fallback="clinics:follow_ups",
+    )
+
+
+# --- assistance plans (一对一帮扶): the case page's forms ------------------------------------
+
+
+def _care_groups():
+    return Organisation.objects.filter(kind=OrganisationKind.CARE_GROUP, is_active=True).order_by(
+        "name"
+    )
+
+
+def _moment_or_none(request, name: str):
+    """A ``datetime-local`` field: None when empty; a message and False when not a time."""
+    raw = request.POST.get(name, "").strip()
+    if not raw:
+        return None
+    moment = parse_datetime(raw)
+    if moment is None:
+        messages.error(request, _("Give the check-in date and time as shown in the field."))
+        return False
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+@require_POST
+@for_roles(*CARE_PAGE_ROLES)
+def plan_action(request, pk: int):
+    case = get_object_or_404(visible_cases(request.user), pk=pk)
+    group = _care_groups().filter(pk=request.POST.get("care_group") or 0).first()
+    if group is None:
+        messages.error(request, _("Choose the care group that takes on the plan."))
+        return _back(request, "clinics:follow_ups")
+    return _run(
+        request,
+        lambda: services.create_plan(
+            request.user, case, care_group=group, goal=request.POST.get("goal", "")
+        ),
+        success=_("Assistance plan started; add its measures."),
+        fallback="clinics:follow_ups",
+    )
+
+
+@require_POST
+@for_roles(*CARE_PAGE_ROLES)
+def measure_action(request, pk: int):
+    plan = get_object_or_404(
+        AssistancePlan.objects.filter(case__in=visible_cases(request.user)), pk=pk
+    )
+    owner = eligible_workers(plan.case).filter(pk=request.POST.get("owner") or 0).first()
+    due = _moment_or_none(request, "next_check_in")
+    if owner is None:
+        messages.error(request, _("Choose who carries out the measure."))
+    if owner is None or due is False:
+        return _back(request, "clinics:follow_ups")
+    return _run(
+        request,
+        lambda: services.add_measure(
+            request.user,
+            plan,
+            kind=request.POST.get("kind", ""),
+            description=request.POST.get("description", "").strip(),
+            owner=owner,
+            next_check_in=due,
+        ),
+        success=_("Measure added."),
+        fallback="clinics:follow_ups",
+    )
+
+
+@require_POST
+@for_roles(*CARE_PAGE_ROLES)
+def check_in_action(request, pk: int):
+    measure = get_object_or_404(
+        PlanMeasure.objects.filter(plan__case__in=visible_cases(request.user)), pk=pk
+    )
+    due = _moment_or_none(request, "next_check_in")
+    if due is False:
+        return _back(request, "clinics:follow_ups")
+    done = request.POST.get("done") == "on"
+    return _run(
+        request,
+        lambda: services.check_in(
+            request.user,
+            measure,
+            note=request.POST.get("note", "").strip(),
+            next_check_in=due,
+            done=done,
+        ),
+        success=_("Measure done.") if done else _("Check-in recorded."),
         fallback="clinics:follow_ups",
     )

@@ -64,8 +64,14 @@ def missing_ids(lowest: int, highest: int) -> list[int]:
     return [i for i in range(lowest + 1, highest + 1) if i not in present]
 
 
-def case_timeline(case):
-    return Event.objects.filter(case=case).select_related("actor").order_by("id")
+def case_timeline(case, user=None):
+    """A case's events, oldest first; for ``user``, only those addressed to one of their
+    audiences (the rule of the live feed: a hospital never reads the hotline's triage events,
+    audit-only reads are in the read log)."""
+    qs = Event.objects.filter(case=case).select_related("actor").order_by("id")
+    if user is not None:
+        qs = qs.filter(_visible(aud.audiences_for(user)))
+    return qs
 
 
 def console_stale_after() -> timedelta:

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, F, Q
 from django.utils.translation import gettext as _
 
 from directory.access import is_administrator
@@ -16,6 +16,7 @@ from referrals.models import (
     AppointmentStatus,
     CounsellorSlot,
     HospitalSlot,
+    PreAssessment,
     Referral,
     ReferralKind,
     ReferralState,
@@ -37,6 +38,16 @@ def visible_referrals(user):
         ~Q(state__in=ENDED_FOR_RECEIVER) | Q(case__in=visible_cases(user).values("pk"))
     )
     return qs.filter(received | Q(sender__in=orgs))
+
+
+def visible_pre_assessments(user):
+    """先期研判 the user may read: those of referrals they see, and the one an onward referral
+    carries to its receiver (a hospital taking a green-channel transfer reads the counsellor's
+    assessment that led to it, not the rest of the counselling file)."""
+    seen = visible_referrals(user).values("pk")
+    return PreAssessment.objects.filter(
+        Q(referral__in=seen) | Q(referral__onward__in=seen)
+    ).distinct()
 
 
 def overdue_referrals(now):
@@ -183,4 +194,30 @@ def course_in_hand(case, centre) -> Referral | None:
         .exclude(appointments__status="booked")
         .order_by("-id")
         .first()
+    )
+
+
+def free_hospital_slots(now, limit: int = 40):
+    """Future hospital slots with a place left, every active hospital and service, earliest
+    first, each with ``places_left`` (what a counsellor picks from for a green channel)."""
+    slots = (
+        HospitalSlot.objects.filter(
+            starts_at__gte=now,
+            hospital__is_active=True,
+            hospital__kind=OrganisationKind.HOSPITAL,
+        )
+        .annotate(booked=Count("bookings"))
+        .filter(booked__lt=F("capacity"))
+        .select_related("hospital")
+        .order_by("starts_at", "pk")[:limit]
+    )
+    found = list(slots)
+    for slot in found:
+        slot.places_left = slot.capacity - slot.booked
+    return found
+
+
+def green_channel_hospitals():
+    return Organisation.objects.filter(kind=OrganisationKind.HOSPITAL, is_active=True).order_by(
+        "name"
     )

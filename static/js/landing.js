@@ -59,10 +59,11 @@
         return el && !busy(el);
       });
       if (!wanted.length) return;
+      say(wanted, "loading");
       fetch(location.href, { credentials: "same-origin", headers: { "X-Requested-With": "live" } })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) {
-          if (!html) return;
+          if (!html) { say(wanted, "error"); return; }
           var doc = new DOMParser().parseFromString(html, "text/html");
           wanted.forEach(function (id) {
             var el = document.getElementById(id);
@@ -73,8 +74,20 @@
             }
           });
         })
-        .catch(function () { /* the next event or reconnect refreshes again */ });
+        .catch(function () { say(wanted, "error"); /* the next event or reconnect retries */ });
     }, 250);
+  }
+
+  // A region's own line (.region-state, with data-loading and data-error words) says that it
+  // is being updated, or that the update failed; the fresh copy replaces it when one arrives.
+  function say(ids, state) {
+    ids.forEach(function (id) {
+      var el = document.getElementById(id);
+      var line = el && el.querySelector(".region-state");
+      if (!line) return;
+      line.textContent = line.dataset[state] || "";
+      line.hidden = false;
+    });
   }
 
   function matches(pattern, type) {

@@ -44,7 +44,10 @@ def test_the_acknowledge_form_calls_the_service(referral, counsellor_a, counsell
 def test_the_case_page_is_audited_for_the_centre(referral, counsellor_a):
     page = signed_in(counsellor_a).get(f"/care/cases/{referral.case_id}/")
     assert page.status_code == 200
-    assert "referral.sent" in page.content.decode()
+    html = page.content.decode()
+    timeline = html[html.index('id="timeline"') :]
+    assert "referral.sent" not in timeline  # the timeline says it in words
+    assert "新转介" in timeline
     assert Event.objects.filter(type="case.read", data__what="case_page").exists()
 
 
