@@ -45,7 +45,6 @@ KIND_OF_FAMILY = {
 }
 
 
-
 def kind_of(event_type: str) -> str:
     return KIND_OF_FAMILY.get(event_type.split(".", 1)[0], "case")
 
