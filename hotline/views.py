@@ -13,6 +13,8 @@ from hotline.models import (
     CallChannel,
     CallerRelation,
     Disposition,
+    FlagKind,
+    Person,
     PresenceStatus,
     Risk,
 )
@@ -47,8 +49,50 @@ def console(request):
             "protective_factors": triage.PROTECTIVE_FACTORS,
             "risks": Risk.choices,
             "messages_js": _console_messages(),
+            **_person_context(),
         },
     )
+
+
+def _person_context() -> dict:
+    """The console's person panel (identify, flags) and search: choices and the script's words."""
+    return {
+        "person_genders": Person.Gender.choices,
+        "person_languages": Person.Language.choices,
+        "flag_kinds": FlagKind.choices,
+        "person_messages": {
+            "saved": _("Saved."),
+            "no_results": _("Nobody found."),
+            "found": _("%s found"),
+            "searching": _("Searching…"),
+            "too_short": _("Type a name, at least 4 digits of a number, or a case number."),
+            "use_for_call": _("This is the caller"),
+            "case": _("Case"),
+            "open_case": _("open"),
+            "clear": _("Clear"),
+            "until": _("until %s"),
+            "set_by": _("set by %s"),
+            "age": _("%s years"),
+            "no_place_found": _("No place found."),
+            "network_error": _("The server could not be reached; try again."),
+            "genders": dict(Person.Gender.choices),
+            "languages": dict(Person.Language.choices),
+            "fields": {
+                "name": _("Name"),
+                "alias": _("Alias"),
+                "birth_year": _("Age or birth year"),
+                "school": _("School or workplace"),
+                "home_region": _("Home region"),
+                "phone": _("Phone"),
+                "phones": _("Phone numbers"),
+                "guardians": _("Guardian"),
+                "language": _("Language"),
+                "reason": _("Why"),
+                "expires_at": _("Until"),
+                "kind": _("Flag"),
+            },
+        },
+    }
 
 
 def _console_messages() -> dict:

@@ -35,6 +35,7 @@ from hotline.services.cases import (
     set_risk,
     update_person,
 )
+from hotline.services.people import clear_flag, may_merge, merge_people, set_flag
 from hotline.services.presence import (
     available_operator_ids,
     expire_offers,
@@ -57,6 +58,7 @@ __all__ = [
     "call_data",
     "call_status_changed",
     "check_surges",
+    "clear_flag",
     "close_case",
     "create_person",
     "end_access",
@@ -66,6 +68,8 @@ __all__ = [
     "grant_access",
     "hotline_for_webhook",
     "identify_caller",
+    "may_merge",
+    "merge_people",
     "normalise_number",
     "offer_waiting_calls",
     "open_case",
@@ -74,6 +78,7 @@ __all__ = [
     "record_outage_call",
     "record_read",
     "reopen_case",
+    "set_flag",
     "set_next_step",
     "set_presence",
     "set_risk",

@@ -134,6 +134,13 @@
         text(tag, reason);
         meta.append(" ", tag);
       });
+      (call.person_flags || []).forEach(function (flag) {
+        var tag = document.createElement("span");
+        tag.className = "tag person-flag flag-" + flag.kind;
+        tag.title = flag.reason;
+        text(tag, flag.kind_display);
+        meta.append(" ", tag);
+      });
       if (call.offered_to === ME) {
         var offered = document.createElement("span");
         offered.className = "tag offered";
@@ -194,6 +201,7 @@
       $("triage").hidden = true;
       $("triaged").hidden = true;
       renderQueue();
+      root.dispatchEvent(new CustomEvent("console:call", { detail: null }));
       return;
     }
     text($("call-from"), call.from_number || call.caller_name || T.anonymous);
@@ -233,6 +241,8 @@
     }
     renderQueue();
     if (c) loadTimeline(c.id);
+    // The person panel (person.js) follows the call in hand.
+    root.dispatchEvent(new CustomEvent("console:call", { detail: call }));
   }
 
   var LABELS = (function () {
@@ -594,6 +604,8 @@
       .catch(function (err) { text($("triage-error"), err.message); });
   });
 
+  // person.js saved something about the person on the call: show it.
+  root.addEventListener("console:reload", function () { if (state.call) loadCall(state.call.id); });
   $("accept-next").addEventListener("click", function () { acceptCall(null); });
   $("one-key").addEventListener("click", function () { openConfirm("dispatch"); });
   $("set-place").addEventListener("click", function () { openConfirm("place"); });
