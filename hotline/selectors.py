@@ -119,9 +119,11 @@ def search_people(user, query: str):
             match |= Q(phone__contains=fragment) | Exists(
                 PersonPhone.objects.filter(person=OuterRef("pk"), number__contains=fragment)
             )
-    number = re.fullmatch(r"#?\s*(\d{1,9})", query)
+    # A case number: "#12", or digits with no leading zero (a number's fragment may have one).
+    number = re.fullmatch(r"#\s*(\d{1,9})|([1-9]\d{0,8})", query)
     if number:
-        match |= Exists(Case.objects.filter(person=OuterRef("pk"), pk=int(number.group(1))))
+        case_id = int(number.group(1) or number.group(2))
+        match |= Exists(Case.objects.filter(person=OuterRef("pk"), pk=case_id))
     if not postgres:
         return people.filter(match).order_by("-id")
     similarity = Greatest(TrigramSimilarity("name", query), TrigramSimilarity("alias", query))
