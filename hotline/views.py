@@ -1,12 +1,16 @@
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from core.errors import DomainError
 from directory.access import has_role
 from directory.models import Role
-from hotline import triage
+from hotline import selectors, services, triage
 from hotline.models import (
     MANUAL_CHANNEL_CHOICES,
     SETTABLE_PRESENCE_CHOICES,
@@ -170,3 +174,53 @@ def _console_messages() -> dict:
             "abandoned": _("Abandoned"),
         },
     }
+
+
+class MergeForm(forms.Form):
+    other = forms.IntegerField(
+        label=_lazy("Number of the other record (folded into this one)"), min_value=1
+    )
+    reason = forms.CharField(
+        label=_lazy("Why these are the same person"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+@login_required
+def merge_person(request, pk: int):
+    """合并档案: a coordinator folds a second record of the same person into this one."""
+    if not services.may_merge(request.user):
+        raise PermissionDenied(_("Only a coordinator may merge two people."))
+    people = selectors.visible_people(request.user)
+    person = get_object_or_404(people, pk=pk)
+    form = MergeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        other = people.filter(pk=form.cleaned_data["other"]).first()
+        if other is None:
+            form.add_error("other", _("No such person among those you may see."))
+        else:
+            try:
+                services.merge_people(
+                    request.user, person, other, reason=form.cleaned_data["reason"]
+                )
+            except DomainError as exc:
+                for field, errors in exc.fields.items():
+                    form.add_error(field if field in form.fields else None, errors)
+                if not exc.fields:
+                    form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("Merged #%(other)s into #%(id)s.") % {"other": other.pk, "id": person.pk},
+                )
+                return redirect("hotline:merge_person", pk=person.pk)
+    services.record_read(request.user, what="person.merge_page", person_ids=[person.pk])
+    return render(
+        request,
+        "hotline/merge_person.html",
+        {
+            "person": person,
+            "phones": [person.phone, *person.phones.values_list("number", flat=True)],
+            "cases": person.cases.order_by("-id"),
+            "form": form,
+        },
+    )

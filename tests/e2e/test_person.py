@@ -22,7 +22,8 @@ def daphne_server(own_daphne_server):
 
 
 def enter_call(page, number: str) -> None:
-    page.locator("details.manual summary").click()
+    if page.locator("details.manual[open]").count() == 0:
+        page.locator("details.manual summary").click()
     form = page.locator("#manual-call")
     form.locator("input[name=from_number]").fill(number)
     form.locator("button[type=submit]").click()

@@ -209,3 +209,27 @@ def test_merging_refuses_while_the_second_open_case_has_open_work(operator, coor
         closing._checks.remove(check)
     assert "转介未完成" in refused.value.message
     assert Case.objects.get(pk=blocked).person == other
+
+
+def test_the_merge_page_is_for_coordinators_and_says_what_is_wrong_beside_the_field(
+    operator, coordinator, network, client
+):
+    from tests.conftest import sign_in
+
+    keep = person_with_case(operator, network, name="李明")
+    other = person_with_case(operator, network, name="李明")
+    url = f"/console/people/{keep.pk}/merge/"
+    sign_in(client, operator)
+    assert client.get(url).status_code == 403
+    sign_in(client, coordinator)
+    assert client.get(url).status_code == 200
+    refused = client.post(url, {"other": other.pk, "reason": ""})
+    assert refused.status_code == 200
+    assert 'id="reason-error"' in refused.content.decode()
+    unknown = client.post(url, {"other": 999999, "reason": "同一人"})
+    assert 'id="other-error"' in unknown.content.decode()
+    assert Person.objects.filter(merged_into__isnull=False).count() == 0
+    done = client.post(url, {"other": other.pk, "reason": "同一人"})
+    assert done.status_code == 302
+    other.refresh_from_db()
+    assert other.merged_into == keep
