@@ -220,6 +220,7 @@ SPECTACULAR_SETTINGS = {
         "ReferralKindEnum": "referrals.models.ReferralKind",
         "HospitalServiceEnum": "referrals.models.HospitalService",
         "MeasureKindEnum": "clinics.models.MeasureKind",
+        "FlagKindEnum": "hotline.models.FlagKind",
         "ConferenceServiceEnum": [("110", "110"), ("120", "120")],
         "AlertKindEnum": "escalation.kinds.AlertKind",
     },

@@ -23,7 +23,15 @@ class Person(models.Model):
         MALE = "male", _("Male")
         OTHER = "other", _("Other")
 
+    class Language(models.TextChoices):
+        MANDARIN = "mandarin", _("Mandarin")
+        DIALECT = "dialect", _("Local dialect")
+        ENGLISH = "english", _("English")
+        OTHER = "other", _("Other language")
+
     name = models.CharField(_("name"), max_length=100, blank=True)
+    alias = models.CharField(_("alias"), max_length=100, blank=True)
+    language = models.CharField(_("language"), max_length=10, choices=Language.choices, blank=True)
     is_anonymous = models.BooleanField(_("anonymous"), default=False)
     phone = PhoneNumberField(_("phone"), blank=True, db_index=True)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, default="unknown")
@@ -35,6 +43,10 @@ class Person(models.Model):
     school = models.CharField(_("school or workplace"), max_length=150, blank=True)
     notes = EncryptedNotesField(_("notes"), blank=True)  # encrypted at rest
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
+    # Set when a coordinator merged this record into another (the same person found twice).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,9 +67,11 @@ class Person(models.Model):
         ]
 
     def __str__(self) -> str:
-        if self.is_anonymous or not self.name:
+        if self.is_anonymous or not (self.name or self.alias):
             return _("Anonymous #%(id)s") % {"id": self.pk}
-        return self.name
+        if self.name and self.alias:
+            return f"{self.name}（{self.alias}）"
+        return self.name or self.alias
 
     def save(self, *args, **kwargs):
         adding = self.pk is None  # auto ids: no id yet means a new row
@@ -84,6 +98,68 @@ class GuardianContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.relation})"
+
+
+class PersonPhone(models.Model):
+    """A further number of a person (the first is ``Person.phone``). A number names one person:
+    unique here, and the services refuse one that is another person's ``Person.phone``."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="phones")
+    number = PhoneNumberField(_("phone"), unique=True)
+    label = models.CharField(_("label"), max_length=50, blank=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return str(self.number)
+
+
+class FlagKind(models.TextChoices):
+    FREQUENT_CALLER = "frequent_caller", _("Frequent caller")
+    KNOWN_HIGH_RISK = "known_high_risk", _("Known high risk")
+    DO_NOT_CALL_BACK = "do_not_call_back", _("Do not call back on this number")
+    ABUSIVE = "abusive", _("Abusive")
+
+
+class PersonFlagQuerySet(models.QuerySet):
+    def active(self, now=None):
+        now = now or timezone.now()
+        return self.filter(cleared_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        )
+
+
+class PersonFlag(models.Model):
+    """A caller profile flag (as Aselo's helplines use them): who set it, why, until when."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(_("flag"), max_length=20, choices=FlagKind.choices)
+    reason = models.TextField(_("reason"))
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_at = models.DateTimeField(_("set at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    clear_reason = models.TextField(_("why cleared"), blank=True)
+
+    objects = PersonFlagQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("caller flag")
+        verbose_name_plural = _("caller flags")
+        ordering = ["-set_at", "-id"]
+        indexes = [models.Index(fields=["person", "cleared_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.person}"
 
 
 class Stage(models.TextChoices):

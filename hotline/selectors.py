@@ -1,7 +1,12 @@
 """Who may see which cases and people."""
 
+import re
+
 from django.contrib.auth import get_user_model
+from django.contrib.postgres.search import TrigramSimilarity
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from directory.access import (
@@ -12,7 +17,16 @@ from directory.access import (
     organisation_ids,
 )
 from directory.models import Membership, Organisation, OrganisationKind, Role
-from hotline.models import WAITING_STATUSES, Call, CallbackTask, Case, CaseAccess, Person, Shift
+from hotline.models import (
+    WAITING_STATUSES,
+    Call,
+    CallbackTask,
+    Case,
+    CaseAccess,
+    Person,
+    PersonPhone,
+    Shift,
+)
 
 User = get_user_model()
 
@@ -71,6 +85,54 @@ def visible_people(user):
     if is_administrator(user):
         return Person.objects.all()
     return Person.objects.filter(Exists(visible_cases(user).filter(person=OuterRef("pk"))))
+
+
+def person_with_number(number):
+    """The person a number names (first or further number), or None."""
+    if not number:
+        return None
+    found = Person.objects.filter(phone=number).order_by("-pk").first()
+    if found is None:
+        extra = PersonPhone.objects.filter(number=number).select_related("person").first()
+        found = extra.person if extra else None
+    return found
+
+
+MIN_PHONE_DIGITS = 4
+SIMILARITY = 0.3  # pg_trgm's own default threshold for ``%``
+
+
+def search_people(user, query: str):
+    """People the user may see, found by name or alias (trigram similarity on PostgreSQL, else
+    ``icontains``), by phone in any format (4+ digits match anywhere in a number, first or
+    further) or by case number ("#12" or "12"). Merged-away records are left out."""
+    query = (query or "").strip()
+    people = visible_people(user).filter(merged_into__isnull=True)
+    if not query:
+        return people.none()
+    match = Q(name__icontains=query) | Q(alias__icontains=query)
+    postgres = connection.vendor == "postgresql"
+    digits = re.sub(r"\D", "", query)
+    if len(digits) >= MIN_PHONE_DIGITS:
+        # "+86 138-0000-0002", "13800000002" and "0572 2251885" all meet E.164's digits.
+        fragments = {digits, digits.removeprefix("0"), digits.removeprefix("86")} - {""}
+        for fragment in fragments:
+            match |= Q(phone__contains=fragment) | Exists(
+                PersonPhone.objects.filter(person=OuterRef("pk"), number__contains=fragment)
+            )
+    # A case number: "#12", or digits with no leading zero (a number's fragment may have one).
+    number = re.fullmatch(r"#\s*(\d{1,9})|([1-9]\d{0,8})", query)
+    if number:
+        case_id = int(number.group(1) or number.group(2))
+        match |= Exists(Case.objects.filter(person=OuterRef("pk"), pk=case_id))
+    if not postgres:
+        return people.filter(match).order_by("-id")
+    similarity = Greatest(TrigramSimilarity("name", query), TrigramSimilarity("alias", query))
+    return (
+        people.annotate(similarity=similarity)
+        .filter(match | Q(similarity__gt=SIMILARITY))
+        .order_by("-similarity", "-id")
+    )
 
 
 # --- calls (热线来电) -------------------------------------------------------------------------

@@ -1,12 +1,16 @@
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from core.errors import DomainError
 from directory.access import has_role
 from directory.models import Role
-from hotline import triage
+from hotline import selectors, services, triage
 from hotline.models import (
     ATTEMPT_OUTCOME_CHOICES,
     MANUAL_CHANNEL_CHOICES,
@@ -14,6 +18,8 @@ from hotline.models import (
     CallChannel,
     CallerRelation,
     Disposition,
+    FlagKind,
+    Person,
     PresenceStatus,
     Risk,
 )
@@ -49,8 +55,50 @@ def console(request):
             "risks": Risk.choices,
             "attempt_outcomes": ATTEMPT_OUTCOME_CHOICES,
             "messages_js": _console_messages(),
+            **_person_context(),
         },
     )
+
+
+def _person_context() -> dict:
+    """The console's person panel (identify, flags) and search: choices and the script's words."""
+    return {
+        "person_genders": Person.Gender.choices,
+        "person_languages": Person.Language.choices,
+        "flag_kinds": FlagKind.choices,
+        "person_messages": {
+            "saved": _("Saved."),
+            "no_results": _("Nobody found."),
+            "found": _("%s found"),
+            "searching": _("Searching…"),
+            "too_short": _("Type a name, at least 4 digits of a number, or a case number."),
+            "use_for_call": _("This is the caller"),
+            "case": _("Case"),
+            "open_case": _("open"),
+            "clear": _("Clear"),
+            "until": _("until %s"),
+            "set_by": _("set by %s"),
+            "age": _("%s years"),
+            "no_place_found": _("No place found."),
+            "network_error": _("The server could not be reached; try again."),
+            "genders": dict(Person.Gender.choices),
+            "languages": dict(Person.Language.choices),
+            "fields": {
+                "name": _("Name"),
+                "alias": _("Alias"),
+                "birth_year": _("Age or birth year"),
+                "school": _("School or workplace"),
+                "home_region": _("Home region"),
+                "phone": _("Phone"),
+                "phones": _("Phone numbers"),
+                "guardians": _("Guardian"),
+                "language": _("Language"),
+                "reason": _("Why"),
+                "expires_at": _("Until"),
+                "kind": _("Flag"),
+            },
+        },
+    }
 
 
 def _console_messages() -> dict:
@@ -140,3 +188,53 @@ def _console_messages() -> dict:
             "abandoned": _("Abandoned"),
         },
     }
+
+
+class MergeForm(forms.Form):
+    other = forms.IntegerField(
+        label=_lazy("Number of the other record (folded into this one)"), min_value=1
+    )
+    reason = forms.CharField(
+        label=_lazy("Why these are the same person"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+@login_required
+def merge_person(request, pk: int):
+    """合并档案: a coordinator folds a second record of the same person into this one."""
+    if not services.may_merge(request.user):
+        raise PermissionDenied(_("Only a coordinator may merge two people."))
+    people = selectors.visible_people(request.user)
+    person = get_object_or_404(people, pk=pk)
+    form = MergeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        other = people.filter(pk=form.cleaned_data["other"]).first()
+        if other is None:
+            form.add_error("other", _("No such person among those you may see."))
+        else:
+            try:
+                services.merge_people(
+                    request.user, person, other, reason=form.cleaned_data["reason"]
+                )
+            except DomainError as exc:
+                for field, errors in exc.fields.items():
+                    form.add_error(field if field in form.fields else None, errors)
+                if not exc.fields:
+                    form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("Merged #%(other)s into #%(id)s.") % {"other": other.pk, "id": person.pk},
+                )
+                return redirect("hotline:merge_person", pk=person.pk)
+    services.record_read(request.user, what="person.merge_page", person_ids=[person.pk])
+    return render(
+        request,
+        "hotline/merge_person.html",
+        {
+            "person": person,
+            "phones": [person.phone, *person.phones.values_list("number", flat=True)],
+            "cases": person.cases.order_by("-id"),
+            "form": form,
+        },
+    )

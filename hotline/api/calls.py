@@ -19,7 +19,7 @@ from directory.models import Organisation
 from hotline import selectors, services, voice
 from hotline import triage as triage_rule
 from hotline.api.audit import AuditedReads
-from hotline.api.cases import CaseSerializer
+from hotline.api.cases import CaseSerializer, FlagSerializer, PersonSerializer, active_flags
 from hotline.models import (
     MANUAL_CHANNEL_CHOICES,
     SETTABLE_PRESENCE_CHOICES,
@@ -60,6 +60,7 @@ class CallSerializer(ModelSerializer):
     risk = serializers.SerializerMethodField()
     risk_assessed = serializers.SerializerMethodField()
     triage = serializers.SerializerMethodField()
+    person_flags = serializers.SerializerMethodField()
 
     class Meta:
         model = Call
@@ -73,6 +74,7 @@ class CallSerializer(ModelSerializer):
             "caller_relation",
             "person",
             "person_name",
+            "person_flags",
             "case",
             "risk",
             "risk_assessed",
@@ -104,6 +106,11 @@ class CallSerializer(ModelSerializer):
     def get_person_name(self, call) -> str:
         return str(call.person) if call.person_id else ""
 
+    @extend_schema_field(FlagSerializer(many=True))
+    def get_person_flags(self, call):
+        """The person's live flags: shown on the offer before anyone answers."""
+        return active_flags(call.person) if call.person_id else []
+
     def get_operator_name(self, call) -> str:
         return str(call.operator) if call.operator_id else ""
 
@@ -127,6 +134,7 @@ class CallSerializer(ModelSerializer):
 
 class CallHistorySerializer(serializers.Serializer):
     case = CaseSerializer(allow_null=True)
+    person = PersonSerializer(allow_null=True)
     previous_calls = CallSerializer(many=True)
 
 
@@ -142,6 +150,7 @@ class CallDetailSerializer(CallSerializer):
         """What the operator sees before speaking: the case, its stage and risk, earlier calls."""
         return {
             "case": CaseSerializer(call.case).data if call.case_id else None,
+            "person": PersonSerializer(call.person).data if call.person_id else None,
             "previous_calls": CallSerializer(selectors.previous_calls(call), many=True).data,
         }
 

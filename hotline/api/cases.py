@@ -1,7 +1,7 @@
 """REST API of the case file: people and cases, with the loop's stage actions and the timeline."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -13,7 +13,16 @@ from directory.models import Organisation, Region, User
 from hotline import selectors, services
 from hotline.api.audit import AuditedReads
 from hotline.filters import CaseFilter
-from hotline.models import LOOP, Case, GuardianContact, Person, Risk, Stage
+from hotline.models import (
+    LOOP,
+    Case,
+    FlagKind,
+    GuardianContact,
+    Person,
+    PersonFlag,
+    Risk,
+    Stage,
+)
 from realtime.selectors import case_timeline
 
 
@@ -35,34 +44,109 @@ class GuardianSerializer(ModelSerializer):
         fields = ["name", "relation", "phone"]
 
 
+class FlagSerializer(ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    set_by_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PersonFlag
+        fields = [
+            "id",
+            "kind",
+            "kind_display",
+            "reason",
+            "set_by",
+            "set_by_name",
+            "set_at",
+            "expires_at",
+            "cleared_at",
+            "clear_reason",
+        ]
+        read_only_fields = fields
+
+    def get_set_by_name(self, flag) -> str:
+        return str(flag.set_by) if flag.set_by_id else ""
+
+
+def active_flags(person) -> list:
+    return FlagSerializer(person.flags.active(), many=True).data if person else []
+
+
 class PersonSerializer(ModelSerializer):
     phone = PhoneNumberField(required=False, allow_blank=True)
+    phones = serializers.ListField(
+        child=PhoneNumberField(),
+        required=False,
+        write_only=True,  # read back by to_representation, from the rows
+        help_text="Further numbers beside phone.",
+    )
     home_region = RegionCodeField(required=False, allow_null=True)
+    home_region_name = serializers.CharField(source="home_region.name", read_only=True, default="")
     guardians = GuardianSerializer(many=True, required=False)
     open_case = serializers.SerializerMethodField()
+    display_name = serializers.CharField(source="__str__", read_only=True)
+    flags = serializers.SerializerMethodField()
+    cases = serializers.SerializerMethodField()
 
     class Meta:
         model = Person
         fields = [
             "id",
+            "display_name",
             "name",
+            "alias",
             "is_anonymous",
             "phone",
+            "phones",
+            "language",
             "gender",
             "birth_year",
             "home_region",
+            "home_region_name",
             "address",
             "school",
             "notes",
             "guardians",
             "open_case",
+            "cases",
+            "flags",
+            "merged_into",
             "created_at",
         ]
-        read_only_fields = ["created_at"]
+        read_only_fields = ["created_at", "merged_into"]
+
+    def to_representation(self, person):
+        data = super().to_representation(person)
+        data["phones"] = [str(p.number) for p in person.phones.all()]
+        return data
 
     def get_open_case(self, person) -> int | None:
         case = person.cases.open().first()
         return case.pk if case else None
+
+    def get_cases(self, person) -> list[int]:
+        """The person's case numbers, newest first."""
+        return sorted((c.pk for c in person.cases.all()), reverse=True)
+
+    @extend_schema_field(FlagSerializer(many=True))
+    def get_flags(self, person):
+        """The live flags (not cleared, not expired)."""
+        return active_flags(person)
+
+
+class FlagCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=FlagKind.choices)
+    reason = serializers.CharField()
+    expires_at = MomentField(required=False, allow_null=True, default=None)
+
+
+class FlagClearSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MergeSerializer(serializers.Serializer):
+    other = serializers.PrimaryKeyRelatedField(queryset=Person.objects.all())
+    reason = serializers.CharField()
 
 
 class PersonSearchSerializer(serializers.Serializer):
@@ -87,16 +171,71 @@ class PersonViewSet(
         return [p.pk for p in objects]
 
     def get_queryset(self):
-        qs = selectors.visible_people(self.request.user).prefetch_related("guardians", "cases")
-        return qs.order_by("-id")
+        user = self.request.user
+        search = self.request.query_params.get("search") if self.action == "list" else None
+        if search is not None:
+            qs = selectors.search_people(user, search)
+        else:
+            qs = selectors.visible_people(user).order_by("-id")
+        return qs.select_related("home_region").prefetch_related("guardians", "cases", "phones")
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "search",
+                str,
+                description="Name or alias (fuzzy on PostgreSQL), 4+ digits of a phone number "
+                "in any format, or a case number (#12).",
+            )
+        ]
+    )
     def list(self, request, *args, **kwargs):
-        # A phone number in a URL ends up in access logs and browser history: search by POST.
+        # A whole phone number in a URL ends up in access logs and browser history: search
+        # by POST (or ?search= with a part of it).
         if "phone" in request.query_params:
             raise serializers.ValidationError(
                 {"phone": ['Search by phone number with POST people/search/ {"phone": ...}.']}
             )
         return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=FlagCreateSerializer, responses={201: FlagSerializer})
+    @action(detail=True, methods=["post"])
+    def flags(self, request, pk=None):
+        """Set a caller profile flag: kind, why, and optionally until when."""
+        person = self.get_object()
+        body = FlagCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        flag = services.set_flag(request.user, person, **body.validated_data)
+        return Response(FlagSerializer(flag).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=FlagClearSerializer, responses=FlagSerializer)
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"flags/(?P<flag_id>[0-9]+)/clear",
+        url_name="flag-clear",
+    )
+    def clear_flag(self, request, pk=None, flag_id=None):
+        person = self.get_object()
+        flag = get_object_or_404(PersonFlag, pk=flag_id, person=person)
+        body = FlagClearSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        flag = services.clear_flag(request.user, flag, reason=body.validated_data["reason"])
+        return Response(FlagSerializer(flag).data)
+
+    @extend_schema(request=MergeSerializer, responses=PersonSerializer)
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        """Fold ``other`` into this person (coordinators): cases, calls, numbers and flags
+        follow; if both have an open case, the other's is closed with the reason."""
+        if not services.may_merge(request.user):
+            raise Forbidden("Only a coordinator may merge two people.")
+        person = self.get_object()
+        body = MergeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        person = services.merge_people(request.user, person, data["other"], reason=data["reason"])
+        return Response(self.get_serializer(person).data)
 
     @extend_schema(request=PersonSearchSerializer, responses=PersonSerializer(many=True))
     @action(detail=False, methods=["post"])
@@ -111,16 +250,18 @@ class PersonViewSet(
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         guardians = data.pop("guardians", [])
+        phones = data.pop("phones", [])
         region = data.pop("home_region", None)
         serializer.instance = services.create_person(
-            self.request.user, home_region=region, guardians=guardians, **data
+            self.request.user, home_region=region, guardians=guardians, phones=phones, **data
         )
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         guardians = data.pop("guardians", None)
+        phones = data.pop("phones", None)
         serializer.instance = services.update_person(
-            self.request.user, serializer.instance, guardians=guardians, **data
+            self.request.user, serializer.instance, guardians=guardians, phones=phones, **data
         )
 
 

@@ -37,6 +37,7 @@ from hotline.services.cases import (
     set_risk,
     update_person,
 )
+from hotline.services.people import clear_flag, may_merge, merge_people, set_flag
 from hotline.services.presence import (
     available_operator_ids,
     expire_offers,
@@ -59,6 +60,7 @@ __all__ = [
     "call_data",
     "call_status_changed",
     "check_surges",
+    "clear_flag",
     "close_case",
     "create_person",
     "end_access",
@@ -68,6 +70,8 @@ __all__ = [
     "grant_access",
     "hotline_for_webhook",
     "identify_caller",
+    "may_merge",
+    "merge_people",
     "normalise_number",
     "offer_waiting_calls",
     "open_case",
@@ -77,6 +81,7 @@ __all__ = [
     "record_outage_call",
     "record_read",
     "reopen_case",
+    "set_flag",
     "set_next_step",
     "set_presence",
     "set_risk",

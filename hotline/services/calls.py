@@ -42,7 +42,7 @@ from hotline.models import (
     Risk,
     risk_at_least,
 )
-from hotline.selectors import visible_people
+from hotline.selectors import person_with_number, visible_people
 from hotline.services.cases import SYSTEM, _insert_case, open_case
 from hotline.services.presence import (
     offer_waiting,
@@ -122,7 +122,7 @@ def _enqueue(
     recorded as it was: queued when it came in, and ended at once, never offered."""
     number = normalise_number(from_raw)
     if person is None and number is not None:
-        person = Person.objects.filter(phone=number).order_by("-pk").first()
+        person = person_with_number(number)
     case = person.cases.open().first() if person is not None else None
     if person is None:
         person = Person.objects.create(phone=number or "", is_anonymous=number is None)

@@ -27,6 +27,7 @@ from hotline.models import (
     CaseAccess,
     GuardianContact,
     Person,
+    PersonPhone,
     Risk,
     Stage,
     StageVisit,
@@ -48,6 +49,8 @@ SYSTEM = None
 
 PERSON_FIELDS = (
     "name",
+    "alias",
+    "language",
     "is_anonymous",
     "phone",
     "gender",
@@ -93,13 +96,52 @@ def _phone_clash_as_field_error():
         raise _phone_taken() from exc
 
 
-def _phone_taken() -> Invalid:
+def _phone_taken(field: str = "phone") -> Invalid:
     message = _("A person with this phone number is already on file.")
-    return Invalid(message, code=PHONE_TAKEN, fields={"phone": [message]})
+    return Invalid(message, code=PHONE_TAKEN, fields={field: [message]})
 
 
-def create_person(actor, *, home_region: Region | None = None, guardians=(), **fields) -> Person:
-    """Register a person at risk (may be anonymous); guardians are ``{name, relation, phone}``."""
+def _phones_taken(person: Person, numbers) -> Invalid | None:
+    """A number names one person: refused if it is another person's, first or further."""
+    numbers = [n for n in numbers if n]
+    if not numbers:
+        return None
+    others_first = Person.objects.exclude(pk=person.pk).filter(phone__in=numbers)
+    others_more = PersonPhone.objects.exclude(person=person).filter(number__in=numbers)
+    if others_first.exists() or others_more.exists():
+        return _phone_taken("phones")
+    return None
+
+
+def _set_phones(person: Person, phones) -> None:
+    """The further numbers, replaced as a whole (the first stays ``Person.phone``)."""
+    numbers = []
+    for number in phones:
+        if number and number != person.phone and number not in numbers:
+            numbers.append(number)
+    taken = _phones_taken(person, numbers)
+    if taken:
+        raise taken
+    person.phones.exclude(number__in=numbers).delete()
+    kept = {str(n) for n in person.phones.values_list("number", flat=True)}
+    for number in numbers:
+        if str(number) not in kept:
+            PersonPhone.objects.create(person=person, number=number)
+
+
+def _check_first_phone(person: Person) -> None:
+    if (
+        person.phone
+        and PersonPhone.objects.exclude(person_id=person.pk).filter(number=person.phone).exists()
+    ):
+        raise _phone_taken()
+
+
+def create_person(
+    actor, *, home_region: Region | None = None, guardians=(), phones=(), **fields
+) -> Person:
+    """Register a person at risk (may be anonymous); guardians are ``{name, relation, phone}``,
+    ``phones`` further numbers beside ``phone``."""
     _require_case_role(actor)
     unknown = set(fields) - set(PERSON_FIELDS)
     if unknown:
@@ -107,7 +149,9 @@ def create_person(actor, *, home_region: Region | None = None, guardians=(), **f
     with _phone_clash_as_field_error(), transaction.atomic():
         person = Person(home_region=home_region, **fields)
         person.full_clean()
+        _check_first_phone(person)
         person.save()
+        _set_phones(person, phones)
         for g in guardians:
             contact = GuardianContact(person=person, **g)
             contact.full_clean()
@@ -115,7 +159,9 @@ def create_person(actor, *, home_region: Region | None = None, guardians=(), **f
     return person
 
 
-def update_person(actor, person: Person, *, guardians=None, **fields) -> Person:
+def update_person(actor, person: Person, *, guardians=None, phones=None, **fields) -> Person:
+    """Change what is known of a person; ``phones`` (further numbers) and ``guardians`` are
+    replaced as a whole when given. A name or alias makes the person no longer anonymous."""
     if not visible_people(actor).filter(pk=person.pk).exists():
         raise Forbidden(_("You may not change this person's record."))
     with _phone_clash_as_field_error(), transaction.atomic():
@@ -124,8 +170,13 @@ def update_person(actor, person: Person, *, guardians=None, **fields) -> Person:
             if name not in (*PERSON_FIELDS, "home_region"):
                 raise Invalid(_("Unknown person field: %s") % name)
             setattr(person, name, value)
+        if "is_anonymous" not in fields and (fields.get("name") or fields.get("alias")):
+            person.is_anonymous = False
         person.full_clean()
+        _check_first_phone(person)
         person.save()
+        if phones is not None:
+            _set_phones(person, phones)
         if guardians is not None:
             person.guardians.all().delete()
             for g in guardians:

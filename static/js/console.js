@@ -145,6 +145,13 @@
         text(tag, reason);
         meta.append(" ", tag);
       });
+      (call.person_flags || []).forEach(function (flag) {
+        var tag = document.createElement("span");
+        tag.className = "tag person-flag flag-" + flag.kind;
+        tag.title = flag.reason;
+        text(tag, flag.kind_display);
+        meta.append(" ", tag);
+      });
       if (call.offered_to === ME) {
         var offered = document.createElement("span");
         offered.className = "tag offered";
@@ -302,6 +309,7 @@
       $("triaged").hidden = true;
       renderQueue();
       renderCallbacks();
+      root.dispatchEvent(new CustomEvent("console:call", { detail: null }));
       return;
     }
     text($("call-from"), call.from_number || call.caller_name || T.anonymous);
@@ -342,6 +350,8 @@
     renderQueue();
     renderCallbacks();
     if (c) loadTimeline(c.id);
+    // The person panel (person.js) follows the call in hand.
+    root.dispatchEvent(new CustomEvent("console:call", { detail: call }));
   }
 
   var LABELS = (function () {
@@ -703,6 +713,8 @@
       .catch(function (err) { text($("triage-error"), err.message); });
   });
 
+  // person.js saved something about the person on the call: show it.
+  root.addEventListener("console:reload", function () { if (state.call) loadCall(state.call.id); });
   $("accept-next").addEventListener("click", function () { acceptCall(null); });
   $("one-key").addEventListener("click", function () { openConfirm("dispatch"); });
   $("set-place").addEventListener("click", function () { openConfirm("place"); });
