@@ -106,6 +106,7 @@ def _console_messages() -> dict:
             "consent": _("Caller consents to sharing with the receiving centre"),
             **{name: str(label) for name, label in triage.SCREEN_LABELS.items()},
         },
+        "fix_marked": _("%s answers are missing or need a change: see the marked items."),
         "draft_saved": _("Draft saved %s"),
         "draft_saving": _("Saving the draft…"),
         "draft_unsaved": _(

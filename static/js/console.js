@@ -97,7 +97,11 @@
       }
       if (!first) first = box;
     });
-    text(out, ((err && err.message) || T.network_error) + (unplaced.length ? "（" + unplaced.join("；") + "）" : ""));
+    var placed = Object.keys(fields).length - unplaced.length;
+    // Several items marked beside themselves: the line below says how many, not all again.
+    var summary = placed > 1 && !unplaced.length ? T.fix_marked.replace("%s", placed)
+      : ((err && err.message) || T.network_error);
+    text(out, summary + (unplaced.length ? "（" + unplaced.join("；") + "）" : ""));
     if (first) {
       first.scrollIntoView({ block: "center" });
       var input = first.matches("input, select, textarea") ? first : first.querySelector("input, select, textarea");

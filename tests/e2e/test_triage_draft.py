@@ -98,11 +98,11 @@ def test_a_reload_mid_screen_keeps_every_answer_and_errors_stand_beside_the_item
     assert "意图" in note.inner_text() or "打算" in note.inner_text(), note.inner_text()
     assert "此项必填" in note.inner_text()
     assert intent.locator("input").first.get_attribute("aria-invalid") == "true"
-    for item in ("plan", "behaviour_3_months", "behaviour_ever", "harm_to_others"):
+    for item in ("plan", "behaviour_3_months", "behaviour_ever", "harm_to_others", "in_danger_now"):
         assert screen.locator(f"[data-item={item}].invalid").count() == 1, item
     assert screen.locator("[data-item=wish_to_be_dead].invalid").count() == 0
     summary = page.locator("#triage-error").inner_text()
-    assert "风险筛查未完成" in summary
+    assert summary == "有 6 项未答或需修改，请看标红的项目。", summary
     assert not re.search(r"\b[a-z]+_[a-z_]+\b", summary), summary
     first_invalid = screen.locator(".invalid").first
     assert first_invalid.evaluate(IN_VIEW)
