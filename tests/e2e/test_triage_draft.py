@@ -129,3 +129,31 @@ def test_a_reload_mid_screen_keeps_every_answer_and_errors_stand_beside_the_item
 
     page.locator("body").press("w")  # the wrap-up key
     page.locator("#no-call:not([hidden])").wait_for()
+
+
+def test_answers_given_while_the_connection_is_lost_are_saved_when_it_is_back(
+    new_page, daphne_server
+):
+    page = new_page("operator2")
+    page.locator("#live-status[data-state=live]").wait_for()
+    page.select_option("#presence", "available")
+    page.locator("#presence-now").filter(has_text="空闲").wait_for()
+    incoming_call(daphne_server, "CA" + "draft2".rjust(32, "0"), "+8613912340078")
+    page.locator("#queue li.offered-to-me").wait_for()
+    page.locator("#accept-next").click()
+    page.locator("#triage:not([hidden])").wait_for()
+    _answer(page, "wish_to_be_dead", False)
+    _wait_saved(page)
+
+    page.context.set_offline(True)
+    _answer(page, "harm_to_others", True)
+    page.locator("#draft-status[data-state=unsaved]").wait_for()
+    assert "草稿未保存" in page.locator("#draft-status").inner_text()
+    page.context.set_offline(False)
+    _wait_saved(page)
+
+    page.reload()
+    page.locator("#triage:not([hidden])").wait_for()
+    _wait_saved(page)
+    assert page.locator("#triage [data-item=harm_to_others] input[value=yes]").is_checked()
+    assert page.locator("#triage [data-item=wish_to_be_dead] input[value=no]").is_checked()
