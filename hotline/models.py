@@ -831,3 +831,19 @@ class Triage(models.Model):
 
     def __str__(self) -> str:
         return f"triage {self.call_id} {self.risk}/{self.disposition}"
+
+
+class TriageDraft(models.Model):
+    """The risk screen half filled in (研判草稿): what the operator has answered so far on a call,
+    kept on the server so a reload or a lost connection loses nothing. One per call; deleted
+    when the triage is recorded. Encrypted at rest like the notes it may hold."""
+
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="triage_draft")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    answers = EncryptedNotesField(blank=True)  # JSON of the form's fields
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"triage draft {self.call_id}"

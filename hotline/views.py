@@ -156,7 +156,17 @@ def _console_messages() -> dict:
             "from_number": _("Caller's number"),
             "caller_name": _("Caller's name"),
             "status": _("My status"),
+            "protective_factors": _("Protective factors"),
+            "consent": _("Caller consents to sharing with the receiving centre"),
+            **{name: str(label) for name, label in triage.SCREEN_LABELS.items()},
         },
+        "fix_marked": _("%s answers are missing or need a change: see the marked items."),
+        "draft_saved": _("Draft saved %s"),
+        "draft_saving": _("Saving the draft…"),
+        "draft_unsaved": _(
+            "Draft not saved: the connection is lost. The answers stay on this screen and are "
+            "saved as soon as it is back."
+        ),
         "triaged": _("Triage recorded"),
         "dispatch_started": _("Emergency dispatch #%s is running."),
         "no_case": _("This call has no case yet; identify the person first."),

@@ -1,6 +1,7 @@
 """REST API of the hotline console: calls, operators' presence, the roster, triage preview."""
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -253,6 +254,25 @@ class TriageResultSerializer(ModelSerializer):
         return CreatedFollowUpSerializer(_created(triage, "clinics.followup"), many=True).data
 
 
+class TriageDraftSerializer(serializers.Serializer):
+    """研判草稿: the triage form's fields answered so far (any subset, checked like the triage's
+    own), and when the server saved them."""
+
+    answers = serializers.DictField()
+    saved_at = MomentField(read_only=True, allow_null=True)
+
+    def validate_answers(self, value):
+        unknown = sorted(set(value) - set(TriageSerializer().fields) - {"disposition"})
+        if unknown:
+            raise serializers.ValidationError(_("Unknown field."))
+        form = TriageSerializer(data=value, partial=True)
+        if not form.is_valid():
+            raise serializers.ValidationError(form.errors)
+        answers = dict(form.validated_data)
+        answers.pop("disposition", None)
+        return answers
+
+
 class WrapUpSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -352,6 +372,21 @@ class CallViewSet(
         screen = {item: data.pop(item) for item in triage_rule.ITEMS}
         triage = services.triage_call(request.user, call, screen=screen, **data)
         return Response(TriageResultSerializer(triage).data)
+
+    @extend_schema(request=TriageDraftSerializer, responses=TriageDraftSerializer)
+    @action(detail=True, methods=["get", "put"], url_path="triage-draft")
+    def triage_draft(self, request, pk=None):
+        """The risk screen's draft (研判草稿) of the call I hold: read it back after a reload,
+        or replace it with the answers so far; recording the triage deletes it."""
+        call = self.get_object()
+        if request.method == "PUT":
+            body = TriageDraftSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            draft = services.save_triage_draft(request.user, call, body.validated_data["answers"])
+            answers, saved_at = body.validated_data["answers"], draft.saved_at
+        else:
+            answers, saved_at = services.triage_draft(request.user, call)
+        return Response(TriageDraftSerializer({"answers": answers, "saved_at": saved_at}).data)
 
     @extend_schema(request=WrapUpSerializer, responses=CallDetailSerializer)
     @action(detail=True, methods=["post"], url_path="wrap-up")

@@ -47,7 +47,7 @@ from hotline.services.presence import (
 )
 from hotline.services.reads import record_read
 from hotline.services.surge import check_surges
-from hotline.services.triage import triage_call
+from hotline.services.triage import save_triage_draft, triage_call, triage_draft
 
 __all__ = [
     "CASE_ROLES",
@@ -81,6 +81,7 @@ __all__ = [
     "record_outage_call",
     "record_read",
     "reopen_case",
+    "save_triage_draft",
     "set_flag",
     "set_next_step",
     "set_presence",
@@ -89,6 +90,7 @@ __all__ = [
     "sweep_callbacks",
     "take_callback",
     "triage_call",
+    "triage_draft",
     "update_person",
     "wrap_up_call",
 ]

@@ -1,5 +1,7 @@
 """分级研判与处置: the risk screen of a call and its one disposition."""
 
+import json
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +18,7 @@ from hotline.models import (
     PresenceStatus,
     Stage,
     Triage,
+    TriageDraft,
 )
 from hotline.services.calls import _callback_reached_on_triage, _require_holder
 from hotline.services.cases import (
@@ -28,7 +31,14 @@ from hotline.services.cases import (
 )
 from hotline.services.presence import presence_for, set_presence_status
 from hotline.signals import disposition_made
-from hotline.triage import ITEMS, check_disposition, derive_risk, is_lower, missing_items
+from hotline.triage import (
+    ITEMS,
+    SCREEN_LABELS,
+    check_disposition,
+    derive_risk,
+    is_lower,
+    missing_items,
+)
 
 
 def _check(
@@ -45,7 +55,8 @@ def _check(
     missing = missing_items(screen)
     if missing:
         raise Invalid(
-            _("The risk screen is incomplete; answer: %s") % ", ".join(missing),
+            _("The risk screen is incomplete; answer: %s")
+            % _("; ").join(str(SCREEN_LABELS[item]) for item in missing),
             code="screen_incomplete",
             fields={item: [_("This item is required.")] for item in missing},
         )
@@ -154,6 +165,7 @@ def triage_call(
             _advance(actor, case, Stage.INTERVENTION, _("Triaged on a hotline call"))
         call.case = case
         _callback_reached_on_triage(actor, call, now)
+        TriageDraft.objects.filter(call=call).delete()
         call.start_wrap_up()
         call.wrap_up_started_at = now
         call.save()
@@ -201,3 +213,30 @@ def triage_call(
         if obj is not None
     ]
     return triage
+
+
+def triage_draft(actor, call: Call) -> tuple[dict, object]:
+    """研判草稿: the answers saved so far on the call the operator holds, and when they were
+    saved (``({}, None)`` when nothing is saved)."""
+    _require_holder(actor, call, (CallStatus.IN_PROGRESS, CallStatus.WRAP_UP))
+    draft = TriageDraft.objects.filter(call=call).first()
+    if draft is None:
+        return {}, None
+    return json.loads(draft.answers or "{}"), draft.saved_at
+
+
+def save_triage_draft(actor, call: Call, answers: dict) -> TriageDraft:
+    """Keep the answers typed so far (the whole form each time, the last save wins) while the
+    operator holds the call and has not yet recorded the triage."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call.pk)
+        _require_holder(actor, call, (CallStatus.IN_PROGRESS,))
+        draft, _created = TriageDraft.objects.update_or_create(
+            call=call,
+            defaults={
+                "operator": actor,
+                "answers": json.dumps(answers, ensure_ascii=False),
+                "saved_at": timezone.now(),
+            },
+        )
+    return draft

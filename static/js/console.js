@@ -64,31 +64,77 @@
     text(el, T.risk_badges[risk] || risk);
   }
 
-  // Errors in words: the message, then each field by its label; the fields are highlighted and
-  // the message is brought into view.
+  // Errors in words, where the person is looking: each field's message beside it, in the page's
+  // language and under its label, the field marked (class and aria-invalid) and the first one
+  // scrolled into view; the summary line names only what has no field on the page.
   function showError(out, err, scope) {
-    if (scope) scope.querySelectorAll(".invalid").forEach(function (el) { el.classList.remove("invalid"); });
+    clearFieldErrors(scope);
     var fields = (err && err.data && err.data.fields) || {};
-    var parts = [];
+    var unplaced = [];
+    var first = null;
     Object.keys(fields).forEach(function (name) {
-      var el = scope && scope.querySelector("[name='" + (FIELD_INPUT[name] || name) + "']");
-      if (el) {
-        el.classList.add("invalid");
-        var details = el.closest("details");
-        if (details) details.open = true;
+      var words = [].concat(fields[name]).join(" ");
+      var box = scope && fieldBox(scope, name);
+      if (!box) {
+        unplaced.push((T.fields[name] || name) + "：" + words);
+        return;
       }
-      parts.push((T.fields[name] || name) + "：" + [].concat(fields[name]).join(" "));
+      var hiddenParent = box.closest("[hidden]");
+      if (hiddenParent && scope.contains(hiddenParent)) hiddenParent.hidden = false;
+      var details = box.closest("details");
+      if (details) details.open = true;
+      box.classList.add("invalid");
+      var note = document.createElement("span");
+      note.className = "field-error error small";
+      note.id = "field-error-" + (scope.id || "form") + "-" + name;
+      text(note, (T.fields[name] || "") + (T.fields[name] ? "：" : "") + words);
+      box.after(note);
+      box.querySelectorAll("input, select, textarea").forEach(mark);
+      if (box.matches("input, select, textarea")) mark(box);
+      function mark(el) {
+        el.setAttribute("aria-invalid", "true");
+        el.setAttribute("aria-describedby", note.id);
+      }
+      if (!first) first = box;
     });
-    text(out, ((err && err.message) || T.network_error) + (parts.length ? "（" + parts.join("；") + "）" : ""));
-    var first = scope && scope.querySelector(".invalid");
-    if (first) first.focus();
-    out.scrollIntoView({ block: "nearest" });
+    var placed = Object.keys(fields).length - unplaced.length;
+    // Several items marked beside themselves: the line below says how many, not all again.
+    var summary = placed > 1 && !unplaced.length ? T.fix_marked.replace("%s", placed)
+      : ((err && err.message) || T.network_error);
+    text(out, summary + (unplaced.length ? "（" + unplaced.join("；") + "）" : ""));
+    if (first) {
+      first.scrollIntoView({ block: "center" });
+      var input = first.matches("input, select, textarea") ? first : first.querySelector("input, select, textarea");
+      if (input) input.focus({ preventScroll: true });
+    } else {
+      out.scrollIntoView({ block: "nearest" });
+    }
   }
   var FIELD_INPUT = { region: "region_search", leave_out: "leave_out_reason" };
 
+  // The element that stands for a field: a screen item's row, a group of ticks, or the input.
+  function fieldBox(scope, name) {
+    var item = scope.querySelector("[data-item='" + name + "']");
+    if (item) return item;
+    var el = scope.querySelector("[name='" + (FIELD_INPUT[name] || name) + "']");
+    if (!el) return null;
+    if (el.type === "checkbox" && name === "protective_factors") return el.closest("fieldset") || el;
+    return el;
+  }
+
+  function clearFieldErrors(scope) {
+    if (!scope) return;
+    scope.querySelectorAll(".field-error").forEach(function (el) { el.remove(); });
+    scope.querySelectorAll(".invalid").forEach(function (el) { el.classList.remove("invalid"); });
+    scope.querySelectorAll("[aria-invalid]").forEach(function (el) {
+      el.removeAttribute("aria-invalid");
+      el.removeAttribute("aria-describedby");
+    });
+  }
+
   function clearError(out, scope) {
     text(out, "");
-    if (scope) scope.querySelectorAll(".invalid").forEach(function (el) { el.classList.remove("invalid"); });
+    clearFieldErrors(scope);
   }
 
   function since(iso) {
@@ -305,6 +351,7 @@
     $("call").hidden = !call;
     $("no-triage").hidden = !!call;
     if (!call) {
+      root.dispatchEvent(new CustomEvent("console:call", { detail: null }));
       $("triage").hidden = true;
       $("triaged").hidden = true;
       renderQueue();
@@ -446,10 +493,11 @@
 
   function resetTriage() {
     $("triage").reset();
-    text($("triage-error"), "");
+    clearError($("triage-error"), $("triage"));
     text($("derived-risk"), "—");
     state.derived = null;
     state.dirty = false;
+    $("consent-override").hidden = true;
     updateFollowUps();
     updateLowered();
   }
@@ -724,18 +772,34 @@
   $("with-ambulance").addEventListener("change", updateLeaveOut);
   $("place-search").addEventListener("input", searchPlaces);
   $("triage").addEventListener("submit", submitTriage);
+  // An answer given clears the error beside it.
+  function answered(e) {
+    var box = e.target.closest("[data-item]") || e.target.closest("fieldset.protective") || e.target;
+    if (!box.classList.contains("invalid")) return;
+    box.classList.remove("invalid");
+    var note = box.nextElementSibling;
+    if (note && note.classList.contains("field-error")) note.remove();
+    [box].concat(Array.prototype.slice.call(box.querySelectorAll("[aria-invalid]"))).forEach(function (el) {
+      el.removeAttribute("aria-invalid");
+      el.removeAttribute("aria-describedby");
+    });
+  }
+
   $("triage").addEventListener("change", function (e) {
     state.dirty = true;
+    answered(e);
     if (e.target.type === "radio") {
       updateFollowUps();
       previewRisk();
     }
     if (e.target.name === "risk") updateLowered();
+    if (e.target.name === "consent") $("consent-override").hidden = e.target.checked;
   });
-  $("triage").addEventListener("input", function () { state.dirty = true; });
+  $("triage").addEventListener("input", function (e) { state.dirty = true; answered(e); });
   $("wrap-up").addEventListener("submit", submitWrapUp);
+  // Answers the server holds as a draft (triage_draft.js) survive leaving; only unsaved ones warn.
   window.addEventListener("beforeunload", function (e) {
-    if (state.dirty && state.call) {
+    if (state.dirty && state.call && root.dataset.draft !== "saved") {
       e.preventDefault();
       e.returnValue = T.unsaved;
       return T.unsaved;

@@ -88,9 +88,11 @@ def test_leaving_out_the_ambulance_without_a_reason_is_named_beside_the_field(
     page.locator("#one-key-options summary").click()
     page.locator("#with-ambulance").uncheck()
     page.locator("#one-key-go").click()
-    error = page.locator("#one-key-error")
-    error.filter(has_text="不需要的原因").wait_for()
+    beside = page.locator("#leave-out-reason + .field-error")
+    beside.filter(has_text="不需要的原因").wait_for()
     assert page.locator("#leave-out-reason.invalid").count() == 1
+    assert page.locator("#leave-out-reason").get_attribute("aria-invalid") == "true"
+    assert page.locator("#one-key-error").inner_text()
     assert page.evaluate(IN_VIEW, "#one-key-error")
     page.screenshot(path="/tmp/onekey-reason-missing.png")
     page.locator("#leave-out-reason").fill("第三方来电，无伤情")

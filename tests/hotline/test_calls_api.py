@@ -177,7 +177,9 @@ def test_a_missing_screen_item_is_400_naming_it_and_nothing_is_written(
     assert response.status_code == 400
     fields = response.json()["fields"]
     assert set(fields) == {"method_thoughts", "intent", "plan", "in_danger_now"}
-    assert "in_danger_now" in response.json()["detail"]
+    # Named in words (its label), never by its key.
+    assert "In danger right now" in response.json()["detail"]
+    assert "in_danger_now" not in response.json()["detail"]
     assert Event.objects.count() == before and not Triage.objects.exists()
     held_call.refresh_from_db()
     assert held_call.status == "in_progress"
