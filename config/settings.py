@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "escalation",
     "realtime",
     "dashboard",
+    "prevention",
     "demo",
 ]
 
@@ -316,6 +317,14 @@ REALTIME_GAP_LOOKBACK = env.int("REALTIME_GAP_LOOKBACK", default=200)
 REFERRAL_ACK_MINUTES_URGENT = env.int("REFERRAL_ACK_MINUTES_URGENT", default=15)
 REFERRAL_ACK_MINUTES_MODERATE = env.int("REFERRAL_ACK_MINUTES_MODERATE", default=240)
 REFERRAL_ACK_WORKING_DAYS_LOW = env.int("REFERRAL_ACK_WORKING_DAYS_LOW", default=2)
+# Screening (issue 20): PHQ-9 / GAD-7 totals at or above these open a case at discovery (item 9
+# above 0 always does, with a same-day task); the bands that keep a student in view at prevention.
+PREVENTION_PHQ9_CUTOFF = env.int("PREVENTION_PHQ9_CUTOFF", default=15)
+PREVENTION_GAD7_CUTOFF = env.int("PREVENTION_GAD7_CUTOFF", default=15)
+PREVENTION_WATCH_BANDS = env.list("PREVENTION_WATCH_BANDS", default=["moderate"])
+PREVENTION_FLAG_DAYS = env.int("PREVENTION_FLAG_DAYS", default=3)
+PREVENTION_WATCH_DAYS = env.int("PREVENTION_WATCH_DAYS", default=14)
+SCREENING_RETENTION_DAYS = env.int("SCREENING_RETENTION_DAYS", default=180)
 # Follow-up (回访) offsets in hours after the triggering fact, per risk ("a,b,c").
 FOLLOW_UP_HOURS_HIGH = env.list("FOLLOW_UP_HOURS_HIGH", cast=int, default=[24, 168, 720])
 FOLLOW_UP_HOURS_DEFAULT = env.list("FOLLOW_UP_HOURS_DEFAULT", cast=int, default=[48, 168, 720])
@@ -424,5 +433,9 @@ REST_KNOX = {
     "TOKEN_LIMIT_PER_USER": None,
 }
 # The token endpoint's scoped throttle (per client address, on top of the lockout).
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": env.str("API_AUTH_RATE", default="30/min")}
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "auth": env.str("API_AUTH_RATE", default="30/min"),
+    # Codes typed on the public screening page, per address (a class shares one school address).
+    "screening_code": env.str("SCREENING_CODE_RATE", default="120/hour"),
+}
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="心理援助热线")
