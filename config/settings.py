@@ -325,6 +325,9 @@ PREVENTION_WATCH_BANDS = env.list("PREVENTION_WATCH_BANDS", default=["moderate"]
 PREVENTION_FLAG_DAYS = env.int("PREVENTION_FLAG_DAYS", default=3)
 PREVENTION_WATCH_DAYS = env.int("PREVENTION_WATCH_DAYS", default=14)
 SCREENING_RETENTION_DAYS = env.int("SCREENING_RETENTION_DAYS", default=180)
+# Codes typed on the public screening page, per address (a class may share one school address;
+# a code is 10 of 31 letters and digits, so this many guesses find nothing).
+SCREENING_CODE_RATE = env.str("SCREENING_CODE_RATE", default="120/hour")
 # Follow-up (回访) offsets in hours after the triggering fact, per risk ("a,b,c").
 FOLLOW_UP_HOURS_HIGH = env.list("FOLLOW_UP_HOURS_HIGH", cast=int, default=[24, 168, 720])
 FOLLOW_UP_HOURS_DEFAULT = env.list("FOLLOW_UP_HOURS_DEFAULT", cast=int, default=[48, 168, 720])
@@ -433,9 +436,5 @@ REST_KNOX = {
     "TOKEN_LIMIT_PER_USER": None,
 }
 # The token endpoint's scoped throttle (per client address, on top of the lockout).
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
-    "auth": env.str("API_AUTH_RATE", default="30/min"),
-    # Codes typed on the public screening page, per address (a class shares one school address).
-    "screening_code": env.str("SCREENING_CODE_RATE", default="120/hour"),
-}
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": env.str("API_AUTH_RATE", default="30/min")}
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="心理援助热线")

@@ -341,12 +341,6 @@ def _follow_up(slip: Participation, scores, reasons: list[str], now: datetime) -
             "due": task.due_at.isoformat(),
         },
     )
-    hotline.set_next_step(
-        hotline.SYSTEM,
-        case,
-        next_step=_("Screening follow-up: %(reason)s") % {"reason": FlagReason(reason).label},
-        due=task.due_at,
-    )
     if reason == FlagReason.ITEM9:
         raise_alert(item9_alert_spec(task))
 
