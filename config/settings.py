@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "escalation",
     "realtime",
     "dashboard",
+    "prevention",
     "demo",
 ]
 
@@ -327,6 +328,17 @@ REALTIME_GAP_LOOKBACK = env.int("REALTIME_GAP_LOOKBACK", default=200)
 REFERRAL_ACK_MINUTES_URGENT = env.int("REFERRAL_ACK_MINUTES_URGENT", default=15)
 REFERRAL_ACK_MINUTES_MODERATE = env.int("REFERRAL_ACK_MINUTES_MODERATE", default=240)
 REFERRAL_ACK_WORKING_DAYS_LOW = env.int("REFERRAL_ACK_WORKING_DAYS_LOW", default=2)
+# Screening (issue 20): PHQ-9 / GAD-7 totals at or above these open a case at discovery (item 9
+# above 0 always does, with a same-day task); the bands that keep a student in view at prevention.
+PREVENTION_PHQ9_CUTOFF = env.int("PREVENTION_PHQ9_CUTOFF", default=15)
+PREVENTION_GAD7_CUTOFF = env.int("PREVENTION_GAD7_CUTOFF", default=15)
+PREVENTION_WATCH_BANDS = env.list("PREVENTION_WATCH_BANDS", default=["moderate"])
+PREVENTION_FLAG_DAYS = env.int("PREVENTION_FLAG_DAYS", default=3)
+PREVENTION_WATCH_DAYS = env.int("PREVENTION_WATCH_DAYS", default=14)
+SCREENING_RETENTION_DAYS = env.int("SCREENING_RETENTION_DAYS", default=180)
+# Codes typed on the public screening page, per address (a class may share one school address;
+# a code is 10 of 31 letters and digits, so this many guesses find nothing).
+SCREENING_CODE_RATE = env.str("SCREENING_CODE_RATE", default="120/hour")
 # Follow-up (回访) offsets in hours after the triggering fact, per risk ("a,b,c").
 FOLLOW_UP_HOURS_HIGH = env.list("FOLLOW_UP_HOURS_HIGH", cast=int, default=[24, 168, 720])
 FOLLOW_UP_HOURS_DEFAULT = env.list("FOLLOW_UP_HOURS_DEFAULT", cast=int, default=[48, 168, 720])

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("referrals.api_urls")),
     path("", include("clinics.api_urls")),
     path("", include("escalation.api_urls")),
+    path("prevention/", include("prevention.api_urls")),
 ]
 
 twilio = [
@@ -49,5 +50,7 @@ urlpatterns = [
     path("twilio/", include(twilio)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),
+    path("screening/", include("prevention.public_urls")),
+    path("prevention/", include("prevention.urls")),
     path("", include("directory.urls")),
 ]

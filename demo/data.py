@@ -153,6 +153,16 @@ CENTRES = [
         ["psychiatric_expert"],
         "湖州市",
     ),
+    # A school that runs screening (issue 20); its psychology teacher follows up.
+    (
+        "demo-school",
+        "吴兴区实验中学",
+        "school",
+        "330502",
+        "",
+        [],
+        "湖州市吴兴区",
+    ),
     (
         "city-task-force",
         "市社会（青少年）心理健康服务工作专班",
@@ -184,8 +194,11 @@ USERS = [
     ("police1", "110值班民警", "police-330502", "responder", False),
     ("ambulance1", "120调度员", "ambulance-120", "responder", False),
     ("community1", "月河社区网格员", "community-330502001001", "responder", False),
+    ("teacher1", "心理老师一", "demo-school", "counsellor", False),
     ("admin", "系统管理员", "hotline-centre", "administrator", True),
 ]
+# The demo screening campaign (issue 20): one class of 30 unnamed slips.
+DEMO_CAMPAIGN = ("初二年级心理健康筛查", "初二(3)班", 30)
 
 # phone, name, anonymous, birth year, village code, stage to reach, risk, summary
 SAMPLE_CASES = [

@@ -3,14 +3,27 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from directory.access import is_administrator, is_responder, roles_of
-from directory.models import Role
+from directory.access import is_administrator, is_responder, memberships, roles_of
+from directory.models import OrganisationKind, Role
 
 
 def _links(user) -> list[dict]:
     roles = roles_of(user)
     admin = is_administrator(user)
     links = []
+    # A school's staff (its psychology teacher is its counsellor) work on screening (防范).
+    in_school = set(
+        memberships(user)
+        .filter(organisation__kind=OrganisationKind.SCHOOL)
+        .values_list("role", flat=True)
+    )
+    if in_school:
+        links.append({"url": reverse("prevention:home"), "label": _("Prevention")})
+        roles = set(
+            memberships(user)
+            .exclude(organisation__kind=OrganisationKind.SCHOOL)
+            .values_list("role", flat=True)
+        )
     if Role.OPERATOR in roles:
         links.append({"url": reverse("hotline:console"), "label": _("Hotline console")})
     if Role.COUNSELLOR in roles:

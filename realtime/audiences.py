@@ -126,6 +126,9 @@ _TYPES_BY_NEED: dict[str, tuple[str, ...]] = {
         "plan.measure_added",
         "plan.checked_in",
         "plan.closed",
+        "screening.flagged",
+        "screening.task_acknowledged",
+        "screening.task_done",
     ),
     REFERRAL: (
         "referral.sent",

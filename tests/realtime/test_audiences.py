@@ -210,7 +210,16 @@ _PUBLISHERS = (
     r"(?:publish|publish_call|publish_callback|leg_event|_alert_event|_publish|_publish_message)"
 )
 _LITERAL = re.compile(_PUBLISHERS + r"\(\s*(?:\w+,\s*)?f?\"([a-z_]+\.[a-z_{}.]+)\"", re.S)
-APPS = ("hotline", "referrals", "clinics", "escalation", "dashboard", "directory", "realtime")
+APPS = (
+    "hotline",
+    "referrals",
+    "clinics",
+    "escalation",
+    "dashboard",
+    "directory",
+    "realtime",
+    "prevention",
+)
 
 
 def test_every_event_type_in_the_code_is_registered():

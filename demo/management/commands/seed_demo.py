@@ -14,6 +14,8 @@ from directory.models import Membership, Organisation, OrganisationKind, Region,
 from escalation.models import DutyShift
 from hotline import services
 from hotline.models import Person, PresenceStatus, Shift
+from prevention import services as prevention
+from prevention.models import Campaign
 from referrals.models import CounsellorSlot, HospitalSlot
 
 DEFAULT_DEMO_PASSWORD = "huzhou-2251885"
@@ -32,6 +34,7 @@ class Command(BaseCommand):
             self._rosters(users, orgs)
             self._slots(users, orgs)
             self._operators_available(users)
+            self._screening(users, orgs)
         self.stdout.write(self.style.SUCCESS("Demo network ready."))
         self.stdout.write(f"Demo log-ins (password: {password}):")
         for username, _name, org_code, role, _superuser in demo.USERS:
@@ -231,3 +234,22 @@ class Command(BaseCommand):
                     starts_at=starts,
                     defaults={"ends_at": starts + timedelta(hours=3), "capacity": capacity},
                 )
+
+    def _screening(self, users, orgs) -> None:
+        """A school's screening campaign running this month, with one class of slips."""
+        name, group, count = demo.DEMO_CAMPAIGN
+        if Campaign.objects.filter(name=name).exists():
+            return
+        today = timezone.localdate()
+        school = orgs["demo-school"]
+        campaign = prevention.create_campaign(
+            users["teacher1"],
+            name=name,
+            organisation=school,
+            questionnaires=["phq9", "gad7"],
+            starts_on=today - timedelta(days=1),
+            ends_on=today + timedelta(days=30),
+            follow_up_organisation=school,
+            follow_up_user=users["teacher1"],
+        )
+        prevention.add_slips(users["teacher1"], campaign, group=group, count=count)

@@ -1,0 +1,95 @@
+"""Who sees what of the prevention stage, and its counts.
+
+A school's (or the centre's) case workers run its campaigns and see its campaigns' flagged
+students only; the follow-up organisation sees the tasks referred to it. Nobody sees the
+answers of a student who was not flagged; the figures are counts.
+"""
+
+from django.db.models import Count, F, Q
+
+from directory.access import is_administrator, organisation_ids
+from hotline.selectors import CASE_ROLES
+from prevention.models import Campaign, OutreachActivity, Participation, ScreeningTask
+
+
+def campaign_staff_org_ids(user) -> set[int]:
+    """Organisations whose screening the user runs: a case role there (a school's psychology
+    teacher is its counsellor)."""
+    return organisation_ids(user, CASE_ROLES)
+
+
+def task_worker_org_ids(user) -> set[int]:
+    return organisation_ids(user, CASE_ROLES)
+
+
+def visible_campaigns(user):
+    if is_administrator(user):
+        return Campaign.objects.all()
+    return Campaign.objects.filter(organisation__in=campaign_staff_org_ids(user))
+
+
+def visible_tasks(user):
+    """Flagged students: the tasks of the user's organisation, and those of its own campaigns."""
+    qs = ScreeningTask.objects.select_related(
+        "participation__campaign", "participation__group", "case__person", "organisation"
+    )
+    if is_administrator(user):
+        return qs
+    orgs = task_worker_org_ids(user)
+    if not orgs:
+        return qs.none()
+    return qs.filter(Q(organisation__in=orgs) | Q(participation__campaign__organisation__in=orgs))
+
+
+def can_act_on_task(user, task: ScreeningTask) -> bool:
+    return is_administrator(user) or task.organisation_id in task_worker_org_ids(user)
+
+
+def visible_activities(user):
+    if is_administrator(user):
+        return OutreachActivity.objects.all()
+    return OutreachActivity.objects.filter(organisation__in=campaign_staff_org_ids(user))
+
+
+def campaign_figures(campaigns) -> list[dict]:
+    """Invited, answered, flagged, followed up within the deadline: counts per campaign."""
+    counts = {
+        row["campaign"]: row
+        for row in Participation.objects.filter(campaign__in=campaigns)
+        .values("campaign")
+        .annotate(
+            invited=Count("pk"),
+            answered=Count("pk", filter=Q(answered_at__isnull=False)),
+            flagged=Count("pk", filter=Q(flagged=True)),
+            watched=Count("pk", filter=Q(watched=True)),
+        )
+        .order_by()
+    }
+    in_time = dict(
+        ScreeningTask.objects.filter(
+            participation__campaign__in=campaigns,
+            participation__flagged=True,
+            acknowledged_at__isnull=False,
+            acknowledged_at__lte=F("due_at"),
+        )
+        .values_list("participation__campaign")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    rows = []
+    for c in campaigns:
+        row = counts.get(c.pk, {})
+        rows.append(
+            {
+                "campaign": c.pk,
+                "name": c.name,
+                "organisation": c.organisation.name,
+                "district": (c.organisation.region.district() or c.organisation.region).name,
+                "invited": row.get("invited", 0),
+                "answered": row.get("answered", 0),
+                "flagged": row.get("flagged", 0),
+                "watched": row.get("watched", 0),
+                "followed_up_in_time": in_time.get(c.pk, 0),
+            }
+        )
+    return rows

@@ -1,0 +1,146 @@
+"""Must show (issue 20): a class of 30 slips answered on phone-sized pages, two flagged (one by
+item 9), the psychology teacher sees both with deadlines, the item-9 case is at discovery with
+an alert, a consent refusal keeps nothing, the campaign figures equal the answers.
+
+Three sessions go through the real pages in a 360 px browser (code, consent, questions,
+thanks; one refusal); the other 27 post the same forms over HTTP with their own session and
+CSRF cookie, as a phone would.
+"""
+
+import re
+import urllib.parse
+
+import requests
+
+from tests.e2e import servers
+from tests.realtime.http import Api
+
+PHONE = {"width": 360, "height": 740}
+
+
+def answers(phq9, gad7):
+    data = {f"phq9_{n}": str(v) for n, v in enumerate(phq9, 1)}
+    data.update({f"gad7_{n}": str(v) for n, v in enumerate(gad7, 1)})
+    return data
+
+
+def answer_in_browser(browser, base, code, phq9, gad7, *, refuse=False):
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True)
+    violations = []
+    context.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page = context.new_page()
+    page.goto(base + "/screening/")
+    assert page.locator("h1").inner_text() == "心理健康自评"
+    page.fill("input[name=code]", code.lower())
+    page.click("button[type=submit]")
+    page.wait_for_url("**/screening/consent/")
+    if refuse:
+        page.click("button[value=refuse]")
+        page.wait_for_load_state()
+        assert "没有保存任何内容" in page.content()
+        context.close()
+        assert not violations
+        return
+    page.check("input[name=minor][value=yes]")
+    page.check("input[name=guardian_agrees]")
+    page.click("button[value=agree]")
+    page.wait_for_url("**/screening/questions/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    for name, value in answers(phq9, gad7).items():
+        page.check(f"input[name={name}][value='{value}']")
+    page.click("form.questions button[type=submit]")
+    page.wait_for_url("**/screening/thanks/")
+    text = page.inner_text("body")
+    assert "2251885" in text and "PHQ" not in text and "得分" not in text
+    context.close()
+    assert not violations, violations
+
+
+def answer_over_http(base, code, phq9, gad7):
+    s = requests.Session()
+    s.get(base + "/screening/", timeout=10)
+    token = s.cookies["csrftoken"]
+    r = s.post(base + "/screening/", {"code": code, "csrfmiddlewaretoken": token}, timeout=10)
+    assert r.url.endswith("/screening/consent/"), r.text
+    r = s.post(
+        base + "/screening/consent/",
+        {
+            "decision": "agree",
+            "minor": "yes",
+            "guardian_agrees": "on",
+            "csrfmiddlewaretoken": token,
+        },
+        timeout=10,
+    )
+    assert r.url.endswith("/screening/questions/")
+    r = s.post(
+        base + "/screening/questions/",
+        {**answers(phq9, gad7), "csrfmiddlewaretoken": token},
+        timeout=10,
+    )
+    assert r.url.endswith("/screening/thanks/")
+
+
+def test_a_class_of_thirty_screened_two_flagged_reach_the_teacher(
+    new_page, browser, daphne_server, artifacts
+):
+    base = daphne_server.url
+    teacher = new_page("teacher1")
+    teacher.goto(base + "/prevention/")
+    assert teacher.locator("h1").inner_text() == "防范：心理筛查与宣教"
+    campaign_row = teacher.locator("table.campaigns tr[data-campaign]").first
+    assert campaign_row.locator(".invited").inner_text() == "30"
+    with teacher.expect_navigation():
+        campaign_row.locator("a").first.click()
+    codes = teacher.locator(".slip").evaluate_all("els => els.map(e => e.dataset.code)")
+    assert len(codes) == 30 and len(set(codes)) == 30
+    teacher.screenshot(path=artifacts / "prevention-slips.png", full_page=True)
+
+    zero_phq, zero_gad = [0] * 9, [0] * 7
+    # In the browser: one refusal (nothing kept), the item-9 student, one unflagged student.
+    answer_in_browser(browser, base, codes[2], zero_phq, zero_gad, refuse=True)
+    answer_in_browser(browser, base, codes[0], [1, 1, 0, 1, 0, 0, 0, 0, 1], [1] * 7)
+    answer_in_browser(browser, base, codes[3], [1, 0, 0, 1, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0, 0])
+    # The refused code was kept unused: it is still on the slips.
+    teacher.reload()
+    left = teacher.locator(".slip").evaluate_all("els => els.map(e => e.dataset.code)")
+    assert codes[2] in left and codes[0] not in left and len(left) == 28
+    # Over HTTP, the rest of the class; slip 1 scores PHQ-9 16 (moderately severe).
+    answer_over_http(base, codes[1], [2, 2, 2, 2, 2, 2, 2, 2, 0], zero_gad)
+    for code in codes[2:3] + codes[4:]:
+        answer_over_http(base, code, zero_phq, [1, 0, 0, 0, 0, 0, 0])
+
+    teacher.goto(base + "/prevention/")
+    rows = teacher.locator("tr.task")
+    assert rows.count() == 2
+    assert sorted(rows.evaluate_all("els => els.map(e => e.dataset.reason)")) == ["item9", "phq9"]
+    for i in range(2):
+        assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", rows.nth(i).locator(".due").inner_text())
+    row = teacher.locator("table.campaigns tr[data-campaign]").first
+    figures = [row.locator(c).inner_text() for c in (".invited", ".answered", ".flagged")]
+    assert figures == ["30", "30", "2"]
+    teacher.screenshot(path=artifacts / "prevention-teacher.png", full_page=True)
+
+    api = Api(base, "teacher1", servers.DEMO_PASSWORD)
+    tasks = api.call("GET", "/api/v1/prevention/tasks/")["results"]
+    item9 = next(t for t in tasks if t["reason"] == "item9")
+    assert item9["stage"] == "discovery" and item9["scores"]["phq9_item9"] == 1
+    case = api.call("GET", f"/api/v1/cases/{item9['case']}/")
+    assert case["stage"] == "discovery" and case["risk"] == "high"
+    coordinator = Api(base, "coordinator1", servers.DEMO_PASSWORD)
+    alerts = coordinator.call("GET", "/api/v1/alerts/?" + urllib.parse.urlencode({"limit": 200}))
+    alert = next(a for a in alerts["results"] if a["kind"] == "screening_item9")
+    assert alert["state"] == "open" and alert["severity"] == "critical"
+    assert alert["case"] == item9["case"]
+
+    # The teacher takes it in hand on the page: the alert stops escalating.
+    with teacher.expect_navigation():
+        teacher.locator(
+            f'tr[data-task="{item9["id"]}"] form[action$="/acknowledge/"] button'
+        ).click()
+    assert teacher.locator(".messages .success").count() == 1
+    alerts = coordinator.call("GET", "/api/v1/alerts/?" + urllib.parse.urlencode({"limit": 200}))
+    assert next(a for a in alerts["results"] if a["id"] == alert["id"])["state"] == "resolved"
