@@ -101,11 +101,18 @@ def _responsible(case: Case, items: list[OpenItem], now: datetime) -> tuple[str,
     return ResponsibleRole.COORDINATOR, case.owning_organisation_id, user
 
 
-def compute(case: Case, *, now: datetime | None = None, manual: tuple | None = None) -> dict:
+def compute(
+    case: Case,
+    *,
+    now: datetime | None = None,
+    manual: tuple | None = None,
+    items: list[OpenItem] | None = None,
+) -> dict:
     """The fields ``refresh_next_step`` stores, for an open case. ``manual``: a step set by hand,
-    (text, due), which stands in front of the computed one."""
+    (text, due), which stands in front of the computed one; ``items``: the open items when the
+    caller knows them (a case just inserted has none)."""
     now = now or timezone.now()
-    items = open_items(case)
+    items = open_items(case) if items is None else items
     if manual is not None:
         text, due = manual
         kind, due = MANUAL, due or now + timedelta(hours=settings.CASE_IDLE_HOURS)

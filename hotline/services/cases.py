@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict, Forbidden, Invalid, refused_as_conflict
 from directory.access import has_role, is_administrator
 from directory.models import Organisation, Region, Role
+from hotline import caseplan
 from hotline.caseplan import refresh_next_step
 from hotline.closing import reasons_case_cannot_close
 from hotline.events import case_opened_data, person_summary
@@ -258,7 +259,7 @@ def _insert_case(
     grants yet, so its audience is its owner alone and publish need not look the grants up.
     """
     now = timezone.now()
-    case = Case.objects.create(
+    case = Case(
         person=person,
         owning_organisation=owning_organisation,
         owner=owner,
@@ -268,8 +269,12 @@ def _insert_case(
         stage_entered_at=now,
         opened_at=now,
     )
+    # A new case has no open item: its first step is "decide: close or plan", written with the
+    # row itself (it goes out with ``case.opened``).
+    for name, value in caseplan.compute(case, now=now, items=[]).items():
+        setattr(case, name, value)
+    case.save()
     StageVisit.objects.create(case=case, stage=stage, entered_at=now)
-    refresh_next_step(case, actor, announce=False)  # "decide: close or plan" from the start
     publish(
         "case.opened",
         case=case,
