@@ -60,7 +60,8 @@ class Month:
         self.checkpoints = []
 
 
-@pytest.mark.django_db(transaction=False)
+@pytest.mark.timeout(400)  # a month of work on a loaded CI machine
+@pytest.mark.django_db
 def test_a_month_through_the_api(
     client,
     client_for,
@@ -343,9 +344,11 @@ def test_a_month_through_the_api(
                     callback(task)
             elif what == "discharge":
                 body = {"summary": "病情稳定", "follow_up_plan": "门诊复诊，每月一次"}
-                _ok(by_org[network["hospital"].pk].post(
-                    f"/api/v1/admissions/{pk}/discharge/", body, format="json"
-                ))
+                _ok(
+                    by_org[network["hospital"].pk].post(
+                        f"/api/v1/admissions/{pk}/discharge/", body, format="json"
+                    )
+                )
                 figures["discharges"] += 1
         to_finish_late.clear()
 
@@ -375,15 +378,19 @@ def test_a_month_through_the_api(
             FollowUp.objects.filter(state="scheduled").values_list("case_id", "sequence")
         )
         assert [key for key, n in plans.items() if n > 1] == [], name
-        per_case = Counter(FollowUp.objects.filter(state="scheduled").values_list("case_id", flat=True))
+        per_case = Counter(
+            FollowUp.objects.filter(state="scheduled").values_list("case_id", flat=True)
+        )
         assert max(per_case.values(), default=0) <= 3, (name, per_case)
         abandoned = Call.objects.filter(status="abandoned", channel="twilio_voice")
         real = abandoned.exclude(from_number="")
         without_task = real.exclude(pk__in=CallbackTask.objects.values("abandoned_call"))
         assert list(without_task.values_list("pk", flat=True)) == [], name
-        withheld_open = open_cases.filter(calls__in=abandoned.filter(from_number="")).filter(
-            summary="", risk="none"
-        ).exclude(calls__status__in=["completed", "in_progress", "wrap_up"])
+        withheld_open = (
+            open_cases.filter(calls__in=abandoned.filter(from_number=""))
+            .filter(summary="", risk="none")
+            .exclude(calls__status__in=["completed", "in_progress", "wrap_up"])
+        )
         assert list(withheld_open.values_list("pk", flat=True)) == [], name
         check_dashboard(name)
 
@@ -395,13 +402,16 @@ def test_a_month_through_the_api(
         demand = Call.objects.exclude(channel="callback")
         assert calls["calls_today"] == demand.filter(queued_at__gte=today).count(), name
         assert calls["calls_today"] == figures["calls"], name
-        assert calls["abandoned_today"] == demand.filter(
-            status="abandoned", queued_at__gte=today
-        ).count() == figures["abandoned"], name
+        assert (
+            calls["abandoned_today"]
+            == demand.filter(status="abandoned", queued_at__gte=today).count()
+            == figures["abandoned"]
+        ), name
         assert calls["callbacks_open"] == CallbackTask.objects.filter(status="open").count()
-        assert calls["callbacks_done_today"] == CallbackTask.objects.filter(
-            status="done", done_at__gte=today
-        ).count(), name
+        assert (
+            calls["callbacks_done_today"]
+            == CallbackTask.objects.filter(status="done", done_at__gte=today).count()
+        ), name
         open_cases = Case.objects.open()
         by_stage = {r["code"]: r["cases"] for r in data["open_cases_by_stage"]["rows"]}
         for stage, n in by_stage.items():
