@@ -182,7 +182,7 @@ def test_a_month_through_the_api(
             api = by_org[referral.receiver_id]
             if referral.kind == "green_channel":
                 _ok(api.post(f"/api/v1/referrals/{referral.pk}/acknowledge/"))
-                month.met.add(("referral_overdue", referral.pk))
+                month.met.add(("referral_overdue", referral.pk, referral.ack_due_at.isoformat()))
                 admitted = _ok(
                     api.post(
                         "/api/v1/admissions/",
@@ -198,12 +198,15 @@ def test_a_month_through_the_api(
                 figures["referrals_seen"] % 5 == 2
             ):
                 figures["referrals_seen"] += 1
-                month.missed[("referral_overdue", referral.pk)] = (None, referral.receiver_id)
+                month.missed[("referral_overdue", referral.pk, referral.ack_due_at.isoformat())] = (
+                    None,
+                    referral.receiver_id,
+                )
                 to_finish_late.append(("referral", referral.pk))
                 continue
             figures["referrals_seen"] += 1
             _ok(api.post(f"/api/v1/referrals/{referral.pk}/acknowledge/"))
-            month.met.add(("referral_overdue", referral.pk))
+            month.met.add(("referral_overdue", referral.pk, referral.ack_due_at.isoformat()))
         for referral in Referral.objects.filter(
             kind="counselling", state__in=["acknowledged", "scheduled", "attended"]
         ).order_by("pk"):
@@ -491,7 +494,7 @@ def test_a_month_through_the_api(
     assert figures["calls"] >= 70 and figures["abandoned"] >= 5 and figures["dispatches"] >= 3
 
 
-def _subject(alert) -> tuple[str, int | None]:
+def _subject(alert) -> tuple:
     data = alert.data or {}
     key = {
         "referral_overdue": "referral",
@@ -500,6 +503,8 @@ def _subject(alert) -> tuple[str, int | None]:
         "case_idle": "case",
         "callback_overdue": "callback",
     }.get(alert.kind)
+    if alert.kind == "referral_overdue":  # one episode per acknowledgement clock
+        return alert.kind, data.get(key), data.get("ack_due_at")
     return alert.kind, data.get(key) if key else None
 
 
