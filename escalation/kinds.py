@@ -19,6 +19,8 @@ class AlertKind(models.TextChoices):
     DISPATCH_RESPONDER_MISSING = "dispatch_responder_missing", "dispatch_responder_missing"
     ASSIGNMENT_OVERDUE = "assignment_overdue", "assignment_overdue"
     LOGIN_LOCKOUT = "login_lockout", "login_lockout"
+    CASE_IDLE = "case_idle", "case_idle"
+    CALLBACK_OVERDUE = "callback_overdue", "callback_overdue"
 
 
 # kind -> the keys its ``data`` carries (ids are row ids; times ISO 8601).
@@ -36,4 +38,6 @@ DATA_KEYS: dict[str, tuple[str, ...]] = {
     AlertKind.DISPATCH_RESPONDER_MISSING: ("dispatch", "missing"),
     AlertKind.ASSIGNMENT_OVERDUE: ("alert", "organisation"),
     AlertKind.LOGIN_LOCKOUT: ("username", "ip_address"),
+    AlertKind.CASE_IDLE: ("case", "due_at"),
+    AlertKind.CALLBACK_OVERDUE: ("callback", "call", "due_at"),
 }

@@ -30,6 +30,7 @@ from hotline import caseplan
 from hotline.models import (
     WAITING_STATUSES,
     Call,
+    CallbackTask,
     CallStatus,
     Case,
     CaseAccess,
@@ -326,6 +327,56 @@ def _case_decided(alert) -> bool:
 
 
 register_alert_source("case_idle", idle_cases, kind="case_idle", cleared=_case_decided)
+
+
+# A call-back nobody has dialled this long after it fell due (it waits in the queue meanwhile).
+CALLBACK_OVERDUE_MINUTES = 30
+
+
+def overdue_callbacks(now: datetime):
+    """回拨超时: an open call-back still not dialled ``CALLBACK_OVERDUE_MINUTES`` after it fell due
+    alerts the hotline centre's coordinator on duty, else its coordinators (the caller hung up
+    and nobody has called them back)."""
+    late = CallbackTask.objects.filter(
+        status=CallbackTask.Status.OPEN,
+        due_at__lte=now - timedelta(minutes=CALLBACK_OVERDUE_MINUTES),
+    ).exclude(queue_call__status=CallStatus.IN_PROGRESS)
+    for task in late.select_related("abandoned_call__hotline").order_by("due_at")[:SOURCE_BATCH]:
+        hotline = task.abandoned_call.hotline
+        owner = caseplan.on_duty_coordinator(hotline.pk, now)
+        yield AlertSpec(
+            dedup_key=f"callback:{task.pk}:overdue:{task.due_at:%Y%m%d%H%M}",
+            kind="callback_overdue",
+            title=_(
+                "Call-back of call %(call)s is overdue: the caller hung up and nobody has "
+                "called them back"
+            )
+            % {"call": task.abandoned_call_id},
+            severity=Severity.WARNING,
+            target_user=owner,
+            target_organisation=None if owner else hotline,
+            target_role="" if owner else Role.COORDINATOR,
+            case=task.case,
+            data={
+                "callback": task.pk,
+                "call": task.abandoned_call_id,
+                "due_at": task.due_at.isoformat(),
+            },
+        )
+
+
+def _callback_made(alert) -> bool:
+    task = CallbackTask.objects.filter(pk=alert.data.get("callback")).first()
+    return (
+        task is None
+        or task.status != CallbackTask.Status.OPEN
+        or task.due_at.isoformat() != alert.data.get("due_at")
+    )
+
+
+register_alert_source(
+    "callback_overdue", overdue_callbacks, kind="callback_overdue", cleared=_callback_made
+)
 
 
 # --- presence follows the person: callers nobody is there to answer, offers let lapse ---------
