@@ -75,14 +75,16 @@ def test_the_figures_are_on_the_page_and_in_data_json(dash_client, decision_make
 
 
 @pytest.mark.parametrize("who", ["decision_maker", "coordinator"])
-def test_a_token_of_a_decision_maker_or_coordinator_reads_data_json(request, client_for, who):
+def test_a_token_of_a_decision_maker_or_coordinator_reads_data_json(
+    request, network, client_for, who
+):
     response = client_for(request.getfixturevalue(who)).get("/dashboard/data.json")
     assert response.status_code == 200, response.content
     assert "calls_and_callbacks" in response.json()["tables"]
 
 
 @pytest.mark.parametrize("who", ["operator", "counsellor_a", "responder"])
-def test_a_token_of_another_role_is_403(request, client_for, who):
+def test_a_token_of_another_role_is_403(request, network, client_for, who):
     response = client_for(request.getfixturevalue(who)).get("/dashboard/data.json")
     assert response.status_code == 403
     assert response.json()["code"] == "forbidden"
