@@ -9,7 +9,9 @@ class PreventionConfig(AppConfig):
     def ready(self):
         # Imported late: Django imports apps.py before any model exists.
         from escalation.sources import register_alert_source, register_periodic_job
+        from hotline.caseplan import register_item_source
         from prevention import alerts, retention
+        from prevention.selectors import case_items
 
         register_alert_source(
             "screening_task_overdue",
@@ -18,3 +20,4 @@ class PreventionConfig(AppConfig):
             cleared=alerts.task_taken,
         )
         register_periodic_job("screening_retention", retention.worker_hook)
+        register_item_source(case_items)

@@ -6,10 +6,21 @@ answers of a student who was not flagged; the figures are counts.
 """
 
 from django.db.models import Count, F, Q
+from django.utils.translation import gettext as _
 
 from directory.access import is_administrator, organisation_ids
+from directory.models import Region, RegionLevel
+from hotline.caseplan import CLAIM_FOLLOW_UP, OpenItem
+from hotline.models import ResponsibleRole
 from hotline.selectors import CASE_ROLES
-from prevention.models import Campaign, OutreachActivity, Participation, ScreeningTask
+from prevention.models import (
+    Campaign,
+    FlagReason,
+    OutreachActivity,
+    Participation,
+    ScreeningTask,
+    TaskState,
+)
 
 
 def campaign_staff_org_ids(user) -> set[int]:
@@ -76,15 +87,26 @@ def campaign_figures(campaigns) -> list[dict]:
         .annotate(n=Count("pk"))
         .order_by()
     )
+    # The districts' names in one query: a campaign's district is a prefix of its region's path.
+    paths = {p for c in campaigns for p in _prefixes(c.organisation.region.path)}
+    districts = dict(
+        Region.objects.filter(path__in=paths, level=RegionLevel.DISTRICT).values_list(
+            "path", "name"
+        )
+    )
     rows = []
     for c in campaigns:
         row = counts.get(c.pk, {})
+        region = c.organisation.region
+        district = next(
+            (districts[p] for p in _prefixes(region.path) if p in districts), region.name
+        )
         rows.append(
             {
                 "campaign": c.pk,
                 "name": c.name,
                 "organisation": c.organisation.name,
-                "district": (c.organisation.region.district() or c.organisation.region).name,
+                "district": district,
                 "invited": row.get("invited", 0),
                 "answered": row.get("answered", 0),
                 "flagged": row.get("flagged", 0),
@@ -93,3 +115,35 @@ def campaign_figures(campaigns) -> list[dict]:
             }
         )
     return rows
+
+
+def _prefixes(path: str) -> list[str]:
+    """ "330500/330502/330502001/" -> "330500/", "330500/330502/", "330500/330502/330502001/"."""
+    parts = [p for p in path.split("/") if p]
+    return ["".join(f"{p}/" for p in parts[: i + 1]) for i in range(len(parts))]
+
+
+def case_items(case) -> list[OpenItem]:
+    """A flagged student's screening task is the case's work until it is done, due at its
+    deadline; the follow-up organisation (the school's psychology teacher or the counselling
+    centre) answers for the case meanwhile."""
+    tasks = ScreeningTask.objects.filter(
+        case=case, state__in=[TaskState.OPEN, TaskState.ACKNOWLEDGED]
+    ).select_related("participation__campaign")
+    return [
+        OpenItem(
+            key=f"screening:{task.pk}",
+            kind="screening",
+            text=_("Follow up the screening flag (%(reason)s, %(campaign)s)")
+            % {
+                "reason": FlagReason(task.reason).label,
+                "campaign": task.participation.campaign.name,
+            },
+            due=task.due_at,
+            claim=CLAIM_FOLLOW_UP,
+            role=ResponsibleRole.FOLLOW_UP_ASSIGNEE,
+            organisation_id=task.organisation_id,
+            user_id=task.assignee_id or task.acknowledged_by_id,
+        )
+        for task in tasks
+    ]

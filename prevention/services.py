@@ -19,6 +19,7 @@ from directory.models import Organisation, OrganisationKind, Region, Role, User
 from escalation.models import Severity
 from escalation.services import AlertSpec, raise_alert, resolve_by_system
 from hotline import services as hotline
+from hotline.caseplan import refresh_next_step
 from hotline.models import Risk, Stage
 from hotline.selectors import case_organisation_ids
 from prevention import scoring
@@ -343,6 +344,7 @@ def _follow_up(slip: Participation, scores, reasons: list[str], now: datetime) -
     )
     if reason == FlagReason.ITEM9:
         raise_alert(item9_alert_spec(task))
+    refresh_next_step(case, None)  # the task is the case's next step, due at its deadline
 
 
 def item9_alert_spec(task: ScreeningTask) -> AlertSpec:
@@ -383,6 +385,7 @@ def acknowledge_task(actor, task: ScreeningTask) -> ScreeningTask:
         note = _("The screening task was acknowledged.")
         resolve_by_system(f"screening:{task.pk}:item9", note)
         resolve_by_system(f"screening:{task.pk}:due", note)
+        refresh_next_step(task.case, actor)
     return task
 
 
@@ -401,6 +404,7 @@ def finish_task(actor, task: ScreeningTask, *, note: str) -> ScreeningTask:
         publish("screening.task_done", case=task.case, actor=actor, data={"task": task.pk})
         resolve_by_system(f"screening:{task.pk}:item9", note)
         resolve_by_system(f"screening:{task.pk}:due", note)
+        refresh_next_step(task.case, actor)
     return task
 
 

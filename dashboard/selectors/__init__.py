@@ -40,6 +40,7 @@ from dashboard.selectors.live import (
     overdue_referrals,
     responsibilities,
 )
+from dashboard.selectors.prevention import prevention_by_district, screening_campaigns
 from dashboard.selectors.trends import call_pattern, repeat_callers, time_in_stage, weekly_trends
 
 __all__ = [
@@ -75,6 +76,8 @@ TABLES = {
     "responsibilities": responsibilities,
     "weekly_trends": weekly_trends,
     "call_pattern": call_pattern,
+    "screening_campaigns": screening_campaigns,
+    "prevention_by_district": prevention_by_district,
 }
 
 

@@ -144,3 +144,30 @@ def test_a_class_of_thirty_screened_two_flagged_reach_the_teacher(
     assert teacher.locator(".messages .success").count() == 1
     alerts = coordinator.call("GET", "/api/v1/alerts/?" + urllib.parse.urlencode({"limit": 200}))
     assert next(a for a in alerts["results"] if a["id"] == alert["id"])["state"] == "resolved"
+
+    # The one-screen view (counts only, as the city's decision maker reads it): the campaign's
+    # figures equal the answers - 30 invited, 30 answered, 2 flagged, 1 followed up in time.
+    campaign = api.call("GET", "/api/v1/prevention/campaigns/")["results"][0]
+    assert campaign["figures"] == {
+        "invited": 30,
+        "answered": 30,
+        "flagged": 2,
+        "followed_up_in_time": 1,
+    }
+    leader = new_page("leader1")
+    leader.goto(base + "/dashboard/")
+    table = leader.locator('table[data-table="screening_campaigns"]')
+    assert table.locator("caption").inner_text() == "心理筛查活动"
+    cells = table.locator("tbody tr", has_text=campaign["name"]).locator("td")
+    assert cells.all_inner_texts()[3:] == ["30", "30", "2", "1"]
+    district = leader.locator('table[data-table="prevention_by_district"]')
+    assert district.locator("th").all_inner_texts()[:6] == [
+        "区县",
+        "筛查活动",
+        "发放",
+        "作答",
+        "预警",
+        "期限内跟进",
+    ]
+    leader.locator("#h-prevention").scroll_into_view_if_needed()
+    leader.screenshot(path=artifacts / "prevention-dashboard.png", full_page=True)

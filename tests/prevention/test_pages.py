@@ -183,3 +183,21 @@ def test_the_api_makes_a_campaign_and_slips(client, teacher, school):
         content_type="application/json",
     )
     assert bad.status_code == 400 and "count" in bad.json()["fields"]
+
+
+def _top_bar(client) -> str:
+    page = client.get("/prevention/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    return page.split('<nav class="mainnav">', 1)[1].split("</nav>", 1)[0]
+
+
+def test_a_school_psychology_teacher_sees_prevention_not_the_counselling_inbox(client, teacher):
+    sign_in(client, teacher)
+    bar = _top_bar(client)
+    assert 'href="/prevention/"' in bar and "防范" in bar
+    assert "/care/counselling/" not in bar and "咨询转介收件箱" not in bar
+
+
+def test_a_centre_counsellor_keeps_the_counselling_inbox(client, counsellor_a):
+    sign_in(client, counsellor_a)
+    bar = _top_bar(client)
+    assert "/care/counselling/" in bar and 'href="/prevention/"' in bar
