@@ -229,7 +229,17 @@ def cases(request):
             ]
         )
     except Invalid as exc:
-        return _error(exc)
+        # The page again with the reason in words (a person followed a link here), read nothing.
+        return render(
+            request,
+            "dashboard/cases.html",
+            {
+                "page_title": _("Cases behind the figure"),
+                "error": exc,
+                "back": reverse("dashboard:home"),
+            },
+            status=400,
+        )
     shown = found[:DRILL_DOWN_LIMIT]
     services.record_drill_down(
         request.user,
