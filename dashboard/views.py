@@ -49,7 +49,6 @@ def _context(request, role: str, filters: selectors.Filters, tables: dict) -> di
         "filters": filters,
         "query": query,
         "tables": tables,
-        "data": _data(tables),
         "districts": selectors.districts(),
         "organisations": Organisation.objects.filter(is_active=True).order_by("kind", "name"),
         "risks": Risk.choices,
@@ -219,7 +218,7 @@ def cases(request):
     and administrators. Each one goes on the audit trail."""
     role = _reader(request)
     if role == Role.DECISION_MAKER:
-        raise PermissionDenied("Decision makers see counts only.")
+        raise PermissionDenied(_("Decision makers see counts only."))
     now = timezone.now()
     kind, value = request.GET.get("kind", ""), request.GET.get("value", "")
     try:
@@ -230,7 +229,17 @@ def cases(request):
             ]
         )
     except Invalid as exc:
-        return _error(exc)
+        # The page again with the reason in words (a person followed a link here), read nothing.
+        return render(
+            request,
+            "dashboard/cases.html",
+            {
+                "page_title": _("Cases behind the figure"),
+                "error": exc,
+                "back": reverse("dashboard:home"),
+            },
+            status=400,
+        )
     shown = found[:DRILL_DOWN_LIMIT]
     services.record_drill_down(
         request.user,

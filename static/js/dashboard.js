@@ -1,12 +1,12 @@
 /* The one-screen view: ECharts over the plain tables, re-read on live events (debounced) and
  * every few seconds (decision makers' consoles get no case events). Tables stay the source:
- * every chart is drawn from the same JSON the tables are rendered from. */
+ * every chart is drawn from the same JSON the tables are rendered from, read from the data URL
+ * at once on load (the page carries no copy of it: its codes are for the script, not to show). */
 (function () {
   "use strict";
   var root = document.getElementById("dashboard");
   if (!root) return;
-  var dataNode = document.getElementById("dashboard-data");
-  var tables = dataNode ? JSON.parse(dataNode.textContent) : {};
+  var tables = {};
   var charts = {};
   var DEBOUNCE_MS = 1500;
   var pollSeconds = parseInt(root.dataset.poll, 10) || 15;
@@ -199,6 +199,7 @@
   window.addEventListener("resize", function () {
     Object.keys(charts).forEach(function (k) { charts[k].resize(); });
   });
-  if (window.echarts) draw(); else window.addEventListener("load", draw);
+  reload();
+  if (!window.echarts) window.addEventListener("load", draw);
   window.Dashboard = { reload: reload, tables: function () { return tables; } };
 })();

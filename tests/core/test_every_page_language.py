@@ -14,12 +14,13 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from demo import data as demo
 from directory.models import User
@@ -28,12 +29,14 @@ from hotline import services as hotline_services
 from hotline import triage
 from hotline.api.calls import TriageSerializer
 from hotline.models import Case
+from prevention import services as prevention_services
+from prevention.models import Participation, ScreeningTask
 from realtime.audiences import EVENT_TYPES
 from tests.conftest import sign_in
 from tests.hotline.conftest import SCREEN_NONE
 
 ROOT = Path(settings.BASE_DIR)
-NOT_PAGES = ("api/", "twilio/", "admin/", "i18n/", "healthz", "readyz", "logout/")
+NOT_PAGES = ("api/", "twilio/", "admin/", "i18n/", "healthz", "readyz", "logout/", "favicon.ico")
 LANGUAGES = ("zh-hans", "en")
 EVENT_TYPE = re.compile(r"\b[a-z_]+\.[a-z_]+\b")
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
@@ -161,8 +164,19 @@ def page_patterns():
     return list(walk(get_resolver().url_patterns, "", ""))
 
 
+# Pages answering bad input (a hand-edited address, a stale link): their errors are words too,
+# beside the field they are about, never the field's key.
+BAD_INPUT = [
+    "/dashboard/?from=2026-13-40&no_contact_days=abc&risk=nope",
+    "/dashboard/cases/?kind=names&value=x",
+    "/dashboard/cases/?kind=stage&value=nope",
+    "/dashboard/report/?month=2026-13",
+]
+
+
 def busy_demo() -> dict:
-    """The demo network with a referral and an emergency dispatch in flight."""
+    """The demo network with a referral, an emergency dispatch and a screening flag (item 9)
+    in flight."""
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     op1, op2 = User.objects.get(username="operator1"), User.objects.get(username="operator2")
     refer = hotline_services.accept_call(
@@ -206,7 +220,21 @@ def busy_demo() -> dict:
             case=referred,
         )
     )
-    return {"case": referred.pk, "alert": alert.pk}
+    slip = Participation.objects.filter(answered_at__isnull=True).first()
+    prevention_services.submit_answers(
+        slip.code,
+        consent_by=prevention_services.consent_needed_from(slip.campaign, minor=False),
+        consented_at=timezone.now(),
+        answers={"phq9": [2] * 8 + [1], "gad7": [2] * 7},
+    )
+    return {
+        "case": referred.pk,
+        "person": referred.person_id,
+        "alert": alert.pk,
+        "campaign": slip.campaign_id,
+        "group": slip.group_id,
+        "task": ScreeningTask.objects.get(participation=slip).pk,
+    }
 
 
 def examples(objects: dict) -> dict:
@@ -227,6 +255,13 @@ def examples(objects: dict) -> dict:
         "escalation:dispatch_close": {"pk": 1},
         "responder:act": {"pk": 1, "action": "acknowledge"},
         "dashboard:export": {"key": "follow_ups", "fmt": "csv"},
+        "clinics:plan": {"pk": case},
+        "clinics:measure": {"pk": 1},
+        "clinics:check_in": {"pk": 1},
+        "clinics:green_channel": {"pk": 1},
+        "hotline:merge_person": {"pk": objects["person"]},
+        "prevention:task_action": {"pk": objects["task"], "action": "acknowledge"},
+        "prevention:slips": {"pk": objects["campaign"], "group_pk": objects["group"]},
     }
 
 
@@ -253,6 +288,8 @@ def problems_of(body: str, lang: str, phrases: set[str], keys: set[str]) -> list
     return found
 
 
+# Some hundreds of pages: longer than the suite's default limit on a loaded machine.
+@pytest.mark.timeout(600)
 def test_every_page_as_every_role_in_both_languages_is_in_words(db, settings):
     settings.DEMO_PASSWORD = "demo-pass-for-tests"
     # Written as the demo's operators work: in Chinese (what a service words at write time, such
@@ -264,6 +301,7 @@ def test_every_page_as_every_role_in_both_languages_is_in_words(db, settings):
     unknown = [name for name, _route, has_args in patterns if has_args and name not in args]
     assert not unknown, f"pages with arguments and no example here: {unknown}"
     urls = [reverse(name, kwargs=args.get(name)) for name, _route, _has in patterns]
+    urls += BAD_INPUT
     phrases, keys = english_phrases(), field_keys()
 
     failures, pages_read = [], 0
@@ -311,3 +349,41 @@ def test_the_checks_catch_what_they_look_for():
     ]
     # English pages may say it in English.
     assert problems_of("<p>Accept the next call</p>", "en", phrases, keys) == []
+
+
+def test_the_screening_pages_behind_a_code_are_in_words(db):
+    """The public screening pages a student reaches only with a slip's code (consent, the
+    questions, a missed answer, a refusal), in both languages: none is in the walk above."""
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    phrases, keys = english_phrases(), field_keys()
+    slips = iter(Participation.objects.filter(answered_at__isnull=True))
+    failures, pages_read = [], 0
+    for lang in LANGUAGES:
+        for decision in ("agree", "refuse"):
+            client = Client()
+            client.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
+            steps = [
+                ("get", reverse("screening:start"), {}),
+                ("post", reverse("screening:start"), {"code": "NOT-A-CODE"}),
+                ("post", reverse("screening:start"), {"code": next(slips).code}),
+                ("get", reverse("screening:consent"), {}),
+                ("post", reverse("screening:consent"), {"decision": "agree"}),
+                ("post", reverse("screening:consent"), {"decision": decision, "minor": "no"}),
+                ("get", reverse("screening:questions"), {}),
+                ("post", reverse("screening:questions"), {"phq9_1": "2"}),
+                ("get", reverse("screening:thanks"), {}),
+            ]
+            for method, url, data in steps:
+                response = getattr(client, method)(url, data)
+                where = f"{lang} {method.upper()} {url} ({response.status_code})"
+                if response.status_code >= 500:
+                    failures.append(f"{where}: server error")
+                    continue
+                if response.status_code != 200 and response.status_code != 400:
+                    continue
+                pages_read += 1
+                body = response.content.decode()
+                failures += [f"{where}: {p}" for p in problems_of(body, lang, phrases, keys)]
+    # Consent, the questions and the missed answer were reached, not only redirects.
+    assert pages_read >= len(LANGUAGES) * 8
+    assert not failures, f"{len(failures)} pages not in words:\n" + "\n".join(failures)

@@ -1,9 +1,12 @@
 """The look in real Chromium at 1366x768: the dashboard's district names legible in both
 languages, the error pages and the icon through Daphne, and each role's page photographed."""
 
+import re
 import urllib.request
 
 import pytest
+
+from realtime.audiences import EVENT_TYPES
 
 ROLE_PAGES = [
     ("operator1", "/console/"),
@@ -12,7 +15,14 @@ ROLE_PAGES = [
     ("coordinator1", "/coordination/"),
     ("leader1", "/dashboard/"),
     ("police1", "/respond/"),
+    ("teacher1", "/prevention/"),
 ]
+# A 12-hour time in either language ("3:05 PM", "下午3:05"), and an identifier in snake case.
+TWELVE_HOUR = re.compile(
+    r"\b\d{1,2}:\d{2}(:\d{2})?\s*([AaPp]\.?[Mm]\.?)(?![A-Za-z])|(上午|下午|凌晨|晚上|中午)\s*\d{1,2}[:：]\d{2}"
+)
+SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+EVENT_TYPE = re.compile(r"\b[a-z_]+\.[a-z_]+\b")
 
 BOXES = """el => Array.from(el.querySelectorAll('svg text')).map(t => {
   const r = t.getBoundingClientRect();
@@ -78,3 +88,8 @@ def test_each_roles_page_in_chinese(new_page, daphne_server, artifacts, username
     page.wait_for_load_state("networkidle")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     page.screenshot(path=artifacts / f"role-{username}.png")
+    # What the person reads once the scripts have drawn the page: 24-hour times, no codes.
+    text = page.locator("body").inner_text()
+    assert not TWELVE_HOUR.search(text), TWELVE_HOUR.search(text).group(0)
+    assert not SNAKE.findall(text), SNAKE.findall(text)
+    assert not [t for t in EVENT_TYPE.findall(text) if t in EVENT_TYPES]
