@@ -25,6 +25,7 @@ from hotline.models import Case, Person
 pytestmark = pytest.mark.django_db
 
 IDENT, ALL = "ident", "all"  # identity only (a responder's brief), or the whole case file
+READ = "read"  # the whole case file, to read only (a break-glass grant)
 
 CASE_ROLES_OF_HOTLINE = ("operator1", "operator2", "coordinator1")
 SCHOOL = ("teacher1",)  # the demo school's psychology teacher: its screening and flagged students
@@ -59,7 +60,7 @@ def may_see(username: str, label: str) -> str | None:
     if username in SCHOOL:
         return None
     if label == "broken_glass":  # the hospital's own case, opened in an emergency by coordinator1
-        return ALL if username in ("nurse1", "coordinator1") else None
+        return ALL if username == "nurse1" else READ if username == "coordinator1" else None
     if username in CASE_ROLES_OF_HOTLINE:  # the owning hotline works on all of its cases
         return ALL
     if username in ("counsellor1", "counsellor2"):  # not "declined": that referral was refused
@@ -402,6 +403,16 @@ def test_every_operation_as_every_role_reveals_only_what_the_role_may_see():
                         failures.append(
                             f"{user} {method} {target} ({s.label}): "
                             f"{response.status_code} shows {leaked}"
+                        )
+                    elif (
+                        allowed == READ
+                        and method != "GET"
+                        and target != path
+                        and 200 <= response.status_code < 300
+                    ):
+                        failures.append(
+                            f"{user} {method} {target} ({s.label}): {response.status_code}, a "
+                            "change through a read-only grant"
                         )
                     elif allowed is None and target != path and 200 <= response.status_code < 300:
                         failures.append(
