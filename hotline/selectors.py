@@ -87,6 +87,21 @@ def visible_people(user):
     return Person.objects.filter(Exists(visible_cases(user).filter(person=OuterRef("pk"))))
 
 
+def workable_people(user):
+    """People the user may change (details, flags, merge): through a case their organisation
+    holds. A break-glass grant to one person is a read only, as for the case itself."""
+    if is_administrator(user):
+        return Person.objects.all()
+    orgs = case_organisation_ids(user)
+    if not orgs:
+        return Person.objects.none()
+    org_grant = CaseAccess.objects.live().filter(
+        case=OuterRef("pk"), organisation__in=orgs, user__isnull=True
+    )
+    held = Case.objects.filter(Q(owning_organisation__in=orgs) | Exists(org_grant))
+    return Person.objects.filter(Exists(held.filter(person=OuterRef("pk"))))
+
+
 def person_with_number(number):
     """The person a number names (first or further number), or None."""
     if not number:

@@ -5,6 +5,7 @@ Answers come from a public page with no account: ``submit_answers`` takes no act
 one-time code is the authority) and acts as the system on the case file.
 """
 
+import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -42,6 +43,7 @@ LOCAL = ZoneInfo("Asia/Shanghai")
 CAMPAIGN_KINDS = (OrganisationKind.SCHOOL, OrganisationKind.COUNSELLING_CENTRE)
 ITEM9_ALERT_KIND = "screening_item9"
 MAX_SLIPS_PER_GROUP = 200
+SLIP_CODE = re.compile(r"[A-Z0-9]{1,16}")  # ASCII letters and digits, at most the column's length
 # What a slip's code gives away when it is wrong: nothing about whether it exists.
 BAD_CODE = _("This code is not valid, has been used, or its screening is not open.")
 
@@ -160,6 +162,9 @@ def close_campaign(actor, campaign: Campaign) -> Campaign:
 def open_slip(code: str, now: datetime | None = None) -> Participation:
     """The slip behind a typed code, if it may still be answered (one use, campaign open)."""
     code = "".join((code or "").split()).upper()
+    # Only what a slip could carry reaches the database: PostgreSQL refuses a NUL byte (a 500).
+    if not SLIP_CODE.fullmatch(code):
+        raise Invalid(BAD_CODE, code="bad_code", fields={"code": [BAD_CODE]})
     slip = (
         Participation.objects.select_related("campaign", "group")
         .filter(code=code, answered_at__isnull=True)

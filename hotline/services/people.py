@@ -23,7 +23,7 @@ from hotline.models import (
     PersonPhone,
     StageVisit,
 )
-from hotline.selectors import visible_people
+from hotline.selectors import visible_people, workable_people
 from realtime.publish import publish
 
 # What a merge copies onto the kept record when the kept one does not know it yet.
@@ -33,6 +33,8 @@ FILLED_ON_MERGE = ("name", "alias", "language", "birth_year", "address", "school
 def _require_visible(actor, person: Person) -> None:
     if not visible_people(actor).filter(pk=person.pk).exists():
         raise Forbidden(_("You may not see this person's record."))
+    if not workable_people(actor).filter(pk=person.pk).exists():  # a break-glass read only
+        raise Forbidden(_("You may not change this person's record."))
 
 
 def _case_of(person: Person) -> Case | None:

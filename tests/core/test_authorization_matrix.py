@@ -25,8 +25,10 @@ from hotline.models import Case, Person
 pytestmark = pytest.mark.django_db
 
 IDENT, ALL = "ident", "all"  # identity only (a responder's brief), or the whole case file
+READ = "read"  # the whole case file, to read only (a break-glass grant)
 
 CASE_ROLES_OF_HOTLINE = ("operator1", "operator2", "coordinator1")
+SCHOOL = ("teacher1",)  # the demo school's psychology teacher: its screening and flagged students
 RESPONDERS = ("police1", "ambulance1", "community1", "expert1")
 
 
@@ -53,8 +55,12 @@ def may_see(username: str, label: str) -> str | None:
         return ALL
     if label == "foreign":  # another hotline's case, granted to nobody here
         return None
+    if label == "screened":  # flagged by the school's screening, followed up by the school
+        return ALL if username in SCHOOL else None
+    if username in SCHOOL:
+        return None
     if label == "broken_glass":  # the hospital's own case, opened in an emergency by coordinator1
-        return ALL if username in ("nurse1", "coordinator1") else None
+        return ALL if username == "nurse1" else READ if username == "coordinator1" else None
     if username in CASE_ROLES_OF_HOTLINE:  # the owning hotline works on all of its cases
         return ALL
     if username in ("counsellor1", "counsellor2"):  # not "declined": that referral was refused
@@ -90,6 +96,56 @@ def _open(admin, label: str, phone: str, organisation, **kw) -> Case:
         risk="high",
         summary=f"CLIN{label} 有自伤计划",
     )
+
+
+def _abandoned_call(case: Case, hotline):
+    from hotline.models import Call
+
+    sid = f"CA{case.pk:032d}"
+    hotline_services.receive_call(
+        None,
+        hotline=hotline,
+        call_sid=sid,
+        channel="twilio_voice",
+        from_raw=str(case.person.phone),
+    )
+    hotline_services.call_status_changed(None, call_sid=sid, twilio_status="completed")
+    return Call.objects.get(call_sid=sid)
+
+
+def _screened(users, org) -> tuple[Case, dict]:
+    """A student flagged by a named screening of the demo school: the school's case and task."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from prevention import services as prevention_services
+    from prevention.models import ScreeningTask
+
+    today = timezone.localdate()
+    campaign = prevention_services.create_campaign(
+        users["teacher1"],
+        name="春季筛查",
+        organisation=org["demo-school"],
+        questionnaires=["phq9", "gad7"],
+        starts_on=today - timedelta(days=1),
+        ends_on=today + timedelta(days=30),
+        follow_up_organisation=org["demo-school"],
+        records_names=True,
+    )
+    (slip,) = prevention_services.add_slips(
+        users["teacher1"], campaign, group="初二(3)班", labels=["张IDENTscreened"]
+    )
+    slip = prevention_services.submit_answers(
+        slip.code,
+        consent_by="self",
+        consented_at=timezone.now(),
+        answers={"phq9": [3] * 8 + [0], "gad7": [0] * 7},
+    )
+    hotline_services.update_person(users["admin"], slip.person, notes="CLINscreened 失眠两月")
+    tasks = ScreeningTask.objects.filter(participation=slip).values_list("pk", flat=True)
+    assert tasks, "the answers were meant to flag the student"
+    return slip.case, {"campaigns": [campaign.pk], "tasks": list(tasks)}
 
 
 def build_world() -> tuple[dict[str, User], list[Scenario]]:
@@ -142,6 +198,7 @@ def build_world() -> tuple[dict[str, User], list[Scenario]]:
     assert to_hospital.pk
     refused = to_counselling(users["operator1"], declined, "declined")
     referral_services.decline(users["counsellor1"], refused, reason="本周已满，请转他处")
+    screened, screening = _screened(users, org)
     clinic_services.break_glass(
         users["coordinator1"],
         broken,
@@ -170,7 +227,16 @@ def build_world() -> tuple[dict[str, User], list[Scenario]]:
         Scenario("foreign", foreign, {}),
         Scenario("declined", declined, {}),
         Scenario("broken_glass", broken, {}),
+        Scenario("screened", screened, screening),
     ]
+    # A call to each hotline that the caller hung up on: a call-back for that hotline's operators.
+    for s, hotline in ((scenarios[0], org["hotline-centre"]), (scenarios[4], other_hotline)):
+        s.related["callbacks"] = [_abandoned_call(s.case, hotline).callback_task.pk]
+    for s in scenarios:  # a caller flag on every person, cleared by its own path
+        flag = hotline_services.set_flag(
+            admin, s.case.person, kind="frequent_caller", reason=f"CLIN{s.label} 反复来电"
+        )
+        s.related["flags"] = [flag.pk]
     for s in scenarios:
         s.related |= {"cases": [s.case.pk], "people": [s.case.person_id]}
         s.related.setdefault("referrals", list(s.case.referrals.values_list("pk", flat=True)))
@@ -223,8 +289,22 @@ def operations() -> list[tuple[str, str]]:
 ID_PARAM = re.compile(r"\{[^}]+\}")
 
 
+# Item paths with a second id: the parameter and the related objects that fill it.
+INNER_PARAMS = {"flag_id": "flags"}
+
+
 def _segment(path: str) -> str:
-    return path.removeprefix("/api/v1/").split("/", 1)[0]
+    return path.removeprefix("/api/v1/").removeprefix("prevention/").split("/", 1)[0]
+
+
+def _fill(path: str, pk: int, related: dict) -> list[str]:
+    """``path`` with its first id ``pk`` and each inner id from the scenario's own objects."""
+    targets = [path.replace(ID_PARAM.search(path).group(0), str(pk), 1)]
+    for param, segment in INNER_PARAMS.items():
+        if "{" + param + "}" in path:
+            ids = related.get(segment, []) if related else []
+            targets = [t.replace("{" + param + "}", str(i)) for t in targets for i in ids]
+    return targets
 
 
 def _bodies(s: Scenario) -> dict:
@@ -262,6 +342,7 @@ def test_every_operation_as_every_role_reveals_only_what_the_role_may_see():
             "nurse1",
             "leader1",
             *RESPONDERS,
+            *SCHOOL,
             "admin",
         )
     ]
@@ -305,7 +386,7 @@ def test_every_operation_as_every_role_reveals_only_what_the_role_may_see():
                     forbidden_markers = s.clinical
                 if ID_PARAM.search(path):
                     ids = s.related.get(_segment(path), [])
-                    targets = [ID_PARAM.sub(str(pk), path) for pk in ids]
+                    targets = [t for pk in ids for t in _fill(path, pk, s.related)]
                     query = None
                 else:
                     targets = [path]
@@ -322,6 +403,16 @@ def test_every_operation_as_every_role_reveals_only_what_the_role_may_see():
                         failures.append(
                             f"{user} {method} {target} ({s.label}): "
                             f"{response.status_code} shows {leaked}"
+                        )
+                    elif (
+                        allowed == READ
+                        and method != "GET"
+                        and target != path
+                        and 200 <= response.status_code < 300
+                    ):
+                        failures.append(
+                            f"{user} {method} {target} ({s.label}): {response.status_code}, a "
+                            "change through a read-only grant"
                         )
                     elif allowed is None and target != path and 200 <= response.status_code < 300:
                         failures.append(
