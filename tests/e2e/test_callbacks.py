@@ -39,6 +39,7 @@ def _signed_post(server, path: str, params: dict) -> int:
 
 
 def test_a_hung_up_caller_is_called_back_twice_and_triaged(new_page, daphne_server, artifacts):
+    # operator2 (available in the demo) stays free: taking a call-back must not offer it to them.
     page = new_page("operator1")
     page.locator("#live-status[data-state=live]").wait_for()
     assert page.locator("#callbacks li.callback-item").count() == 0
