@@ -33,7 +33,7 @@ from tests.conftest import sign_in
 from tests.hotline.conftest import SCREEN_NONE
 
 ROOT = Path(settings.BASE_DIR)
-NOT_PAGES = ("api/", "twilio/", "admin/", "i18n/", "healthz", "readyz", "logout/")
+NOT_PAGES = ("api/", "twilio/", "admin/", "i18n/", "healthz", "readyz", "logout/", "favicon.ico")
 LANGUAGES = ("zh-hans", "en")
 EVENT_TYPE = re.compile(r"\b[a-z_]+\.[a-z_]+\b")
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
@@ -227,6 +227,13 @@ def examples(objects: dict) -> dict:
         "escalation:dispatch_close": {"pk": 1},
         "responder:act": {"pk": 1, "action": "acknowledge"},
         "dashboard:export": {"key": "follow_ups", "fmt": "csv"},
+        "hotline:merge_person": {"pk": Case.objects.get(pk=case).person_id},
+        "clinics:plan": {"pk": case},
+        "clinics:measure": {"pk": 1},
+        "clinics:check_in": {"pk": 1},
+        "clinics:green_channel": {"pk": 1},
+        "prevention:task_action": {"pk": 1, "action": "acknowledge"},
+        "prevention:slips": {"pk": 1, "group_pk": 1},
     }
 
 
