@@ -40,7 +40,7 @@ from hotline.selectors import (
     eligible_workers,
     visible_cases,
 )
-from hotline.services import record_case_read, record_read, set_next_step
+from hotline.services import may_merge, record_case_read, record_read, set_next_step
 from realtime.audit import reads_of_case
 from realtime.selectors import case_timeline
 from referrals import services as referral_services
@@ -255,6 +255,7 @@ def case_page(request, pk: int):
             may_work=can_work_on_case(request.user, case),
             may_assign_owner=is_administrator(request.user)
             or case.owning_organisation_id in organisation_ids(request.user, (Role.COORDINATOR,)),
+            may_merge=may_merge(request.user),
         ),
     )
 

@@ -22,6 +22,11 @@ class ReferralFilter(filters.FilterSet):
         ).order_by("ack_due_at"),
         help_text="1: only referrals past their acknowledgement deadline, soonest first",
     )
+    active = FlagFilter(
+        only=lambda qs: qs.active(),
+        help_text="1: only open referrals (sent, acknowledged, pre-assessed, scheduled, attended):"
+        " those the disposition 'continue the existing referral' can continue",
+    )
 
     class Meta:
         model = Referral

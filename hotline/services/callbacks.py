@@ -69,7 +69,7 @@ def take_callback(actor, task: CallbackTask) -> Call:
                 code="callback_taken",
             )
         if queued is None:
-            queued = _queue_callback(task, actor)
+            queued = _queue_callback(task, actor, offer=False)
     # accept_call locks the call again and answers 409 to the second of two operators.
     return accept_call(actor, queued)
 

@@ -114,6 +114,7 @@ def _enqueue(
     callback_of: Call | None = None,
     received_at=None,
     answered_by_duty_phone: str = "",
+    offer: bool = True,
 ) -> Call:
     """来电识别 and 入队, in the caller's transaction: the person (given, or the one with the
     number, or a new one), their open case (or a new one), the call and ``call.queued``.
@@ -158,7 +159,8 @@ def _enqueue(
         call.save()
         publish_call("call.abandoned", call, actor, waited_seconds=0, via="fallback")
         return call
-    offer_waiting(hotline.pk, actor)
+    if offer:
+        offer_waiting(hotline.pk, actor)
     _check_surge(hotline, actor)
     return call
 
@@ -415,9 +417,10 @@ def _request_callback(call: Call, actor) -> None:
     refresh_next_step(call.case, actor)  # the call-back is the case's next step
 
 
-def _queue_callback(task: CallbackTask, actor) -> Call:
+def _queue_callback(task: CallbackTask, actor, *, offer: bool = True) -> Call:
     """Put a call-back in the call queue (priority: a call-back, plus known high risk), in the
-    caller's transaction with ``task`` locked."""
+    caller's transaction with ``task`` locked. ``offer=False`` when an operator takes it at
+    once: offering it first could hand it to another free operator (409 to the taker)."""
     abandoned = task.abandoned_call
     tries = Call.objects.filter(callback_of=abandoned).count()
     queued = _enqueue(
@@ -430,6 +433,7 @@ def _queue_callback(task: CallbackTask, actor) -> Call:
         caller_relation=abandoned.caller_relation,
         person=abandoned.person,
         callback_of=abandoned,
+        offer=offer,
     )
     task.queue_call = queued
     task.save(update_fields=["queue_call"])

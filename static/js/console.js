@@ -397,6 +397,7 @@
     renderQueue();
     renderCallbacks();
     if (c) loadTimeline(c.id);
+    loadOpenReferral(c);
     // The person panel (person.js) follows the call in hand.
     root.dispatchEvent(new CustomEvent("console:call", { detail: call }));
   }
@@ -415,6 +416,24 @@
         ol.append(li);
       });
     }).catch(function () { /* the call panel still works without the timeline */ });
+  }
+
+  // "Continue the existing referral" only fits a case with an open referral: the button
+  // names it, or is hidden and a line says why.
+  function loadOpenReferral(c) {
+    var button = $("continue-referral");
+    var none = $("no-open-referral");
+    button.hidden = true;
+    none.hidden = true;
+    if (!c) return;
+    api("GET", "referrals/?case=" + c.id + "&active=1&limit=1").then(function (data) {
+      if (!state.call || !state.call.history || !state.call.history.case ||
+          state.call.history.case.id !== c.id) return;
+      var open = results(data)[0];
+      button.hidden = !open;
+      none.hidden = !!open;
+      if (open) text($("continue-referral-to"), open.receiver_name + " · " + open.state_display);
+    }).catch(function () { none.hidden = false; });
   }
 
   function loadCall(id) {

@@ -14,7 +14,7 @@
   var API = root.dataset.api;
   var T = JSON.parse(messages.textContent);
   var $ = function (id) { return document.getElementById(id); };
-  var state = { call: null, person: null, regionTimer: null };
+  var state = { call: null, person: null, regionTimer: null, clearing: null };
 
   function csrf() {
     var m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
@@ -98,14 +98,44 @@
       text(why, " " + extra.join(" · ") + " ");
       var clear = document.createElement("button");
       clear.type = "button";
-      clear.className = "small";
+      clear.className = "small flag-clear";
       text(clear, T.clear);
+      // The API keeps why a flag was cleared: ask for it in a small form beside the flag.
+      var form = document.createElement("form");
+      form.className = "flag-clear-form";
+      // Kept open across a re-render (a live event reloads the call while one types).
+      form.hidden = state.clearing !== flag.id;
+      var label = document.createElement("label");
+      text(label, T.clear_why + " ");
+      var input = document.createElement("input");
+      input.name = "reason";
+      input.maxLength = 300;
+      label.append(input);
+      var go = document.createElement("button");
+      go.type = "submit";
+      go.className = "small";
+      text(go, T.clear_confirm);
+      var out = document.createElement("p");
+      out.className = "error small";
+      out.setAttribute("role", "alert");
+      form.append(label, out, go);
       clear.addEventListener("click", function () {
-        api("POST", "people/" + p.id + "/flags/" + flag.id + "/clear/", {})
-          .then(reloadCall)
-          .catch(function (err) { showError($("flag-error"), err, $("flag-form")); });
+        form.hidden = !form.hidden;
+        state.clearing = form.hidden ? null : flag.id;
+        if (!form.hidden) input.focus();
       });
-      li.append(what, why, clear);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        if (!input.value.trim()) {
+          input.classList.add("invalid");
+          text(out, T.fields.reason + "：" + T.clear_why_needed);
+          return;
+        }
+        api("POST", "people/" + p.id + "/flags/" + flag.id + "/clear/", { reason: input.value.trim() })
+          .then(function () { state.clearing = null; return reloadCall(); })
+          .catch(function (err) { showError(out, err, form); });
+      });
+      li.append(what, why, clear, form);
       ul.append(li);
     });
   }

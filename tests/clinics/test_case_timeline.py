@@ -222,3 +222,15 @@ def test_an_assistance_plan_with_a_measure_and_a_check_in_from_the_case_page(
     assert "恢复上学" in plans and "联系班主任" in plans and "已与班主任通话" in plans
     timeline = page[page.index('id="timeline"') :]
     assert "已制定帮扶计划" in timeline and "帮扶计划新增措施" in timeline
+
+
+def test_the_case_page_links_a_coordinator_to_the_merge_page_and_nobody_else(
+    hotline_case, coordinator, operator
+):
+    merge = f"/console/people/{hotline_case.person_id}/merge/"
+    page = signed_in(coordinator).get(f"/care/cases/{hotline_case.pk}/")
+    assert page.status_code == 200
+    assert f'href="{merge}"' in page.content.decode()
+    assert signed_in(coordinator).get(merge).status_code == 200
+    page = signed_in(operator).get(f"/care/cases/{hotline_case.pk}/")
+    assert page.status_code == 200 and merge not in page.content.decode()

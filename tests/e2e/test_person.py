@@ -3,6 +3,9 @@ them again by part of the phone number, and sees their flags on the next call be
 
 import pytest
 
+from tests.e2e import servers
+from tests.realtime.http import Api
+
 pytestmark = pytest.mark.e2e
 
 NUMBER = "139 5678 4321"
@@ -31,8 +34,13 @@ def enter_call(page, number: str) -> None:
 
 
 def test_an_operator_names_a_caller_finds_them_by_part_of_the_number_and_sees_their_flags(
-    new_page, artifacts
+    new_page, daphne_server, artifacts
 ):
+    # operator1 alone on duty: the demo's operator2 starts available, and a call offered to
+    # them (the longest free) could not be taken by operator1 until the offer lapsed.
+    Api(daphne_server.url, "operator2", servers.DEMO_PASSWORD).call(
+        "PUT", "/api/v1/operators/me/presence/", {"status": "offline"}
+    )
     page = new_page("operator1")
     page.locator("#live-status[data-state=live]").wait_for()
 
@@ -107,3 +115,17 @@ def test_an_operator_names_a_caller_finds_them_by_part_of_the_number_and_sees_th
     page.locator("#person-flags li[data-kind=known_high_risk]").filter(
         has_text="上月自伤入院"
     ).wait_for()
+    page.screenshot(path=artifacts / "operator-console-person-in-hand.png")
+
+    # Clearing the flag asks why (the API keeps the reason): empty is refused beside the field.
+    flagged = page.locator("#person-flags li[data-kind=known_high_risk]")
+    flagged.locator("button.flag-clear").click()
+    clear = flagged.locator("form.flag-clear-form")
+    clear.locator("button[type=submit]").click()
+    clear.locator("input[name=reason].invalid").wait_for()
+    assert "原因" in clear.locator(".error").inner_text()
+    clear.locator("input[name=reason]").fill("家属确认已出院并稳定")
+    clear.locator("button[type=submit]").click()
+    page.wait_for_function(
+        "() => !document.querySelector('#person-flags li[data-kind=known_high_risk]')"
+    )

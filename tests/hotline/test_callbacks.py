@@ -97,6 +97,22 @@ def test_a_failed_attempt_keeps_the_task_open_and_a_final_outcome_closes_it(netw
         services.take_callback(operator, task)
 
 
+def test_taking_a_call_back_again_is_not_offered_to_another_free_operator_first(
+    network, operator, operator2
+):
+    """The operator who clicks "call back" dials it: queueing it for the second try must not
+    hand it to a colleague who has been free longer (that answered the taker 409)."""
+    services.set_presence(operator2, status="available")
+    services.set_presence(operator, status="available")
+    _abandon("CA" + "c" * 32)
+    task = CallbackTask.objects.get()
+    services.take_callback(operator, task)
+    services.record_callback_attempt(operator, task, outcome="no_answer")
+    again = services.take_callback(operator, task)
+    assert again.operator == operator and again.status == "in_progress"
+    assert OperatorPresence.objects.get(user=operator2).status == "available"
+
+
 def test_only_the_operator_dialling_records_the_attempt(network, operator, operator2):
     services.set_presence(operator, status="available")
     _abandon("CA" + "7" * 32)
