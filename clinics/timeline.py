@@ -34,6 +34,7 @@ KIND_OF_FAMILY = {
     "case": "case",
     "person": "case",
     "referral": "referral",
+    "screening": "case",
     "green_channel": "referral",
     "appointment": "care",
     "admission": "care",

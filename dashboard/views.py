@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.renderers import JSONRenderer
 
@@ -75,6 +77,11 @@ def home(request):
     return render(request, "dashboard/home.html", _context(request, role, filters, tables))
 
 
+@extend_schema(
+    tags=["dashboard"],
+    responses={200: OpenApiTypes.OBJECT},
+    description="Every table of the one-screen view (一屏总览), counts only for decision makers.",
+)
 @api_view(["GET"])
 @renderer_classes([JSONRenderer])
 def data(request):

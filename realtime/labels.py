@@ -86,6 +86,9 @@ EVENT_LABELS = {
     "referral.revoked": _("Referral withdrawn"),
     "referral.scheduled": _("Referral appointment booked"),
     "referral.sent": _("New referral"),
+    "screening.flagged": _("Screening flagged a student"),
+    "screening.task_acknowledged": _("Screening flag taken on"),
+    "screening.task_done": _("Screening flag followed up"),
 }
 
 UNKNOWN = _("Other activity")

@@ -83,7 +83,7 @@ class CallbackSerializer(ModelSerializer):
         return call.operator_id if call is not None and call.status == "in_progress" else None
 
 
-class AttemptSerializer(serializers.Serializer):
+class CallbackOutcomeSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=ATTEMPT_OUTCOME_CHOICES)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
@@ -96,6 +96,8 @@ class CallbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema's generation: no user
+            return CallbackTask.objects.none()
         qs = (
             selectors.visible_callbacks(self.request.user)
             .select_related("abandoned_call__person", "queue_call")
@@ -136,12 +138,12 @@ class CallbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         closed or another operator is dialling it)."""
         return self._call(services.take_callback(request.user, self.get_object()))
 
-    @extend_schema(request=AttemptSerializer, responses=CallDetailSerializer)
+    @extend_schema(request=CallbackOutcomeSerializer, responses=CallDetailSerializer)
     @action(detail=True, methods=["post"])
     def attempts(self, request, pk=None):
         """What the call-back I am dialling came to: ``reached`` (go on to triage), or no answer,
         busy (tried again later), wrong number, declined (the task closes)."""
-        body = AttemptSerializer(data=request.data)
+        body = CallbackOutcomeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         call = services.record_callback_attempt(
             request.user, self.get_object(), **body.validated_data

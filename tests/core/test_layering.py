@@ -21,6 +21,7 @@ PACKAGES = (
     "referrals",
     "clinics",
     "escalation",
+    "prevention",
     "dashboard",
     "demo",
 )
