@@ -42,6 +42,7 @@ from realtime.publish import publish
 LOCAL = ZoneInfo("Asia/Shanghai")
 CAMPAIGN_KINDS = (OrganisationKind.SCHOOL, OrganisationKind.COUNSELLING_CENTRE)
 ITEM9_ALERT_KIND = "screening_item9"
+ITEM9_MIN_HOURS = 2
 MAX_SLIPS_PER_GROUP = 200
 SLIP_CODE = re.compile(r"[A-Z0-9]{1,16}")  # ASCII letters and digits, at most the column's length
 # What a slip's code gives away when it is wrong: nothing about whether it exists.
@@ -230,7 +231,8 @@ def end_of_local_day(now: datetime) -> datetime:
 
 def task_due(reason: str, now: datetime) -> datetime:
     if reason == FlagReason.ITEM9:
-        return end_of_local_day(now)  # same day
+        # Same day; a flag in the day's last hours still gets ITEM9_MIN_HOURS to be taken on.
+        return max(end_of_local_day(now), now + timedelta(hours=ITEM9_MIN_HOURS))
     if reason == FlagReason.WATCH:
         return now + timedelta(days=settings.PREVENTION_WATCH_DAYS)
     return now + timedelta(days=settings.PREVENTION_FLAG_DAYS)

@@ -46,7 +46,8 @@ from hotline.services.presence import (
 def _locked(task: CallbackTask) -> CallbackTask:
     try:
         return (
-            CallbackTask.objects.select_for_update()
+            # Only the task's row: its call-back call may be none (an outer join).
+            CallbackTask.objects.select_for_update(of=("self",))
             .select_related("abandoned_call", "queue_call")
             .get(pk=task.pk)
         )

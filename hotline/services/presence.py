@@ -124,7 +124,9 @@ def _console_gone(user_ids, now) -> set[int]:
 
 def _free_operators(hotline_id: int, now) -> list[OperatorPresence]:
     """Available operators of the hotline not holding an offer and still at a console, longest
-    idle first, locked (skipping rows another transaction holds): who gets the next offer."""
+    idle first, locked (skipping rows another transaction holds): who gets the next offer.
+    Those at an open console go before those never seen at one (an API or desk-phone client,
+    or someone set available who has not come in yet), whose offer may ring nowhere."""
     busy = Call.objects.filter(hotline_id=hotline_id, status=CallStatus.OFFERED).values(
         "offered_to"
     )
@@ -134,8 +136,10 @@ def _free_operators(hotline_id: int, now) -> list[OperatorPresence]:
         .select_for_update(skip_locked=True)
         .order_by("last_idle_at", "pk")
     )
-    gone = _console_gone([p.user_id for p in free], now)
-    return [p for p in free if p.user_id not in gone]
+    absence = console_absence([p.user_id for p in free], now)
+    here = [p for p in free if p.user_id in absence and absence[p.user_id] is None]
+    unseen = [p for p in free if p.user_id not in absence]
+    return here + unseen
 
 
 def available_operator_ids(hotline_id: int, now=None) -> set[int]:

@@ -79,7 +79,7 @@ def test_a_counsellor_books_a_green_channel_and_the_nurse_sees_it_live(
     counsellor.goto(f"{base}/care/cases/{case['id']}/")
     timeline = counsellor.locator("#timeline").inner_text()
     assert RAW_TYPE.search(timeline) is None, timeline
-    for words in ("转介已发出", "转介已接收", "已完成先期研判", "绿色通道已预约"):
+    for words in ("新转介", "转介已确认", "先期研判已完成", "绿色通道已预约"):
         assert words in timeline
     assessment = counsellor.locator("#pre-assessments").inner_text()
     assert "反复自伤，需住院评估" in assessment and "绿色通道转医院" in assessment
@@ -89,7 +89,7 @@ def test_a_counsellor_books_a_green_channel_and_the_nurse_sees_it_live(
     counsellor.locator('.care-filters a[href="?kind=referral"]').click()
     counsellor.wait_for_load_state()
     assert "个案已建立" not in counsellor.locator("#timeline").inner_text()
-    assert "转介已发出" in counsellor.locator("#timeline").inner_text()
+    assert "新转介" in counsellor.locator("#timeline").inner_text()
     counsellor.screenshot(path=artifacts / "case-page.png", full_page=True)
 
     # The nurse reads the case too: the transfer and the assessment it carries, not the

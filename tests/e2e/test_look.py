@@ -49,7 +49,7 @@ def test_the_district_names_do_not_overlap(new_page, daphne_server, artifacts, l
     districts = page.locator(
         "table[data-table='open_cases_by_district'] tbody tr td:first-child"
     ).all_inner_texts()
-    assert len(districts) == 5
+    assert len(districts) >= 5  # the five districts, and "unknown" when a case has none
     boxes = chart.evaluate(BOXES)
     frame = chart.bounding_box()
     # The axis labels: every district shown, whole or cut with "…".

@@ -10,8 +10,6 @@ CSRF cookie, as a phone would.
 import re
 import urllib.parse
 
-import requests
-
 from tests.e2e import servers
 from tests.realtime.http import Api
 
@@ -59,31 +57,6 @@ def answer_in_browser(browser, base, code, phq9, gad7, *, refuse=False):
     assert not violations, violations
 
 
-def answer_over_http(base, code, phq9, gad7):
-    s = requests.Session()
-    s.get(base + "/screening/", timeout=10)
-    token = s.cookies["csrftoken"]
-    r = s.post(base + "/screening/", {"code": code, "csrfmiddlewaretoken": token}, timeout=10)
-    assert r.url.endswith("/screening/consent/"), r.text
-    r = s.post(
-        base + "/screening/consent/",
-        {
-            "decision": "agree",
-            "minor": "yes",
-            "guardian_agrees": "on",
-            "csrfmiddlewaretoken": token,
-        },
-        timeout=10,
-    )
-    assert r.url.endswith("/screening/questions/")
-    r = s.post(
-        base + "/screening/questions/",
-        {**answers(phq9, gad7), "csrfmiddlewaretoken": token},
-        timeout=10,
-    )
-    assert r.url.endswith("/screening/thanks/")
-
-
 def test_a_class_of_thirty_screened_two_flagged_reach_the_teacher(
     new_page, browser, daphne_server, artifacts
 ):
@@ -108,10 +81,11 @@ def test_a_class_of_thirty_screened_two_flagged_reach_the_teacher(
     teacher.reload()
     left = teacher.locator(".slip").evaluate_all("els => els.map(e => e.dataset.code)")
     assert codes[2] in left and codes[0] not in left and len(left) == 28
-    # Over HTTP, the rest of the class; slip 1 scores PHQ-9 16 (moderately severe).
-    answer_over_http(base, codes[1], [2, 2, 2, 2, 2, 2, 2, 2, 0], zero_gad)
+    # The rest of the class, each on a phone of their own; slip 1 scores PHQ-9 16 (moderately
+    # severe), slip 2 comes back after refusing and answers.
+    answer_in_browser(browser, base, codes[1], [2, 2, 2, 2, 2, 2, 2, 2, 0], zero_gad)
     for code in codes[2:3] + codes[4:]:
-        answer_over_http(base, code, zero_phq, [1, 0, 0, 0, 0, 0, 0])
+        answer_in_browser(browser, base, code, zero_phq, [1, 0, 0, 0, 0, 0, 0])
 
     teacher.goto(base + "/prevention/")
     rows = teacher.locator("tr.task")

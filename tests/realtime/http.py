@@ -1,6 +1,7 @@
 """A tiny JSON client for the REST API of a real server (tests that run servers in subprocesses)."""
 
 import json
+import urllib.error
 import urllib.request
 
 
@@ -19,8 +20,13 @@ class Api:
         )
         if getattr(self, "token", None):
             request.add_header("Authorization", f"Token {self.token}")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"{}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            # The answer's words in the failure, not just its status.
+            error.msg = f"{error.msg}: {error.read()[:500].decode(errors='replace')}"
+            raise
 
     def open_case(self, name: str, risk: str = "moderate") -> dict:
         """A new person and their case, opened as the signed-in operator."""

@@ -1,7 +1,10 @@
 """Counselling as a course (咨询疗程): sessions stay on their referral, "continue" books the next
 one, "completed" completes the referral once and starts one follow-up plan."""
 
+from datetime import timedelta
+
 from django.test import Client
+from django.utils import timezone
 
 from clinics.models import CounsellingSession, FollowUp
 from hotline.models import Case
@@ -177,3 +180,18 @@ def test_the_counselling_page_records_continue_with_the_next_slot_and_shows_the_
     html = page.get("/care/counselling/").content.decode()
     assert f'data-appointment="{following.pk}"' in html
     assert "第1次咨询" in html and "继续咨询" in html
+
+
+def test_a_counsellor_adds_a_slot_without_naming_themselves(counsellor_a):
+    """``counsellor`` is optional on ``POST /slots/`` (the schema says so): it is the caller."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(counsellor_a)
+    start = timezone.now().replace(microsecond=0) + timedelta(days=3)
+    body = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat()}
+    made = client.post("/api/v1/slots/", body, format="json")
+    assert made.status_code == 201, made.content
+    assert made.json()["counsellor"] == counsellor_a.pk
+    again = client.post("/api/v1/slots/", body, format="json")
+    assert again.status_code == 409
