@@ -25,14 +25,14 @@
   function bar(table, cat, val, horizontal) {
     var names = col(table, cat).map(String);
     // Every name shown (interval 0), none over its neighbour: side by side names that do not fit
-    // (English district names, or many districts) are turned, and any too long is cut with "…"
+    // (English district names, or many districts) are stood upright, and any too long is cut with "…"
     // (the tooltip and the table below give it whole); containLabel keeps them in the chart.
     var longest = names.reduce(function (m, n) { return Math.max(m, n.length); }, 0);
     var crowded = !horizontal && names.length * Math.max(longest, 3) > 24;
     var axisCat = {
       type: "category", data: names,
       axisLabel: {
-        interval: 0, rotate: crowded ? 40 : 0, hideOverlap: false,
+        interval: 0, rotate: crowded ? 90 : 0, hideOverlap: false,
         width: horizontal ? 110 : (crowded ? 96 : 72), overflow: "truncate", ellipsis: "…",
       },
     };
