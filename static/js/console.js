@@ -20,33 +20,8 @@
   };
   var $ = function (id) { return document.getElementById(id); };
 
-  function csrf() {
-    var m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : "";
-  }
-
   function api(method, path, body) {
-    var opts = {
-      method: method,
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "X-CSRFToken": csrf() },
-    };
-    if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    return fetch(API + path, opts).then(function (r) {
-      return r.text().then(function (text) {
-        var data = text ? JSON.parse(text) : null;
-        if (!r.ok) {
-          var err = new Error((data && data.detail) || r.statusText);
-          err.status = r.status;
-          err.data = data || {};
-          throw err;
-        }
-        return data;
-      });
-    });
+    return window.ConsoleApi.request(method, API + path, body);
   }
 
   function results(data) { return Array.isArray(data) ? data : data.results; }

@@ -16,32 +16,8 @@
   var $ = function (id) { return document.getElementById(id); };
   var state = { call: null, person: null, regionTimer: null, clearing: null };
 
-  function csrf() {
-    var m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : "";
-  }
-
   function api(method, path, body) {
-    var opts = {
-      method: method,
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "X-CSRFToken": csrf() },
-    };
-    if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    return fetch(API + path, opts).then(function (r) {
-      return r.text().then(function (raw) {
-        var data = raw ? JSON.parse(raw) : null;
-        if (!r.ok) {
-          var err = new Error((data && data.detail) || r.statusText);
-          err.data = data || {};
-          throw err;
-        }
-        return data;
-      });
-    });
+    return window.ConsoleApi.request(method, API + path, body);
   }
 
   function text(el, value) { el.textContent = value == null ? "" : String(value); }

@@ -17,34 +17,10 @@
 
   var draft = { call: null, restoredFor: null, timer: null, retry: null, pending: false, restoring: false };
 
-  function csrf() {
-    var m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : "";
-  }
-
   function url(callId) { return API + "calls/" + callId + "/triage-draft/"; }
 
   function request(method, callId, body, keepalive) {
-    var opts = {
-      method: method,
-      credentials: "same-origin",
-      keepalive: !!keepalive,
-      headers: { Accept: "application/json", "X-CSRFToken": csrf() },
-    };
-    if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    return fetch(url(callId), opts).then(function (r) {
-      return r.json().then(function (data) {
-        if (!r.ok) {
-          var err = new Error(data.detail || r.statusText);
-          err.status = r.status;
-          throw err;
-        }
-        return data;
-      });
-    });
+    return window.ConsoleApi.request(method, url(callId), body, keepalive);
   }
 
   // 24-hour hh:mm in every language (a clock on a shift that runs through the night).
