@@ -624,19 +624,24 @@ def complete(actor, referral: Referral, *, outcome: str) -> Referral:
     return referral
 
 
-def _cancel_bookings(actor, referral: Referral) -> None:
-    """A finished course keeps no booked session: the slot is free again."""
+def _end_bookings(event: str, actor, referral: Referral, transition: str) -> None:
+    """Each session still booked on the referral through ``transition``, announced as ``event``."""
     for appointment in Appointment.objects.select_for_update().filter(
         referral=referral, status="booked"
     ):
-        appointment.cancel()
+        getattr(appointment, transition)()
         appointment.save()
         publish(
-            "appointment.cancelled",
+            event,
             case=referral.case,
             actor=actor,
             data={"appointment": appointment.pk, "referral": referral.pk},
         )
+
+
+def _cancel_bookings(actor, referral: Referral) -> None:
+    """A finished course keeps no booked session: the slot is free again."""
+    _end_bookings("appointment.cancelled", actor, referral, "cancel")
 
 
 def record_no_show(actor, referral: Referral) -> Referral:
@@ -646,17 +651,7 @@ def record_no_show(actor, referral: Referral) -> Referral:
         _require_receiver(actor, referral)
         _transition(referral, "mark_no_show")
         referral.save()
-        for appointment in Appointment.objects.select_for_update().filter(
-            referral=referral, status="booked"
-        ):
-            appointment.mark_no_show()
-            appointment.save()
-            publish(
-                "appointment.no_show",
-                case=referral.case,
-                actor=actor,
-                data={"appointment": appointment.pk, "referral": referral.pk},
-            )
+        _end_bookings("appointment.no_show", actor, referral, "mark_no_show")
         _publish("referral.no_show", referral, actor)
         _changed(actor, referral, "no_show")
     return referral
