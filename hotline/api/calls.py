@@ -531,6 +531,10 @@ class TriagePreviewView(APIView):
 
     @extend_schema(request=TriageSerializer, responses=TriagePreviewSerializer)
     def post(self, request):
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError(
+                {"non_field_errors": [_("Send the answers as an object.")]}
+            )
         screen = {
             item: request.data.get(item)
             for item in triage_rule.ITEMS

@@ -81,7 +81,8 @@ class PersonSerializer(ModelSerializer):
         help_text="Further numbers beside phone.",
     )
     home_region = RegionCodeField(required=False, allow_null=True)
-    home_region_name = serializers.CharField(source="home_region.name", read_only=True, default="")
+    # A method, not source="home_region.name": DRF skips a sourced default in a PATCH's answer.
+    home_region_name = serializers.SerializerMethodField()
     guardians = GuardianSerializer(many=True, required=False)
     open_case = serializers.SerializerMethodField()
     display_name = serializers.CharField(source="__str__", read_only=True)
@@ -119,6 +120,9 @@ class PersonSerializer(ModelSerializer):
         data = super().to_representation(person)
         data["phones"] = [str(p.number) for p in person.phones.all()]
         return data
+
+    def get_home_region_name(self, person) -> str:
+        return person.home_region.name if person.home_region_id else ""
 
     def get_open_case(self, person) -> int | None:
         case = person.cases.open().first()

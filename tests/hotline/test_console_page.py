@@ -46,3 +46,9 @@ def test_the_console_page_offers_the_screen_and_the_separate_one_key_button(clie
 def test_the_console_page_is_refused_to_a_coordinator(client, coordinator):
     client.force_login(coordinator)
     assert client.get("/console/").status_code == 403
+
+
+def test_the_preview_refuses_a_body_that_is_not_an_object(client_for, operator):
+    response = client_for(operator).post("/api/v1/triage/preview/", [None, None], format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"

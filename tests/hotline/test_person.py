@@ -233,3 +233,12 @@ def test_the_merge_page_is_for_coordinators_and_says_what_is_wrong_beside_the_fi
     assert done.status_code == 302
     other.refresh_from_db()
     assert other.merged_into == keep
+
+
+def test_a_patch_answers_with_every_field_of_the_person(operator, network, client_for):
+    """A partial update's answer is the whole person (DRF would drop a sourced default there)."""
+    person = services.create_person(operator, name="", phone="+8613900000911")
+    services.open_case(operator, person=person, owning_organisation=network["hotline"])
+    response = client_for(operator).patch(f"/api/v1/people/{person.pk}/", {}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["home_region_name"] == ""
