@@ -16,7 +16,7 @@
 
   var state = {
     queue: [], callbacks: [], call: null, dirty: false, previewTimer: null, refreshTimer: null, wrapped: {},
-    dispatch: null, dockCase: null, placeMode: "dispatch", placeTimer: null,
+    dispatch: null, dockCase: null, placeMode: "dispatch", placeSearch: null,
   };
   var $ = function (id) { return document.getElementById(id); };
 
@@ -659,34 +659,17 @@
   }
 
   function searchPlaces() {
-    clearTimeout(state.placeTimer);
-    $("place-code").value = "";
-    var q = $("place-search").value.trim();
-    var list = $("place-results");
-    if (!q) { list.innerHTML = ""; return; }
-    state.placeTimer = setTimeout(function () {
-      api("GET", "regions/?limit=20&q=" + encodeURIComponent(q)).then(function (data) {
-        list.innerHTML = "";
-        results(data).filter(function (r) { return r.level !== "city"; }).forEach(function (r) {
-          var li = document.createElement("li");
-          li.setAttribute("role", "option");
-          li.dataset.code = r.code;
-          text(li, r.label);
-          li.addEventListener("click", function () {
-            $("place-code").value = r.code;
-            $("place-search").value = r.label;
-            list.innerHTML = "";
-          });
-          list.append(li);
-        });
-        if (!list.children.length) {
-          var none = document.createElement("li");
-          none.className = "muted";
-          text(none, T.no_place_found);
-          list.append(none);
-        }
+    if (!state.placeSearch) {
+      state.placeSearch = window.ConsoleApi.regionPicker({
+        input: $("place-search"),
+        list: $("place-results"),
+        code: $("place-code"),
+        url: API,
+        keep: function (r) { return r.level !== "city"; },
+        emptyText: T.no_place_found,
       });
-    }, 200);
+    }
+    state.placeSearch();
   }
 
   function submitWrapUp(event) {

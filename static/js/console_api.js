@@ -35,5 +35,44 @@
     });
   }
 
-  window.ConsoleApi = { request: request };
+  // The region picker (区县/乡镇): the places matching what is typed, a moment after typing
+  // stops; choosing one fills the code field. ``opts``: input, list, code (elements), url
+  // (the API's base), keep (which places to offer), emptyText; returns the search function.
+  function regionPicker(opts) {
+    var timer = null;
+    function textOf(el, value) { el.textContent = value == null ? "" : String(value); }
+    return function search() {
+      clearTimeout(timer);
+      opts.code.value = "";
+      var q = opts.input.value.trim();
+      var list = opts.list;
+      if (!q) { list.innerHTML = ""; return; }
+      timer = setTimeout(function () {
+        request("GET", opts.url + "regions/?limit=20&q=" + encodeURIComponent(q)).then(function (data) {
+          list.innerHTML = "";
+          var rows = Array.isArray(data) ? data : data.results;
+          rows.filter(opts.keep || function () { return true; }).forEach(function (r) {
+            var li = document.createElement("li");
+            li.setAttribute("role", "option");
+            li.dataset.code = r.code;
+            textOf(li, r.label);
+            li.addEventListener("click", function () {
+              opts.code.value = r.code;
+              opts.input.value = r.label;
+              list.innerHTML = "";
+            });
+            list.append(li);
+          });
+          if (!list.children.length) {
+            var none = document.createElement("li");
+            none.className = "muted";
+            textOf(none, opts.emptyText);
+            list.append(none);
+          }
+        });
+      }, 200);
+    };
+  }
+
+  window.ConsoleApi = { request: request, regionPicker: regionPicker };
 })();

@@ -14,7 +14,7 @@
   var API = root.dataset.api;
   var T = JSON.parse(messages.textContent);
   var $ = function (id) { return document.getElementById(id); };
-  var state = { call: null, person: null, regionTimer: null, clearing: null };
+  var state = { call: null, person: null, regionSearch: null, clearing: null };
 
   function api(method, path, body) {
     return window.ConsoleApi.request(method, API + path, body);
@@ -194,35 +194,16 @@
   }
 
   function searchRegions() {
-    clearTimeout(state.regionTimer);
-    var form = $("identify");
-    form.elements.home_region.value = "";
-    var q = $("person-region-search").value.trim();
-    var list = $("person-region-results");
-    if (!q) { list.innerHTML = ""; return; }
-    state.regionTimer = setTimeout(function () {
-      api("GET", "regions/?limit=20&q=" + encodeURIComponent(q)).then(function (data) {
-        list.innerHTML = "";
-        (data.results || data).forEach(function (r) {
-          var li = document.createElement("li");
-          li.setAttribute("role", "option");
-          li.dataset.code = r.code;
-          text(li, r.label);
-          li.addEventListener("click", function () {
-            form.elements.home_region.value = r.code;
-            $("person-region-search").value = r.label;
-            list.innerHTML = "";
-          });
-          list.append(li);
-        });
-        if (!list.children.length) {
-          var none = document.createElement("li");
-          none.className = "muted";
-          text(none, T.no_place_found);
-          list.append(none);
-        }
+    if (!state.regionSearch) {
+      state.regionSearch = window.ConsoleApi.regionPicker({
+        input: $("person-region-search"),
+        list: $("person-region-results"),
+        code: $("identify").elements.home_region,
+        url: API,
+        emptyText: T.no_place_found,
       });
-    }, 200);
+    }
+    state.regionSearch();
   }
 
   function setFlag(event) {
