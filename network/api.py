@@ -128,6 +128,9 @@ class ReferralEncounterView(APIView):
 
 
 class LegStatusIn(serializers.Serializer):
+    # The leg is named in the signed body too, so a captured request cannot be replayed at
+    # another leg's URL.
+    leg = serializers.IntegerField()
     status = serializers.ChoiceField(choices=sorted(services.PARTNER_STEPS))
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
@@ -163,6 +166,11 @@ class PartnerLegStatusView(APIView):
         )
         incoming = LegStatusIn(data=request.data)
         incoming.is_valid(raise_exception=True)
+        if incoming.validated_data["leg"] != pk:
+            return Response(
+                {"detail": _("The signed body names another leg."), "code": "leg_mismatch"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         leg = services.report_leg_status(
             partner, pk, incoming.validated_data["status"], incoming.validated_data["note"]
         )
