@@ -13,6 +13,9 @@ from escalation.worker import run_until_idle
 from network.models import HookDelivery, HookSubscription
 from network.signing import signature
 
+# A real HTTP receiver and several worker rounds: slow on a loaded two-core machine.
+pytestmark = pytest.mark.timeout(300)
+
 SECRET = "receiver-shared-secret-0123456789"
 
 
