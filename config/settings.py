@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "realtime",
     "dashboard",
     "prevention",
+    "network",
     "demo",
 ]
 
@@ -452,3 +453,9 @@ REST_KNOX = {
 # The token endpoint's scoped throttle (per client address, on top of the lockout).
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": env.str("API_AUTH_RATE", default="30/min")}
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="心理援助热线")
+
+# Partner systems (issue 21, network): outbound hooks and signed inbound status.
+NETWORK_HOOK_BACKOFF = env.list("NETWORK_HOOK_BACKOFF", cast=int, default=[10, 60, 300, 1800, 7200])
+NETWORK_HOOK_MAX_ATTEMPTS = env.int("NETWORK_HOOK_MAX_ATTEMPTS", default=10)
+NETWORK_HOOK_TIMEOUT = env.float("NETWORK_HOOK_TIMEOUT", default=5.0)
+NETWORK_PARTNER_MAX_SKEW = env.int("NETWORK_PARTNER_MAX_SKEW", default=300)

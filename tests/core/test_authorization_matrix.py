@@ -255,7 +255,7 @@ def other_objects() -> dict[str, list[int]]:
     """Item paths of objects outside the scenarios' case files: their first few of each kind."""
     from clinics.models import Admission, AssistancePlan, FollowUp
     from directory.models import Region
-    from escalation.models import Alert, EscalationPolicy
+    from escalation.models import Alert, DispatchLeg, EscalationPolicy
     from hotline.models import Call
     from referrals.models import Appointment
 
@@ -269,6 +269,7 @@ def other_objects() -> dict[str, list[int]]:
         "plans": AssistancePlan,
         "follow-ups": FollowUp,
         "calls": Call,
+        "partners": DispatchLeg,  # signed by a partner platform, not a user: refused here
     }
     return {
         segment: list(model.objects.order_by("pk").values_list("pk", flat=True)[:3]) or [1]
