@@ -211,3 +211,168 @@ def test_without_a_twilio_account_the_legs_are_recorded_and_hold_works(
         f"/api/v1/calls/{held_call.pk}/hold/", {"on": True}, format="json"
     )
     assert response.status_code == 409
+
+
+@pytest.fixture
+def counsellor_on_duty(network, counsellor_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hotline.models import Shift
+
+    now = timezone.now()
+    Shift.objects.create(
+        hotline=network["centre_a"],
+        user=counsellor_a,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=3),
+    )
+    return counsellor_a
+
+
+def test_warm_transfer_to_the_counsellor_on_duty_consult_then_complete(
+    live_call, twilio, operator, counsellor_on_duty, client_for, conference_event
+):
+    from hotline import selectors
+
+    api, receiver = client_for(operator), client_for(counsellor_on_duty)
+    assert not selectors.visible_cases(counsellor_on_duty).filter(pk=live_call.case_id).exists()
+    response = api.post(
+        f"/api/v1/calls/{live_call.pk}/transfer/",
+        {"mode": "warm", "target": "counsellor", "reason": "需要心理咨询"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    # The caller is held; the counsellor is offered the case (a personal, time-limited read).
+    [held] = twilio.http.requests
+    assert held.url == f"{ACCOUNT}/Conferences/{CONF_SID}/Participants/{CALLER_SID}.json"
+    assert held.data == {
+        "Hold": "true",
+        "HoldUrl": f"{BASE}/twilio/voice/hold/",
+        "HoldMethod": "POST",
+    }
+    leg = live_call.participants.get(role="transfer_target")
+    assert leg.user == counsellor_on_duty and leg.status == "offered"
+    assert leg.grant.user == counsellor_on_duty and leg.grant.ends_at is not None
+    assert selectors.visible_cases(counsellor_on_duty).filter(pk=live_call.case_id).exists()
+    offered = Event.objects.get(type="call.transfer_offered")
+    assert f"user:{counsellor_on_duty.pk}" in offered.audience_rows.values_list(
+        "audience", flat=True
+    )
+    assert offered.data["reason"] == "需要心理咨询" and offered.data["risk"] == live_call.case.risk
+    # Completing before the receiver joined is the wrong state.
+    assert api.post(f"/api/v1/calls/{live_call.pk}/transfer/complete/").status_code == 409
+    # The receiver joins: their phone is rung into the conference.
+    joined = receiver.post(f"/api/v1/calls/{live_call.pk}/transfer/join/")
+    assert joined.status_code == 200, joined.json()
+    dial = twilio.http.requests[-1]
+    assert dial.url == f"{ACCOUNT}/Conferences/{CONF_SID}/Participants.json"
+    assert dial.data == participant_params(
+        f"client:operator-{counsellor_on_duty.pk}", f"transfer_target-{leg.pk}"
+    )
+    leg.refresh_from_db()
+    assert leg.status == "dialling"
+    conference_event(live_call, "participant-join", leg.call_sid)
+    leg.refresh_from_db()
+    assert leg.status == "joined"
+    twilio.http.requests.clear()
+    done = api.post(f"/api/v1/calls/{live_call.pk}/transfer/complete/")
+    assert done.status_code == 200, done.json()
+    operator_leg = live_call.participants.get(user=operator)
+    resume, leave = twilio.http.requests
+    assert resume.url == f"{ACCOUNT}/Conferences/{CONF_SID}/Participants/{CALLER_SID}.json"
+    assert resume.data == {"Hold": "false"}
+    assert (leave.method, leave.url) == (
+        "DELETE",
+        f"{ACCOUNT}/Conferences/{CONF_SID}/Participants/{operator_leg.call_sid}.json",
+    )
+    live_call.refresh_from_db()
+    assert live_call.operator == counsellor_on_duty
+    assert operator_leg.status == "left"
+    assert operator.hotline_presence.status == "available"
+    assert Event.objects.filter(type="call.transfer_completed", case=live_call.case).exists()
+
+
+def test_warm_transfer_cancelled_removes_the_receiver_and_their_read(
+    live_call, twilio, operator, operator2, client_for, conference_event
+):
+    from hotline import services
+
+    services.set_presence(operator2, status="available")
+    api = client_for(operator)
+    response = api.post(
+        f"/api/v1/calls/{live_call.pk}/transfer/",
+        {"mode": "warm", "target": "operator", "user": operator2.pk},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    client_for(operator2).post(f"/api/v1/calls/{live_call.pk}/transfer/join/")
+    leg = live_call.participants.get(role="transfer_target")
+    assert leg.grant is None  # the hotline already holds the case
+    twilio.http.requests.clear()
+    response = api.post(f"/api/v1/calls/{live_call.pk}/transfer/cancel/")
+    assert response.status_code == 200, response.json()
+    remove, resume = twilio.http.requests
+    assert (remove.method, remove.url) == (
+        "DELETE",
+        f"{ACCOUNT}/Conferences/{CONF_SID}/Participants/{leg.call_sid}.json",
+    )
+    assert resume.data == {"Hold": "false"}
+    leg.refresh_from_db()
+    live_call.refresh_from_db()
+    assert leg.status == "left" and live_call.operator == operator
+    assert api.post(f"/api/v1/calls/{live_call.pk}/transfer/cancel/").status_code == 409
+
+
+def test_cold_transfer_to_an_outside_number_rings_it_and_the_operator_leaves(
+    live_call, twilio, operator, client_for
+):
+    response = client_for(operator).post(
+        f"/api/v1/calls/{live_call.pk}/transfer/",
+        {"mode": "cold", "target": "number", "number": "+8613800000123"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    leg = live_call.participants.get(target="+8613800000123")
+    operator_leg = live_call.participants.get(user=operator)
+    held, dial, leave = twilio.http.requests
+    assert held.data["Hold"] == "true"
+    assert dial.url == f"{ACCOUNT}/Conferences/{CONF_SID}/Participants.json"
+    assert dial.data == participant_params("+8613800000123", f"transfer_target-{leg.pk}")
+    assert (leave.method, leave.url) == (
+        "DELETE",
+        f"{ACCOUNT}/Conferences/{CONF_SID}/Participants/{operator_leg.call_sid}.json",
+    )
+    leg.refresh_from_db()
+    assert leg.role == "outside" and leg.transfer_mode == "cold"
+
+
+def test_transfer_refusals(
+    live_call, twilio, operator, operator2, counsellor_a, responder, client_for
+):
+    url = f"/api/v1/calls/{live_call.pk}/transfer/"
+    api = client_for(operator)
+    body = {"mode": "warm", "target": "counsellor"}
+    assert client_for(operator2).post(url, body, format="json").status_code == 403
+    assert client_for(counsellor_a).post(url, body, format="json").status_code == 404
+    assert client_for(responder).post(url, body, format="json").status_code == 404
+    assert (
+        api.post(url, {"mode": "lukewarm", "target": "counsellor"}, format="json").status_code
+        == 400
+    )
+    assert api.post(url, {"mode": "warm", "target": "number"}, format="json").status_code == 400
+    bad_number = {"mode": "warm", "target": "number", "number": "12"}
+    assert api.post(url, bad_number, format="json").status_code == 400
+    # Nobody on duty: 409 in words.
+    nobody = api.post(url, body, format="json")
+    assert nobody.status_code == 409 and "on duty" in nobody.json()["detail"]
+    # An operator who is not available.
+    busy = api.post(
+        url, {"mode": "warm", "target": "operator", "user": operator2.pk}, format="json"
+    )
+    assert busy.status_code == 409
+    assert twilio.http.requests == []
+    assert not live_call.participants.filter(role="transfer_target").exists()
+    # Joining a transfer not offered to you.
+    assert client_for(operator2).post(f"{url}join/").status_code == 404
