@@ -459,3 +459,20 @@ NETWORK_HOOK_BACKOFF = env.list("NETWORK_HOOK_BACKOFF", cast=int, default=[10, 6
 NETWORK_HOOK_MAX_ATTEMPTS = env.int("NETWORK_HOOK_MAX_ATTEMPTS", default=10)
 NETWORK_HOOK_TIMEOUT = env.float("NETWORK_HOOK_TIMEOUT", default=5.0)
 NETWORK_PARTNER_MAX_SKEW = env.int("NETWORK_PARTNER_MAX_SKEW", default=300)
+
+# --- issue 18: every hotline call is a conference (hold music, transfers) ---------------------
+# What a held caller hears after the Chinese message (Twilio's own public hold music by default).
+HOTLINE_HOLD_MUSIC_URL = env.str(
+    "HOTLINE_HOLD_MUSIC_URL",
+    default="http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3",
+)
+# How long a transfer's receiver keeps reading the case when their organisation did not hold it.
+HOTLINE_TRANSFER_GRANT_HOURS = env.int("HOTLINE_TRANSFER_GRANT_HOURS", default=72)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "TransferModeEnum": "hotline.conference_models.TransferMode",
+        "TransferTargetEnum": "hotline.conference_models.TransferTarget",
+        "ParticipantRoleEnum": "hotline.conference_models.ParticipantRole",
+        "ParticipantStatusEnum": "hotline.conference_models.ParticipantStatus",
+    }
+)
