@@ -847,3 +847,6 @@ class TriageDraft(models.Model):
 
     def __str__(self) -> str:
         return f"triage draft {self.call_id}"
+
+
+from hotline.safety_plan import SafetyPlanMessage, SafetyPlanVersion  # noqa: E402,F401  (安全计划)
