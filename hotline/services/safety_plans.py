@@ -167,7 +167,7 @@ def save_version(actor, case: Case, sections, *, sms_consent: bool = False) -> S
     plan = clean_sections(sections)
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
-        if not case.is_open():
+        if not case.is_open:
             raise Conflict(_("The case is closed; reopen it to change the plan."), code="closed")
         last = case.safety_plan_versions.order_by("-number").values_list("number", flat=True)
         version = SafetyPlanVersion.objects.create(
