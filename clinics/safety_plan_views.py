@@ -47,27 +47,21 @@ def sections_from_post(post) -> dict:
     return plan
 
 
-def _form_sections(plan: dict, errors: dict) -> tuple[list, list]:
-    lines = [
-        {
-            "key": key,
-            "label": label,
-            "text": "\n".join(plan.get(key) or []),
-            "errors": errors.get(key, []),
-        }
-        for key, label in LIST_SECTIONS + TAIL_SECTIONS
-    ]
-    contacts = [
-        {
-            "key": key,
-            "label": label,
-            "rows": list(plan.get(key) or []) + [{}] * BLANK_ROWS[key],
-            "notes": key == "professionals",
-            "errors": errors.get(key, []),
-        }
-        for key, label in CONTACT_SECTIONS
-    ]
-    return lines, contacts
+def _form_sections(plan: dict, errors: dict) -> list[dict]:
+    """Every section in the intervention's order (warning signs first, reasons for living last)."""
+    found = []
+    for key, label in LIST_SECTIONS + CONTACT_SECTIONS + TAIL_SECTIONS:
+        section = {"key": key, "label": label, "errors": errors.get(key, [])}
+        if key in BLANK_ROWS:
+            section |= {
+                "contacts": True,
+                "rows": list(plan.get(key) or []) + [{}] * BLANK_ROWS[key],
+                "notes": key == "professionals",
+            }
+        else:
+            section["text"] = "\n".join(plan.get(key) or [])
+        found.append(section)
+    return found
 
 
 @for_roles(*CARE_PAGE_ROLES)
@@ -103,7 +97,7 @@ def safety_plan_page(request, pk: int):
             return redirect(request.get_full_path())
     else:
         record_case_read(request.user, case, what="safety_plan_page")
-    lines, contacts = _form_sections(plan, errors)
+    sections = _form_sections(plan, errors)
     sent = list(
         SafetyPlanMessage.objects.filter(version__case=case)
         .select_related("version", "sent_by")
@@ -122,8 +116,7 @@ def safety_plan_page(request, pk: int):
             versions=list(case.safety_plan_versions.select_related("author").order_by("-number")),
             follow_up=follow_up,
             can_edit=can_work_on_case(request.user, case),
-            lines=lines,
-            contacts=contacts,
+            sections=sections,
             consent=consent,
             errors=errors,
             sent=sent,
