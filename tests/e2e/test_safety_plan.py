@@ -103,6 +103,7 @@ def test_a_plan_written_on_the_call_is_sent_seen_on_the_referral_and_reviewed(
         review.click()
     counsellor.locator("#review-step").wait_for()
     assert "我的猫" in counsellor.locator("#plan-reasons").input_value()
+    counsellor.screenshot(path=artifacts / "safety-plan-review-step.png")
     counsellor.fill("#plan-reasons", "我的猫\n明年想去看海\n下个月妹妹生日")
     counsellor.screenshot(path=artifacts / "safety-plan-review.png")
     with counsellor.expect_navigation():
