@@ -476,3 +476,15 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "ParticipantStatusEnum": "hotline.conference_models.ParticipantStatus",
     }
 )
+
+# --- Safety plan (安全计划, issue 18 item 4) --------------------------------------------------
+# Prefilled in every new plan's "professionals and agencies": the hotline and the appointment line
+# as callers dial them in the city, and the counselling centre's opening hours (its address comes
+# from the organisation's record).
+SAFETY_PLAN_HOTLINE_NUMBER = env.str("SAFETY_PLAN_HOTLINE_NUMBER", default="2251885")
+SAFETY_PLAN_APPOINTMENT_NUMBER = env.str("SAFETY_PLAN_APPOINTMENT_NUMBER", default="2259885")
+SAFETY_PLAN_CENTRE_HOURS = env.str(
+    "SAFETY_PLAN_CENTRE_HOURS", default="周一至周五 9:00-12:00，14:00-17:00"
+)
+# One SMS of the plan carries at most this many characters; a longer plan goes in numbered parts.
+SAFETY_PLAN_SMS_PART_CHARS = env.int("SAFETY_PLAN_SMS_PART_CHARS", default=300)

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from hotline import api
+from hotline.api.safety_plans import SafetyPlanSendView, SafetyPlanView
 
 router = SimpleRouter()
 router.register("people", api.PersonViewSet, basename="person")
@@ -15,5 +16,11 @@ urlpatterns = [
     path("operators/me/voice-token/", api.VoiceTokenView.as_view(), name="operator-voice-token"),
     path("operators/on-duty/", api.RosterView.as_view(), name="operator-roster"),
     path("triage/preview/", api.TriagePreviewView.as_view(), name="triage-preview"),
+    path("cases/<int:id>/safety-plan/", SafetyPlanView.as_view(), name="case-safety-plan"),
+    path(
+        "cases/<int:id>/safety-plan/send/",
+        SafetyPlanSendView.as_view(),
+        name="case-safety-plan-send",
+    ),
     *router.urls,
 ]

@@ -854,3 +854,4 @@ class TriageDraft(models.Model):
 
 # The conference legs live in a module of their own (hotline.conference_models).
 from hotline.conference_models import ConferenceParticipant  # noqa: E402, F401
+from hotline.safety_plan import SafetyPlanMessage, SafetyPlanVersion  # noqa: E402,F401  (安全计划)

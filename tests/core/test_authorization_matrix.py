@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from directory.models import Organisation, OrganisationKind, User
 from hotline import services as hotline_services
 from hotline.models import Case, Person
+from hotline.services import safety_plans
 
 pytestmark = pytest.mark.django_db
 
@@ -237,6 +238,10 @@ def build_world() -> tuple[dict[str, User], list[Scenario]]:
             admin, s.case.person, kind="frequent_caller", reason=f"CLIN{s.label} 反复来电"
         )
         s.related["flags"] = [flag.pk]
+    for s in scenarios:  # a safety plan on every case, its words clinical (安全计划)
+        safety_plans.save_version(
+            admin, s.case, {"reasons": [f"CLIN{s.label} 我的猫"]}, sms_consent=True
+        )
     for s in scenarios:
         s.related |= {"cases": [s.case.pk], "people": [s.case.person_id]}
         s.related.setdefault("referrals", list(s.case.referrals.values_list("pk", flat=True)))

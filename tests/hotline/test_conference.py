@@ -299,7 +299,10 @@ def test_warm_transfer_to_the_counsellor_on_duty_consult_then_complete(
     twilio.http.requests.clear()
     conference_event(live_call, "participant-leave", leg.call_sid)
     (end,) = twilio.http.requests
-    assert (end.url, end.data) == (f"{ACCOUNT}/Conferences/{CONF_SID}.json", {"Status": "completed"})
+    assert (end.url, end.data) == (
+        f"{ACCOUNT}/Conferences/{CONF_SID}.json",
+        {"Status": "completed"},
+    )
     assert Event.objects.filter(type="call.transfer_completed", case=live_call.case).exists()
 
 
