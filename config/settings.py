@@ -452,3 +452,15 @@ REST_KNOX = {
 # The token endpoint's scoped throttle (per client address, on top of the lockout).
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": env.str("API_AUTH_RATE", default="30/min")}
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="心理援助热线")
+
+# --- call recording (issue 18: consent announcement, storage, retention) ----------------------
+# Recordings are copied from Twilio into the "recordings" storage (Django's storage API; the file
+# system under RECORDING_ROOT by default, outside static and media: no URL serves it, only the
+# authenticated player), deleted at Twilio, and removed here after RECORDING_RETENTION_DAYS.
+RECORDING_ROOT = env.path("RECORDING_ROOT", default=BASE_DIR / "var" / "recordings")
+RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=90)
+RECORDING_FORMAT = env.str("RECORDING_FORMAT", default="mp3")  # "mp3" or "wav" (Twilio's media)
+STORAGES["recordings"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(RECORDING_ROOT)},
+}
