@@ -103,3 +103,10 @@ def use_media_client(media_client) -> None:
     """Route media downloads through ``media_client.download(url, auth)`` (None: ``requests``)."""
     global _media_client_override
     _media_client_override = media_client
+
+
+def public_url(path: str) -> str:
+    """An absolute URL Twilio can fetch (status callbacks, hold music): the public base URL
+    when behind a proxy, else ``ESCALATION_PUBLIC_BASE_URL`` (the embedded default)."""
+    base = (settings.TWILIO_WEBHOOK_BASE_URL or settings.ESCALATION_PUBLIC_BASE_URL).rstrip("/")
+    return base + path

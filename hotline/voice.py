@@ -3,12 +3,14 @@
 import functools
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from core.errors import Conflict
+from core.telephony import public_url
 from hotline.models import Device
 
 QUEUE_NAME = "hotline"
@@ -36,6 +38,22 @@ def wait_twiml(position: int | None = None) -> str:
     response.say(WAIT_MESSAGE, language="zh-CN")
     response.pause(length=10)
     return str(response)
+
+
+def recording_attributes(call) -> dict:
+    """``<Conference>`` attributes recording the call, for a caller who heard the recording
+    announcement (``Call.recording_announced``); nothing for one who did not. The callback names
+    the call, so Twilio's signature covers which call the recording is of."""
+    if not call.recording_announced:
+        return {}
+    return {
+        "record": "record-from-start",
+        "recording_status_callback": public_url(
+            f"{reverse('hotline-twilio-recording')}?call={call.pk}"
+        ),
+        "recording_status_callback_method": "POST",
+        "recording_status_callback_event": "completed",
+    }
 
 
 FALLBACK_MESSAGE = "您好，这里是南太湖心航心理援助热线。正在为您转接值班电话，请不要挂机。"
@@ -76,21 +94,26 @@ def client_identity(user) -> str:
     return f"operator-{user.pk}"
 
 
+def device_target(user, device: str) -> str:
+    """Where a user is rung: their SIP address, desk phone, or the console's browser client."""
+    if device == Device.SIP and user.sip_address:
+        address = user.sip_address
+        return address if address.startswith("sip:") else "sip:" + address
+    if device == Device.DESK_PHONE and user.desk_phone:
+        return str(user.desk_phone)
+    return "client:" + client_identity(user)
+
+
 def dial_twiml(user, device: str) -> tuple[str, str]:
     """TwiML that bridges the waiting caller to the operator; returns (twiml, target)."""
     dial = Dial(answer_on_bridge=True)
-    if device == Device.SIP and user.sip_address:
-        address = (
-            user.sip_address if user.sip_address.startswith("sip:") else "sip:" + user.sip_address
-        )
-        dial.sip(address)
-        target = address
-    elif device == Device.DESK_PHONE and user.desk_phone:
-        dial.number(str(user.desk_phone))
-        target = str(user.desk_phone)
-    else:
+    target = device_target(user, device)
+    if target.startswith("sip:"):
+        dial.sip(target)
+    elif target.startswith("client:"):
         dial.client(client_identity(user))
-        target = "client:" + client_identity(user)
+    else:
+        dial.number(target)
     response = VoiceResponse()
     response.append(dial)
     return str(response), target

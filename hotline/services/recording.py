@@ -16,7 +16,6 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from twilio.base.exceptions import TwilioException
@@ -57,23 +56,6 @@ def announce_recording(call: Call, to_raw: str) -> str:
         Call.objects.filter(pk=call.pk).update(recording_announced=True)
         call.recording_announced = True
     return line.announcement
-
-
-def recording_callback_url(call: Call) -> str:
-    return f"{reverse('hotline-twilio-recording')}?call={call.pk}"
-
-
-def conference_recording(call: Call) -> dict:
-    """``<Conference>`` attributes recording the call, for a caller who heard the announcement;
-    nothing for one who did not."""
-    if not call.recording_announced:
-        return {}
-    return {
-        "record": "record-from-start",
-        "recording_status_callback": recording_callback_url(call),
-        "recording_status_callback_method": "POST",
-        "recording_status_callback_event": "completed",
-    }
 
 
 def media_url(recording_sid: str) -> str:

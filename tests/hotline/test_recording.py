@@ -96,19 +96,43 @@ def test_each_line_says_its_own_announcement(network, incoming, recorded_line):
     assert "本次通话将被录音，仅用于服务质量和安全。" in incoming("CA" + "5" * 32).content.decode()
 
 
-def test_the_conference_records_only_a_caller_who_heard_the_announcement(
-    network, told_call, incoming
-):
-    from hotline.services.recording import conference_recording
+BASE = "http://127.0.0.1:8000"
 
-    assert conference_recording(told_call) == {
-        "record": "record-from-start",
-        "recording_status_callback": f"/twilio/voice/recording/?call={told_call.pk}",
-        "recording_status_callback_method": "POST",
-        "recording_status_callback_event": "completed",
+
+def conference_twiml(call, recording: str = "") -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Dial><Conference beep="false" '
+        f'endConferenceOnExit="true" {recording}startConferenceOnEnter="false" '
+        f'statusCallback="{BASE}/twilio/voice/conference/" '
+        'statusCallbackEvent="start end join leave mute hold" statusCallbackMethod="POST" '
+        f'waitMethod="POST" waitUrl="{BASE}/twilio/voice/hold/">hotline-call-{call.pk}'
+        "</Conference></Dial></Response>"
+    )
+
+
+def test_answering_a_caller_who_was_told_records_the_conference_from_the_start(
+    network, told_call, twilio, operator, client_for
+):
+    assert client_for(operator).post(f"/api/v1/calls/{told_call.pk}/accept/").status_code == 200
+    [update] = twilio.http.to(rf"/Calls/{told_call.call_sid}\.json$")
+    assert update.data == {
+        "Twiml": conference_twiml(
+            told_call,
+            'record="record-from-start" '
+            f'recordingStatusCallback="{BASE}/twilio/voice/recording/?call={told_call.pk}" '
+            'recordingStatusCallbackEvent="completed" recordingStatusCallbackMethod="POST" ',
+        )
     }
+
+
+def test_answering_a_caller_who_was_not_told_records_nothing(
+    network, incoming, recorded_line, twilio, operator, client_for
+):
     incoming("CA" + "6" * 32, To="+865722259885")  # the appointment line: no HotlineLine
-    assert conference_recording(Call.objects.get(call_sid="CA" + "6" * 32)) == {}
+    call = Call.objects.get()
+    assert client_for(operator).post(f"/api/v1/calls/{call.pk}/accept/").status_code == 200
+    [update] = twilio.http.to(rf"/Calls/{call.call_sid}\.json$")
+    assert update.data == {"Twiml": conference_twiml(call)}
 
 
 # --- the recording status webhook ------------------------------------------------------------

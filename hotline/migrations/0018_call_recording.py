@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('directory', '0002_region_pinyin_initials'),
-        ('hotline', '0016_triage_draft'),
+        ('hotline', '0017_conference'),
     ]
 
     operations = [
