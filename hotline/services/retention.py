@@ -30,6 +30,7 @@ from hotline.models import (
     Triage,
     TriageDraft,
 )
+from hotline.services.recording import sweep_recordings
 from realtime.audit import record_audit
 
 ANONYMISED = "person.anonymised"
@@ -118,3 +119,5 @@ def worker_hook(now: datetime) -> None:
         return
     _last_run["at"] = clock
     anonymise_expired(now)
+    # Call recordings have their own, shorter period (RECORDING_RETENTION_DAYS).
+    sweep_recordings(now)
