@@ -64,7 +64,6 @@ def softphone_config(user) -> dict:
             "connecting": _("Connecting…"),
             "in_call": _("On the call"),
             "on_hold": _("Caller on hold (hears music)"),
-            "ended": _("Call ended"),
             "elsewhere": _("Calls ring your %s"),
             "mute": _("Mute"),
             "unmute": _("Unmute"),
@@ -85,7 +84,8 @@ def softphone_config(user) -> dict:
                 "Your profile has no desk phone or SIP address: ask the coordinator to add one, "
                 "or calls cannot reach you."
             ),
-            "fallback_switch": _("Choose where calls ring:"),
+            "offer_desk": _("Take calls on your desk phone %s instead: choose it below."),
+            "offer_sip": _("Take calls on your SIP address %s instead: choose it below."),
             "mic_denied": _(
                 "The microphone is blocked for this site: allow it in the browser's address bar "
                 "(the lock icon), or the caller will not hear you."

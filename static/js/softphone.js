@@ -75,6 +75,7 @@
     $("sp-hold").setAttribute("aria-pressed", state.onHold ? "true" : "false");
     text($("sp-hold"), state.onHold ? T.resume : T.hold);
     $("sp-keypad").hidden = !inCall;
+    $("sp-audio").hidden = !state.device;
     $("sp-device").value = state.where;
     renderFallback();
     renderWarnings();
@@ -88,8 +89,9 @@
     var where;
     if (state.where === "sip" && CFG.sip_address) where = T.fallback_sip.replace("%s", CFG.sip_address);
     else if (state.where === "desk_phone" && CFG.desk_phone) where = T.fallback_desk.replace("%s", CFG.desk_phone);
-    else if (state.where === "browser" && CFG.desk_phone) where = T.fallback_desk.replace("%s", CFG.desk_phone) + " " + T.fallback_switch;
-    else if (state.where === "browser" && CFG.sip_address) where = T.fallback_sip.replace("%s", CFG.sip_address) + " " + T.fallback_switch;
+    // The browser is chosen but cannot ring: calls reach nobody until another device is chosen.
+    else if (state.where === "browser" && CFG.desk_phone) where = T.offer_desk.replace("%s", CFG.desk_phone);
+    else if (state.where === "browser" && CFG.sip_address) where = T.offer_sip.replace("%s", CFG.sip_address);
     else where = T.fallback_none;
     text($("sp-fallback-where"), where);
   }
