@@ -9,5 +9,7 @@ urlpatterns: list = [
     path("voice/wait/", twilio_views.wait, name="hotline-twilio-wait"),
     path("voice/status/", twilio_views.status, name="hotline-twilio-status"),
     path("voice/fallback/", twilio_views.fallback, name="hotline-twilio-fallback"),
+    path("voice/conference/", twilio_views.conference_status, name="hotline-twilio-conference"),
+    path("voice/hold/", twilio_views.hold_music, name="hotline-twilio-hold-music"),
     path("voice/fallback/dial/", twilio_views.fallback_dial, name="hotline-twilio-fallback-dial"),
 ]
