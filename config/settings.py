@@ -452,13 +452,6 @@ REST_KNOX = {
 # The token endpoint's scoped throttle (per client address, on top of the lockout).
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": env.str("API_AUTH_RATE", default="30/min")}
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="心理援助热线")
-<<<<<<< HEAD
-
-# --- softphone in the console (issue 18): Twilio Voice JS SDK in the browser ---------------
-# The SDK's edge (a Twilio edge location ID: "roaming" picks the nearest; e.g. "singapore",
-# "tokyo"). Its signalling host is allowed in the console page's connect-src.
-TWILIO_VOICE_EDGE = env.str("TWILIO_VOICE_EDGE", default="roaming")
-=======
 # --- issue 18: every hotline call is a conference (hold music, transfers) ---------------------
 # What a held caller hears after the Chinese message (Twilio's own public hold music by default).
 HOTLINE_HOLD_MUSIC_URL = env.str(
@@ -475,4 +468,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "ParticipantStatusEnum": "hotline.conference_models.ParticipantStatus",
     }
 )
->>>>>>> conference
+
+# --- softphone in the console (issue 18): Twilio Voice JS SDK in the browser ---------------
+# The SDK's edge (a Twilio edge location ID: "roaming" picks the nearest; e.g. "singapore",
+# "tokyo"). Its signalling host is allowed in the console page's connect-src.
+TWILIO_VOICE_EDGE = env.str("TWILIO_VOICE_EDGE", default="roaming")
