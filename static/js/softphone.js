@@ -28,6 +28,7 @@
     where: CFG.device,  // where calls ring (presence device)
     broken: "",         // why the browser phone is unavailable, "" when it works
     warnings: {},
+    hungUp: {},         // calls this console hung up (the call stays in progress for triage)
   };
 
   function text(el, value) { el.textContent = value == null ? "" : String(value); }
@@ -42,7 +43,8 @@
 
   function live() {
     var c = state.consoleCall;
-    return c && c.status === "in_progress" && c.operator === ME ? c : null;
+    var talking = c && c.status === "in_progress" && c.operator === ME && !c.ended_at;
+    return talking && !state.hungUp[c.id] ? c : null;
   }
 
   function render() {
@@ -212,8 +214,9 @@
     // The conference ends for the caller through the API; the browser's leg is dropped at
     // once either way, so a failed request never leaves the operator's microphone open.
     var done = c ? api("POST", "calls/" + c.id + "/hang-up/", {}) : Promise.resolve();
-    done.catch(function (err) { showError(err.message || T.network_error); })
-      .then(function () { if (leg) leg.disconnect(); });
+    done.then(function () { if (c) state.hungUp[c.id] = true; })
+      .catch(function (err) { showError(err.message || T.network_error); })
+      .then(function () { if (leg) leg.disconnect(); render(); });
   }
 
   function toggleHold() {

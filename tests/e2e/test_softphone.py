@@ -39,6 +39,7 @@ def _server(tmp_path_factory, artifacts, name: str, **env):
         f"User.objects.filter(username='operator1').update(desk_phone='{DESK_PHONE}')",
     )
     server = servers.Server(environment, artifacts / f"server-{name}.log")
+    server.env = environment
     yield server
     server.stop()
 
@@ -96,14 +97,21 @@ def console(browser):
     assert not violations, violations
 
 
-def take_a_call(page, number: str) -> None:
-    if page.locator("details.manual[open]").count() == 0:
-        page.locator("details.manual summary").click()
-    form = page.locator("#manual-call")
-    form.locator("input[name=from_number]").fill(number)
-    form.locator("button[type=submit]").click()
-    page.locator("#queue li.queue-item button.accept").first.click()
-    page.locator("#triage:not([hidden])").wait_for()
+CALL_SID = "CA" + "7" * 32
+
+
+def a_phone_call_arrives(server) -> None:
+    """A Twilio call queued as the signed incoming-call webhook queues it (the intake service;
+    the webhook itself would need an auth token, which would send REST requests to Twilio)."""
+    servers.manage(
+        server.env,
+        "shell",
+        "-c",
+        "from hotline import services; from hotline.models import CallChannel; "
+        "services.receive_call(services.SYSTEM, hotline=services.hotline_for_webhook(), "
+        f"call_sid='{CALL_SID}', channel=CallChannel.TWILIO_VOICE, "
+        "from_raw='+8613900884321', to_raw='+865722251885')",
+    )
 
 
 def stub_log(page) -> list[str]:
@@ -118,6 +126,7 @@ def test_the_softphone_registers_answers_mutes_holds_keys_and_warns(
     )
     me = Api(voice_server.url, "operator1", servers.DEMO_PASSWORD)
     operator_id = me.call("GET", "/api/v1/operators/me/presence/")["operator"]
+    a_phone_call_arrives(voice_server)
     page = console(voice_server, "operator1")
     phone = page.locator("#softphone")
 
@@ -145,7 +154,7 @@ def test_the_softphone_registers_answers_mutes_holds_keys_and_warns(
         f"operator-{operator_id}"
     )
 
-    # A transfer rings with an Answer button while no call is in hand.
+    # A leg that rings while no call is in hand (a transfer) waits for Answer.
     page.evaluate("() => window.softphoneStub.ring()")
     page.locator("#softphone[data-state=ringing]").wait_for()
     assert page.locator("#sp-status").inner_text() == "来电振铃中，请接听"
@@ -156,9 +165,15 @@ def test_the_softphone_registers_answers_mutes_holds_keys_and_warns(
     page.locator("#softphone[data-state=ready]").wait_for()
     assert stub_log(page)[-2:] == ["accept", "disconnect"]
 
-    # The operator accepts a call; the server dials their browser, which answers by itself.
-    take_a_call(page, "139 0088 4321")
+    # The operator accepts the call: the server makes it a conference and dials their browser
+    # client into it (the identity in the token), and the browser answers by itself.
+    page.locator("#queue li.queue-item button.accept").first.click()
+    page.locator("#triage:not([hidden])").wait_for()
     call_id = me.call("GET", "/api/v1/calls/?view=mine&limit=1")["results"][0]["id"]
+    state = me.call("GET", f"/api/v1/calls/{call_id}/conference/")["conference"]
+    assert state["name"] == f"hotline-call-{call_id}"
+    legs = {p["role"]: p for p in state["participants"]}
+    assert legs["operator"]["user"] == operator_id
     page.evaluate("() => window.softphoneStub.ring()")
     page.locator("#softphone[data-state=in-call]").wait_for()
     assert page.locator("#sp-status").inner_text() == "通话中"
@@ -216,6 +231,8 @@ def test_the_softphone_registers_answers_mutes_holds_keys_and_warns(
     page.locator("#softphone[data-state=held]").wait_for()
     assert page.locator("#sp-status").inner_text() == "来电者保持中（正在听等待音乐）"
     assert hold.inner_text() == "恢复通话"
+    caller = me.call("GET", f"/api/v1/calls/{call_id}/conference/")["conference"]["participants"][0]
+    assert caller["role"] == "caller" and caller["on_hold"] is True
     with page.expect_response(f"**/api/v1/calls/{call_id}/hold/") as resumed:
         hold.click()
     assert resumed.value.request.post_data_json == {"on": False}
@@ -228,6 +245,10 @@ def test_the_softphone_registers_answers_mutes_holds_keys_and_warns(
     page.wait_for_function("() => window.softphoneStub.log.slice(-1)[0] === 'disconnect'")
     page.locator("#softphone[data-state=ready]").wait_for()
     assert page.locator("#sp-warnings li").count() == 0
+    assert page.locator("#sp-hold").is_hidden() and page.locator("#sp-hangup").is_hidden()
+    assert me.call("GET", f"/api/v1/calls/{call_id}/")["ended_at"]
+    # The screen stays open for the triage after the caller is gone.
+    assert page.locator("#triage").is_visible()
 
 
 def test_without_browser_calling_it_says_where_calls_ring_and_lets_the_operator_choose(

@@ -122,3 +122,40 @@ def test_the_vendored_sdk_is_pinned_with_its_licence():
 
     digest = hashlib.sha256((vendor / "twilio.min.js").read_bytes()).hexdigest()
     assert digest in notice
+
+
+def test_the_browser_the_server_dials_is_the_one_the_token_registers(
+    network, incoming, twilio, voice_keys, operator, client_for
+):
+    """Accepting rings ``client:<identity>`` into the conference: the identity of the token the
+    softphone registered with, so the browser's Device receives the leg it answers."""
+    from hotline.models import Call
+
+    api = client_for(operator)
+    identity = api.post("/api/v1/operators/me/voice-token/").json()["identity"]
+    incoming("CA" + "5" * 32)
+    call = Call.objects.get()
+    assert api.post(f"/api/v1/calls/{call.pk}/accept/").status_code == 200
+    [participant] = twilio.http.to(r"/Participants\.json$")
+    assert participant.data["To"] == f"client:{identity}"
+    assert participant.url.endswith(f"/Conferences/hotline-call-{call.pk}/Participants.json")
+
+
+def test_a_desk_phone_operator_is_dialled_there_and_told_so(
+    network, incoming, twilio, operator, client_for
+):
+    from hotline.models import Call
+
+    operator.desk_phone = "+865722000111"
+    operator.save()
+    set_presence(operator, device=Device.DESK_PHONE)
+    incoming("CA" + "6" * 32)
+    call = Call.objects.get()
+    assert client_for(operator).post(f"/api/v1/calls/{call.pk}/accept/").status_code == 200
+    [participant] = twilio.http.to(r"/Participants\.json$")
+    assert participant.data["To"] == "+865722000111"
+    html = sign_in(Client(), operator).get("/console/").content.decode()
+    config = json.loads(
+        re.search(r'id="softphone-config"[^>]*>(.*?)</script>', html, re.S).group(1)
+    )
+    assert (config["device"], config["desk_phone"]) == ("desk_phone", "+865722000111")
