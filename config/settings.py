@@ -500,3 +500,8 @@ SAFETY_PLAN_CENTRE_HOURS = env.str(
 )
 # One SMS of the plan carries at most this many characters; a longer plan goes in numbered parts.
 SAFETY_PLAN_SMS_PART_CHARS = env.int("SAFETY_PLAN_SMS_PART_CHARS", default=300)
+
+# --- softphone in the console (issue 18): Twilio Voice JS SDK in the browser ---------------
+# The SDK's edge (a Twilio edge location ID: "roaming" picks the nearest; e.g. "singapore",
+# "tokyo"). Its signalling host is allowed in the console page's connect-src.
+TWILIO_VOICE_EDGE = env.str("TWILIO_VOICE_EDGE", default="roaming")
