@@ -462,8 +462,10 @@ class CallViewSet(
             body = ReplySerializer(data=request.data)
             body.is_valid(raise_exception=True)
             sent = services.send_reply(call, request.user, body.validated_data["body"])
+            # Read back: the SMS went out on commit and each part has its first status now.
+            parts = conversations.transcript(call).filter(pk__in=[m.pk for m in sent.parts])
             return Response(
-                ContactMessageSerializer(sent.parts, many=True).data,
+                ContactMessageSerializer(parts, many=True).data,
                 status=status.HTTP_201_CREATED,
             )
         after = request.query_params.get("after", "0")

@@ -16,7 +16,11 @@
   var ME = parseInt(root.dataset.user, 10);
   var TEXT = ["sms", "webchat"];
   var HELD = ["in_progress", "wrap_up"];
-  var T = box.dataset;
+  // The words, from the section's data-t-* attributes (data-t-sent -> T.sent).
+  var T = {};
+  Object.keys(box.dataset).forEach(function (key) {
+    if (/^t[A-Z]/.test(key)) T[key.charAt(1).toLowerCase() + key.slice(2)] = box.dataset[key];
+  });
   var $ = function (id) { return document.getElementById(id); };
   var state = { call: null, lastId: 0, held: [], unread: {}, typingTimer: null, typingSent: 0, loading: null };
 
@@ -57,12 +61,17 @@
     return li;
   }
 
+  // Answers may cross on the wire: a message's delivery never goes back on the screen.
+  var RANK = { "": 0, queued: 1, sent: 2, delivered: 3, failed: 3, undelivered: 3 };
+
   function render(messages, replace) {
     var list = $("transcript");
     if (replace) list.innerHTML = "";
     messages.forEach(function (m) {
       var old = list.querySelector("li[data-id='" + m.id + "']");
       var item = messageItem(m);
+      item.dataset.rank = RANK[m.delivery_status] || 0;
+      if (old && parseInt(old.dataset.rank || "0", 10) > parseInt(item.dataset.rank, 10)) return;
       if (old) old.replaceWith(item);
       else list.append(item);
       state.lastId = Math.max(state.lastId, m.id);
@@ -79,15 +88,16 @@
     list.scrollTop = list.scrollHeight;
   }
 
-  // Everything (after a switch or a delivery update), or only what is new.
+  // Everything (after a switch or a delivery update), or only what is new. The panel is
+  // emptied only when another conversation is shown (``show``).
   function load(all) {
     var call = state.call;
     if (!call) return Promise.resolve();
     var after = all ? 0 : state.lastId;
     return api("GET", "calls/" + call.id + "/messages/?after=" + after).then(function (messages) {
       if (!state.call || state.call.id !== call.id) return;
-      if (all) state.lastId = 0;
-      render(messages, all);
+      // Merged, never redrawn: an older answer arriving last cannot undo a newer status.
+      render(messages, false);
     }).catch(function () { /* the next event or switch reads it again */ });
   }
 

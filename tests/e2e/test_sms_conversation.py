@@ -63,7 +63,9 @@ def test_an_sms_is_accepted_answered_and_triaged_on_the_console(new_page, daphne
     # The welcome that went out names 110/120; it shows as a system message, sent.
     assert "110" in transcript.locator("li.msg-system").first.inner_text()
     assert page.locator("#triage").is_visible()  # the screen beside the transcript
-    assert page.locator("#held-conversations button").count() == 1
+    held = page.locator("#held-conversations button")
+    held.first.wait_for()
+    assert held.count() == 1 and "短信" in held.first.inner_text()
 
     page.locator("#reply-body").fill("我在这里陪着你。现在你身边有人吗？你现在安全吗？")
     page.locator("#reply-send").click()
@@ -95,6 +97,8 @@ def test_an_sms_is_accepted_answered_and_triaged_on_the_console(new_page, daphne
     # The person writes again: it appears without a reload.
     assert text_in(daphne_server, "SM" + "e2e2".rjust(32, "0"), "家里没人，我在宿舍") == 200
     transcript.locator("li.msg-in").filter(has_text="我在宿舍").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert "已送达" in sent.inner_text()  # no late answer takes the delivery back
     page.screenshot(path=str(artifacts / "sms-conversation.png"))
 
     # An empty reply is refused beside the box, nothing sent.
