@@ -505,3 +505,13 @@ SAFETY_PLAN_SMS_PART_CHARS = env.int("SAFETY_PLAN_SMS_PART_CHARS", default=300)
 # The SDK's edge (a Twilio edge location ID: "roaming" picks the nearest; e.g. "singapore",
 # "tokyo"). Its signalling host is allowed in the console page's connect-src.
 TWILIO_VOICE_EDGE = env.str("TWILIO_VOICE_EDGE", default="roaming")
+
+# Text channels (issue 19: SMS and web chat into the hotline's queue). An operator holds up to
+# HOTLINE_MAX_CHATS text conversations at once (never with a voice call); a conversation with no
+# message for CHAT_INACTIVITY_MINUTES ends; a web-chat visitor may come back within
+# CHAT_RESUME_MINUTES; SMS replies are split into SMS_PART_CHARS characters (one UCS-2 segment).
+HOTLINE_MAX_CHATS = env.int("HOTLINE_MAX_CHATS", default=2)
+CHAT_INACTIVITY_MINUTES = env.int("CHAT_INACTIVITY_MINUTES", default=15)
+CHAT_RESUME_MINUTES = env.int("CHAT_RESUME_MINUTES", default=30)
+CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=2000)
+SMS_PART_CHARS = env.int("SMS_PART_CHARS", default=70)

@@ -18,4 +18,5 @@ urlpatterns: list = [
         safety_plan_twilio.sms_status,
         name="hotline-twilio-safety-plan-sms-status",
     ),
+    path("sms/status/", twilio_views.sms_status, name="hotline-twilio-sms-status"),
 ]

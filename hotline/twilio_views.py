@@ -19,7 +19,7 @@ from core.telephony import WebhookForm, twilio_webhook
 from hotline import conference, outage, services, voice
 from hotline.models import CallChannel
 from hotline.services import conference as conference_services
-from hotline.services import recording
+from hotline.services import conversations, recording
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,12 @@ class RecordingForm(WebhookForm):
     RecordingSid = forms.CharField(max_length=64)
     RecordingStatus = forms.CharField(max_length=20)
     RecordingDuration = forms.IntegerField(min_value=0, required=False)
+
+
+class SmsStatusForm(WebhookForm):
+    MessageSid = forms.CharField(max_length=64)
+    MessageStatus = forms.CharField(max_length=20)
+    ErrorCode = forms.CharField(max_length=20, required=False)
 
 
 class DialForm(WebhookForm):
@@ -210,3 +216,22 @@ def conference_status(request):
 def hold_music(request):
     """What a held (or not yet connected) caller hears in the conference."""
     return _twiml(conference.hold_music_twiml())
+
+
+@twilio_webhook
+def sms_status(request):
+    """POST /twilio/sms/status/: the delivery of a reply in a text conversation (queued, sent,
+    delivered, failed, undelivered); an unknown MessageSid is 404 and nothing is written."""
+    form = SmsStatusForm(request.POST)
+    if not form.is_valid():
+        return form.bad_request()
+    data = form.cleaned_data
+    try:
+        conversations.message_status_changed(
+            provider_sid=data["MessageSid"],
+            status=data["MessageStatus"],
+            error_code=data["ErrorCode"],
+        )
+    except DomainError as exc:
+        return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
+    return HttpResponse(status=204)

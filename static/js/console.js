@@ -160,6 +160,12 @@
       wait.dataset.since = call.queued_at;
       text(wait, T.waiting + " " + since(call.queued_at));
       meta.append(badge, " ", wait);
+      if (call.channel && call.channel !== "twilio_voice") {  // SMS, web chat, walk-in...
+        var channel = document.createElement("span");
+        channel.className = "tag channel channel-" + call.channel;
+        text(channel, T.channels[call.channel] || call.channel);
+        meta.append(" ", channel);
+      }
       (call.priority_reasons || []).forEach(function (reason) {
         var tag = document.createElement("span");
         tag.className = "tag";
@@ -190,7 +196,9 @@
     });
     text($("queue-count"), state.queue.length);
     $("queue-empty").hidden = state.queue.length > 0;
-    $("accept-next").disabled = state.queue.length === 0 || !!state.call;
+    // Holding a text conversation, another may still be taken (the server counts the limit).
+    var holdsText = !!state.call && ["sms", "webchat"].indexOf(state.call.channel) >= 0;
+    $("accept-next").disabled = state.queue.length === 0 || (!!state.call && !holdsText);
     renderDock();
   }
 
@@ -740,6 +748,12 @@
 
   // person.js saved something about the person on the call: show it.
   root.addEventListener("console:reload", function () { if (state.call) loadCall(state.call.id); });
+  // conversation.js: the operator switches between the text conversations they hold.
+  root.addEventListener("console:switch", function (e) {
+    if (state.call && state.call.id === e.detail) return;
+    resetTriage();
+    loadCall(e.detail);
+  });
   $("accept-next").addEventListener("click", function () { acceptCall(null); });
   $("one-key").addEventListener("click", function () { openConfirm("dispatch"); });
   $("set-place").addEventListener("click", function () { openConfirm("place"); });

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from escalation import services
 from escalation.models import Alert, Dispatch, DispatchLeg, InboundMessage, OutboundMessage
+from hotline.conversation_models import ContactMessage
 from hotline.models import CaseAccess
 from realtime.models import Event
 
@@ -117,9 +118,11 @@ def test_an_sms_from_an_unknown_number_changes_nothing(
     leg = dispatch.legs.get(kind="community")
     params = {"MessageSid": "SM2", "From": "+8613812345678", "Body": f"1 {leg.short_code}"}
     reply = twilio.post(client, "/twilio/sms/incoming/", params)
-    assert reply.status_code == 200 and "未登记" in reply.content.decode()
+    # Someone nothing was sent to is a person writing to the hotline: a text conversation.
+    assert reply.status_code == 200 and "<Message>" not in reply.content.decode()
     assert DispatchLeg.objects.get(pk=leg.pk).state == "notified"
     assert not InboundMessage.objects.exists()
+    assert ContactMessage.objects.get(provider_sid="SM2").call.channel == "sms"
 
 
 def test_a_forged_twilio_request_is_403_and_writes_nothing(
