@@ -452,3 +452,18 @@ REST_KNOX = {
 # The token endpoint's scoped throttle (per client address, on top of the lockout).
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": env.str("API_AUTH_RATE", default="30/min")}
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="心理援助热线")
+
+# --- web chat visitor socket (issue 19, webchat) ----------------------------------------------
+# The anonymous ws/chat/ (hotline/webchat): one frame's size, then a token bucket per socket and
+# one per client address (per serving process), and a bucket of conversations started per
+# address. More than CHAT_CLIENT_ABUSE_LIMIT refused frames in 10 s close the socket (4429).
+CHAT_FRAME_MAX_BYTES = env.int("CHAT_FRAME_MAX_BYTES", default=10240)
+CHAT_CLIENT_RATE = env.float("CHAT_CLIENT_RATE", default=1.0)  # frames a second, per socket
+CHAT_CLIENT_BURST = env.int("CHAT_CLIENT_BURST", default=8)
+CHAT_CLIENT_ABUSE_LIMIT = env.int("CHAT_CLIENT_ABUSE_LIMIT", default=20)
+CHAT_IP_RATE = env.float("CHAT_IP_RATE", default=5.0)  # frames a second, per address
+CHAT_IP_BURST = env.int("CHAT_IP_BURST", default=40)
+CHAT_IP_SOCKETS = env.int("CHAT_IP_SOCKETS", default=20)  # a school's network shares one address
+CHAT_IP_STARTS_PER_HOUR = env.int("CHAT_IP_STARTS_PER_HOUR", default=20)
+# The resume token is re-issued this often while connected (the window counts from leaving).
+CHAT_TOKEN_REFRESH_SECONDS = env.int("CHAT_TOKEN_REFRESH_SECONDS", default=60)
