@@ -453,6 +453,16 @@ REST_KNOX = {
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": env.str("API_AUTH_RATE", default="30/min")}
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="心理援助热线")
 
+# Text channels (issue 19: SMS and web chat into the hotline's queue). An operator holds up to
+# HOTLINE_MAX_CHATS text conversations at once (never with a voice call); a conversation with no
+# message for CHAT_INACTIVITY_MINUTES ends; a web-chat visitor may come back within
+# CHAT_RESUME_MINUTES; SMS replies are split into SMS_PART_CHARS characters (one UCS-2 segment).
+HOTLINE_MAX_CHATS = env.int("HOTLINE_MAX_CHATS", default=2)
+CHAT_INACTIVITY_MINUTES = env.int("CHAT_INACTIVITY_MINUTES", default=15)
+CHAT_RESUME_MINUTES = env.int("CHAT_RESUME_MINUTES", default=30)
+CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=2000)
+SMS_PART_CHARS = env.int("SMS_PART_CHARS", default=70)
+
 # --- web chat visitor socket (issue 19, webchat) ----------------------------------------------
 # The anonymous ws/chat/ (hotline/webchat): one frame's size, then a token bucket per socket and
 # one per client address (per serving process), and a bucket of conversations started per

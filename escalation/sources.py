@@ -49,6 +49,7 @@ from hotline.services import (
     offer_waiting_calls,
     sign_off_absent_operators,
     sweep_callbacks,
+    sweep_conversations,
 )
 from hotline.signals import offers_missed
 from referrals.models import Referral, ReferralState
@@ -494,7 +495,8 @@ def housekeeping(now: datetime) -> None:
     offline, lapsed call offers go back to the queue, queued calls are offered to whoever is
     free, callers waiting with nobody to answer alert a coordinator, expired break-glass grants
     are revoked, the hotline queues are counted for surges, due call-backs are queued and
-    the empty cases of withheld abandoned calls closed."""
+    the empty cases of withheld abandoned calls closed, and text conversations silent for
+    ``CHAT_INACTIVITY_MINUTES`` ended."""
     sign_off_absent_operators(now)
     lapsed = (
         Call.objects.filter(status=CallStatus.OFFERED, offer_expires_at__lte=now)
@@ -511,6 +513,7 @@ def housekeeping(now: datetime) -> None:
     end_lapsed_grants(now)
     check_surges()
     sweep_callbacks(now)
+    sweep_conversations(now)
 
 
 # --- the caller's line under faults ------------------------------------------------------------

@@ -13,6 +13,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from core.telephony import WebhookForm, twilio_webhook
 from escalation import services
 from escalation.models import OutboundMessage
+from hotline import services as hotline_services
 
 LANG = "zh-CN"
 PRESS_1 = "确认收到请按1。"
@@ -20,6 +21,7 @@ PRESS_1 = "确认收到请按1。"
 
 class SmsForm(WebhookForm):
     From = forms.CharField(max_length=40)
+    To = forms.CharField(max_length=40, required=False)
     Body = forms.CharField(max_length=1600, required=False)  # Twilio's longest message
     MessageSid = forms.CharField(max_length=64, required=False)
 
@@ -43,10 +45,23 @@ def _twiml(response) -> HttpResponse:
 
 @twilio_webhook
 def sms_incoming(request):
-    """POST /twilio/sms/incoming/: "1 K7Q2P" or "收到 K7Q2P" acknowledges that leg or alert."""
+    """POST /twilio/sms/incoming/: "1 K7Q2P" or "收到 K7Q2P" acknowledges that leg or alert;
+    a text from anyone else is handed to the hotline as a text conversation (started or
+    continued, once per MessageSid), answered by the operator through the SDK, not here."""
     form = SmsForm(request.POST)
     if not form.is_valid():
         return form.bad_request()
+    data = form.cleaned_data
+    if not services.is_acknowledgement(
+        phone=data["From"], body=data["Body"], message_sid=data["MessageSid"]
+    ):
+        hotline_services.receive_sms(
+            from_raw=data["From"],
+            to_raw=data["To"],
+            body=data["Body"],
+            message_sid=data["MessageSid"],
+        )
+        return _twiml(MessagingResponse())
     outcome = services.acknowledge_by_sms(
         phone=form.cleaned_data["From"],
         body=form.cleaned_data["Body"],

@@ -475,7 +475,13 @@ class CallChannel(models.TextChoices):
     TRANSFER_110 = "transfer_110", _("Transfer from police 110")
     APPOINTMENT_LINE = "appointment_line", _("Appointment line (2259885)")
     CALLBACK = "callback", _("Call-back of an abandoned call")
+    SMS = "sms", _("Text message (SMS)")
+    WEBCHAT = "webchat", _("Web chat")
 
+
+# A text conversation is a Call row too (one contact): same queue, triage and case.
+TEXT_CHANNELS = [CallChannel.SMS.value, CallChannel.WEBCHAT.value]
+VOICE_CHANNELS = [c.value for c in CallChannel if c.value not in TEXT_CHANNELS]
 
 MANUAL_CHANNELS = [CallChannel.WALK_IN, CallChannel.TRANSFER_110, CallChannel.APPOINTMENT_LINE]
 MANUAL_CHANNEL_CHOICES = [(c.value, c.label) for c in MANUAL_CHANNELS]
@@ -495,7 +501,8 @@ class CallerRelation(models.TextChoices):
 
 
 class Call(FSMModelMixin, models.Model):
-    """One telephone contact (来电), keyed by Twilio ``CallSid`` (manual entries: ``MANUAL-...``).
+    """One contact (来电/会话), keyed by Twilio ``CallSid`` (manual entries: ``MANUAL-...``, text
+    conversations ``SMS-...``/``CHAT-...``, whose messages are ``ContactMessage`` rows).
 
     Queue order is by ``rank_at``, a virtual arrival time ``queued_at - priority x aging``; see
     ``hotline.queue``.
@@ -571,6 +578,10 @@ class Call(FSMModelMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_sid} {self.status}"
+
+    @property
+    def is_text(self) -> bool:
+        return self.channel in TEXT_CHANNELS
 
     @property
     def wrap_up_seconds(self) -> int | None:
@@ -847,3 +858,7 @@ class TriageDraft(models.Model):
 
     def __str__(self) -> str:
         return f"triage draft {self.call_id}"
+
+
+# The transcript of a text conversation lives in its own module (imported here so Django finds it).
+from hotline.conversation_models import ContactMessage  # noqa: E402, F401

@@ -10,4 +10,5 @@ urlpatterns: list = [
     path("voice/status/", twilio_views.status, name="hotline-twilio-status"),
     path("voice/fallback/", twilio_views.fallback, name="hotline-twilio-fallback"),
     path("voice/fallback/dial/", twilio_views.fallback_dial, name="hotline-twilio-fallback-dial"),
+    path("sms/status/", twilio_views.sms_status, name="hotline-twilio-sms-status"),
 ]

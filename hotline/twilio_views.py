@@ -18,6 +18,7 @@ from core.errors import DomainError
 from core.telephony import WebhookForm, twilio_webhook
 from hotline import outage, services, voice
 from hotline.models import CallChannel
+from hotline.services import conversations
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,12 @@ class WaitForm(WebhookForm):
 class StatusForm(WebhookForm):
     CallSid = forms.CharField(max_length=64)
     CallStatus = forms.CharField(max_length=20)
+
+
+class SmsStatusForm(WebhookForm):
+    MessageSid = forms.CharField(max_length=64)
+    MessageStatus = forms.CharField(max_length=20)
+    ErrorCode = forms.CharField(max_length=20, required=False)
 
 
 class DialForm(WebhookForm):
@@ -135,6 +142,25 @@ def status(request):
             services.SYSTEM,
             call_sid=form.cleaned_data["CallSid"],
             twilio_status=form.cleaned_data["CallStatus"],
+        )
+    except DomainError as exc:
+        return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
+    return HttpResponse(status=204)
+
+
+@twilio_webhook
+def sms_status(request):
+    """POST /twilio/sms/status/: the delivery of a reply in a text conversation (queued, sent,
+    delivered, failed, undelivered); an unknown MessageSid is 404 and nothing is written."""
+    form = SmsStatusForm(request.POST)
+    if not form.is_valid():
+        return form.bad_request()
+    data = form.cleaned_data
+    try:
+        conversations.message_status_changed(
+            provider_sid=data["MessageSid"],
+            status=data["MessageStatus"],
+            error_code=data["ErrorCode"],
         )
     except DomainError as exc:
         return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")

@@ -98,6 +98,9 @@ _TYPES_BY_NEED: dict[str, tuple[str, ...]] = {
         "callback.scheduled",
         "callback.attempted",
         "callback.closed",
+        "conversation.message",
+        "conversation.delivery",
+        "conversation.typing",
     ),
     HOTLINE: ("operator.presence_changed", "queue.surge", "queue.surge_ended"),
     CASE: (

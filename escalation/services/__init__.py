@@ -49,6 +49,7 @@ from escalation.services.replies import (
     ReplyOutcome,
     acknowledge_by_call,
     acknowledge_by_sms,
+    is_acknowledgement,
     parse_reply,
 )
 from escalation.services.timers import schedule
@@ -81,6 +82,7 @@ __all__ = [
     "find_by_code",
     "fire_alert_step",
     "get_leg",
+    "is_acknowledgement",
     "leg_alert_spec",
     "leg_deadline_passed",
     "leg_reached_by_phone",

@@ -33,7 +33,7 @@ from escalation.services.location import choose_legs, city_region, where
 from escalation.services.notifications import queue_message
 from escalation.services.timers import schedule
 from hotline.caseplan import refresh_next_step
-from hotline.models import Case, CaseAccess
+from hotline.models import TEXT_CHANNELS, Case, CaseAccess
 from hotline.selectors import can_work_on_case
 from hotline.services import end_access, grant_access
 from realtime import audiences as aud
@@ -171,7 +171,9 @@ def create_dispatch(
     if call is not None:
         if call.case_id != case.pk:
             raise Invalid(_("The call is not about this case."), fields={"call": [_("Mismatch.")]})
-        call_sid = call_sid or call.call_sid
+        # A text conversation has no phone call to bring 110/120 into (its id is not Twilio's).
+        if call.channel not in TEXT_CHANNELS:
+            call_sid = call_sid or call.call_sid
     address = (address or "").strip()
     skipped = _leave_out(leave_out)
     # Where the person is now (the address said on the call) before where they live.

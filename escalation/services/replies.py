@@ -154,6 +154,23 @@ def _acknowledge(target, *, phone: str, via: str) -> ReplyOutcome:
     return ReplyOutcome(True, Reply.ALERT_DONE.format(title=alert.title), alert)
 
 
+def is_acknowledgement(*, phone: str, body: str, message_sid: str) -> bool:
+    """Whether an SMS to the hotline number is a responder's reply (handled here) rather than a
+    person writing to the hotline (a text conversation): a MessageSid already taken as a reply,
+    a number with a leg or alert awaiting its acknowledgement, or a number we alerted or a
+    staff member's phone answering with the acknowledgement words."""
+    phone = e164(phone)
+    if message_sid and InboundMessage.objects.filter(message_sid=message_sid).exists():
+        return True
+    if _outstanding_for(phone):
+        return True
+    known = (
+        OutboundMessage.objects.filter(to=phone).exists()
+        or User.objects.filter(phone=phone, is_active=True).exists()
+    )
+    return known and parse_reply(body).acknowledges
+
+
 def acknowledge_by_sms(*, phone: str, body: str, message_sid: str) -> ReplyOutcome:
     """An SMS reply: acknowledge the leg or alert it names, once per MessageSid."""
     phone = e164(phone)

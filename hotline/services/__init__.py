@@ -1,6 +1,6 @@
 """Writes of the hotline app, by what they are about: the case file (``cases``), calls with the
-queue (``calls``), operators' presence and the offers of calls to them (``presence``), surges of
-the queue (``surge``) and triage (``triage``).
+queue (``calls``), text conversations (``conversations``), operators' presence and the offers
+of calls to them (``presence``), surges of the queue (``surge``) and triage (``triage``).
 
 Every public function takes the acting user, checks permission, changes state atomically and
 publishes; other apps import them from here (``from hotline.services import grant_access``)."""
@@ -37,6 +37,14 @@ from hotline.services.cases import (
     set_risk,
     update_person,
 )
+from hotline.services.conversations import (
+    end_conversation,
+    open_conversation,
+    receive_message,
+    receive_sms,
+    send_reply,
+)
+from hotline.services.conversations import sweep as sweep_conversations
 from hotline.services.people import clear_flag, may_merge, merge_people, set_flag
 from hotline.services.presence import (
     available_operator_ids,
@@ -64,6 +72,7 @@ __all__ = [
     "close_case",
     "create_person",
     "end_access",
+    "end_conversation",
     "end_lapsed_grants",
     "enter_manual_call",
     "expire_offers",
@@ -75,19 +84,24 @@ __all__ = [
     "normalise_number",
     "offer_waiting_calls",
     "open_case",
+    "open_conversation",
     "receive_call",
+    "receive_message",
+    "receive_sms",
     "record_callback_attempt",
     "record_case_read",
     "record_outage_call",
     "record_read",
     "reopen_case",
     "save_triage_draft",
+    "send_reply",
     "set_flag",
     "set_next_step",
     "set_presence",
     "set_risk",
     "sign_off_absent_operators",
     "sweep_callbacks",
+    "sweep_conversations",
     "take_callback",
     "triage_call",
     "triage_draft",

@@ -25,9 +25,11 @@ from core.telephony import twilio_client, twilio_configured
 from directory.models import Organisation, OrganisationKind
 from hotline import queue, voice
 from hotline.caseplan import refresh_next_step
+from hotline.conversations import display_name, send_to_visitor
 from hotline.events import publish_call, publish_callback
 from hotline.models import (
     MANUAL_CHANNELS,
+    TEXT_CHANNELS,
     WAITING_STATUSES,
     Call,
     CallbackAttempt,
@@ -45,10 +47,12 @@ from hotline.models import (
 from hotline.selectors import person_with_number, visible_people
 from hotline.services.cases import SYSTEM, _insert_case, open_case
 from hotline.services.presence import (
+    held_contacts,
     offer_waiting,
     presence_for,
     require_operator,
     set_presence_status,
+    settle_presence,
 )
 from hotline.services.surge import _check_surge, _end_surge_if_over
 
@@ -270,16 +274,14 @@ def accept_call(actor, call: Call | None = None) -> Call:
     with transaction.atomic():
         # Lock order: the operator's presence, then the call.
         presence = presence_for(actor, call.hotline_id if call else min(hotlines))
-        if presence.status in (PresenceStatus.ON_CALL, PresenceStatus.WRAP_UP):
-            raise Conflict(
-                _("Finish your current call (and its wrap-up) before taking another."),
-                code="operator_busy",
-            )
+        # Under the presence lock: what the operator holds cannot change meanwhile.
+        texts_only = _capacity(actor, presence, call)
         if call is None:
+            waiting = Call.objects.select_for_update(skip_locked=True).filter(hotline__in=hotlines)
+            if texts_only:
+                waiting = waiting.filter(channel__in=TEXT_CHANNELS)
             call = (
-                Call.objects.select_for_update(skip_locked=True)
-                .filter(hotline__in=hotlines)
-                .filter(
+                waiting.filter(
                     Q(status=CallStatus.QUEUED)
                     | Q(status=CallStatus.OFFERED, offered_to=actor)
                     | Q(status=CallStatus.OFFERED, offer_expires_at__lte=now)
@@ -326,8 +328,40 @@ def accept_call(actor, call: Call | None = None) -> Call:
             waited_seconds=int((now - call.queued_at).total_seconds()),
         )
         _end_surge_if_over(call.hotline_id, actor)
+        if call.channel in TEXT_CHANNELS:
+            # Room for another chat: the next one waiting may be offered to them now.
+            offer_waiting(call.hotline_id, actor)
+        if call.channel == CallChannel.WEBCHAT:
+            send_to_visitor(call, {"type": "chat.accepted", "operator": display_name(actor)})
     _connect(call, actor, presence.device)
     return call
+
+
+def _capacity(actor, presence, call: Call | None) -> bool:
+    """Refuse a contact the operator may not hold now: anything beside a voice call, a voice call
+    beside a text conversation, a text conversation beyond ``HOTLINE_MAX_CHATS``. True when
+    only a text conversation may be taken (for "accept the next")."""
+    if presence.status not in (PresenceStatus.ON_CALL, PresenceStatus.WRAP_UP):
+        return False
+    texts, voices = held_contacts(actor.pk)
+    busy = Conflict(
+        _("Finish your current call (and its wrap-up) before taking another."),
+        code="operator_busy",
+    )
+    if voices or not texts:
+        raise busy
+    if call is not None and call.channel not in TEXT_CHANNELS:
+        raise Conflict(
+            _("Finish your text conversations before taking a phone call."),
+            code="operator_busy",
+        )
+    if texts >= settings.HOTLINE_MAX_CHATS:
+        raise Conflict(
+            _("You already hold %(n)s text conversations; finish one before taking another.")
+            % {"n": texts},
+            code="too_many_chats",
+        )
+    return True
 
 
 def _connect(call: Call, operator, device: str) -> None:
@@ -534,6 +568,6 @@ def wrap_up_call(actor, call: Call, *, notes: str = "") -> Call:
             call.notes = (call.notes + "\n" + notes).strip()
         call.save()
         publish_call("call.completed", call, actor, wrap_up_seconds=call.wrap_up_seconds)
-        set_presence_status(presence, PresenceStatus.AVAILABLE, actor, now)
+        settle_presence(presence, actor, now)  # another chat may still be held
         offer_waiting(call.hotline_id, actor)
     return call

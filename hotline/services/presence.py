@@ -15,7 +15,14 @@ from django.utils.translation import gettext as _
 
 from core.errors import Conflict, Forbidden, Invalid
 from hotline.events import publish_call
-from hotline.models import Call, CallStatus, Device, OperatorPresence, PresenceStatus
+from hotline.models import (
+    TEXT_CHANNELS,
+    Call,
+    CallStatus,
+    Device,
+    OperatorPresence,
+    PresenceStatus,
+)
 from hotline.selectors import operator_hotline_ids, waiting_calls
 from hotline.services.cases import SYSTEM
 from hotline.signals import offers_missed
@@ -218,18 +225,94 @@ def _withdraw_offers_to(presence: OperatorPresence, actor) -> None:
         offer_waiting(presence.hotline_id, actor)
 
 
-def offer_waiting(hotline_id: int, actor) -> None:
-    """Offer queued calls to available operators, longest idle first (one offer each)."""
-    now = timezone.now()
-    for presence in _free_operators(hotline_id, now):
-        call = (
-            waiting_calls(hotline_id)
-            .filter(status=CallStatus.QUEUED)
-            .select_for_update(skip_locked=True)
-            .first()
+HELD_STATUSES = [CallStatus.IN_PROGRESS.value, CallStatus.WRAP_UP.value]
+
+
+def held_contacts(user_id: int) -> tuple[int, int]:
+    """(text conversations, voice calls) the operator holds now (in progress or wrap-up)."""
+    channels = list(
+        Call.objects.filter(operator_id=user_id, status__in=HELD_STATUSES).values_list(
+            "channel", flat=True
         )
-        if call is None:
-            return
+    )
+    texts = sum(1 for c in channels if c in TEXT_CHANNELS)
+    return texts, len(channels) - texts
+
+
+def settle_presence(presence: OperatorPresence, actor, now=None) -> None:
+    """The operator's status from what they hold (the presence row locked): on a call while any
+    contact is in progress, else in wrap-up while one is, else available. With two chats, one
+    triaged leaves them on a call for the other."""
+    statuses = set(
+        Call.objects.filter(operator_id=presence.user_id, status__in=HELD_STATUSES).values_list(
+            "status", flat=True
+        )
+    )
+    if CallStatus.IN_PROGRESS in statuses:
+        status = PresenceStatus.ON_CALL
+    elif CallStatus.WRAP_UP in statuses:
+        status = PresenceStatus.WRAP_UP
+    else:
+        status = PresenceStatus.AVAILABLE
+    set_presence_status(presence, status, actor, now)
+
+
+def _chat_takers(hotline_id: int, now) -> list[OperatorPresence]:
+    """Operators who hold only text conversations, fewer than ``HOTLINE_MAX_CHATS``, hold no
+    offer and are at a console, fewest conversations first: who may be offered one more chat
+    (never a voice call). Locked, skipping rows another transaction holds."""
+    busy = Call.objects.filter(hotline_id=hotline_id, status=CallStatus.OFFERED).values(
+        "offered_to"
+    )
+    holding = list(
+        OperatorPresence.objects.filter(
+            hotline_id=hotline_id, status__in=[PresenceStatus.ON_CALL, PresenceStatus.WRAP_UP]
+        )
+        .exclude(user__in=busy)
+        .select_for_update(skip_locked=True)
+        .order_by("last_idle_at", "pk")
+    )
+    if not holding:
+        return []
+    absence = console_absence([p.user_id for p in holding], now)
+    takers = []
+    for p in holding:
+        if absence.get(p.user_id, "never") is not None:
+            continue  # console gone, or never opened one: a chat needs a screen
+        texts, voices = held_contacts(p.user_id)
+        if not voices and texts < settings.HOTLINE_MAX_CHATS:
+            takers.append((texts, p))
+    return [p for _texts, p in sorted(takers, key=lambda t: t[0])]
+
+
+def offer_waiting(hotline_id: int, actor) -> None:
+    """Offer queued contacts in queue order, one offer per operator at a time: a voice call to an
+    available operator (holding nothing), longest idle first; a text conversation to an
+    available operator first, else to one already holding fewer than ``HOTLINE_MAX_CHATS``
+    conversations and no call. A voice call nobody may take does not hold up the chats behind
+    it."""
+    now = timezone.now()
+    free = _free_operators(hotline_id, now)
+    takers = None  # looked up only when a chat is waiting and nobody is free
+    queued = (
+        waiting_calls(hotline_id)
+        .filter(status=CallStatus.QUEUED)
+        .select_for_update(skip_locked=True)
+    )
+    if not free:
+        queued = queued.filter(channel__in=TEXT_CHANNELS)  # only a chat may still be taken
+    for call in queued:
+        if call.channel in TEXT_CHANNELS:
+            if not free and takers is None:
+                takers = _chat_takers(hotline_id, now)
+            pool = free or takers
+        else:
+            pool = free
+        if not pool:
+            if not free and takers == []:
+                return
+            continue
+        presence = pool.pop(0)
         call.offer()
         call.offered_to_id = presence.user_id
         call.offered_at = now

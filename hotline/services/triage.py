@@ -15,7 +15,6 @@ from hotline.models import (
     CallStatus,
     Case,
     Disposition,
-    PresenceStatus,
     Stage,
     Triage,
     TriageDraft,
@@ -29,7 +28,7 @@ from hotline.services.cases import (
     create_person,
     open_case,
 )
-from hotline.services.presence import presence_for, set_presence_status
+from hotline.services.presence import presence_for, settle_presence
 from hotline.signals import disposition_made
 from hotline.triage import (
     ITEMS,
@@ -170,7 +169,8 @@ def triage_call(
         call.wrap_up_started_at = now
         call.save()
         presence = presence_for(actor, call.hotline_id)
-        set_presence_status(presence, PresenceStatus.WRAP_UP, actor, now)
+        # Wrap-up, or still on a call while another text conversation goes on.
+        settle_presence(presence, actor, now)
         summary = {
             "risk": final,
             "derived_risk": derived,

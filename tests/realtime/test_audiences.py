@@ -208,7 +208,7 @@ def test_a_case_event_of_an_unregistered_type_is_refused(hotline_case):
 # Calls that publish an event type as their first string argument.
 _PUBLISHERS = (
     r"(?:publish|publish_call|publish_callback|leg_event|_alert_event|_publish|_publish_message"
-    r"|_end_bookings)"
+    r"|_end_bookings|_announce)"
 )
 _LITERAL = re.compile(_PUBLISHERS + r"\(\s*(?:\w+,\s*)?f?\"([a-z_]+\.[a-z_{}.]+)\"", re.S)
 APPS = (

@@ -1,0 +1,117 @@
+"""Small pieces of the text conversations that the services, the views and the web-chat consumer
+share: the visitor's channel-layer group, the frames sent to it, the SMS split and the queue
+position. No writes here (those are ``hotline.services.conversations``)."""
+
+import logging
+import statistics
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext
+
+from hotline.models import WAITING_STATUSES, Call, CallStatus, ContactMessage
+
+log = logging.getLogger(__name__)
+
+# Without recent answers to go by: a minute per place in the queue.
+DEFAULT_SECONDS_PER_PLACE = 60
+RECENT_ANSWERS = 20
+
+
+def visitor_group(call: Call | int) -> str:
+    """The channel-layer group of a conversation's visitor (the web-chat consumer joins it)."""
+    pk = call if isinstance(call, int) else call.pk
+    return f"chat.visitor.{pk}"
+
+
+def message_frame(message: ContactMessage) -> dict:
+    """What the visitor is sent of one message: never who wrote it (operators stay unnamed
+    beyond the display name sent once with ``chat.accepted``)."""
+    return {
+        "type": "chat.message",
+        "id": message.pk,
+        "direction": message.direction,
+        "body": message.body,
+        "at": message.created_at.isoformat(),
+    }
+
+
+def send_to_visitor(call: Call | int, frame: dict) -> None:
+    """``group_send`` the frame to the visitor after the commit (now, outside a transaction). A
+    lost frame is logged only: the visitor's page reloads the transcript when it reconnects."""
+    group = visitor_group(call)
+
+    def send():
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(group, frame)
+        except Exception:
+            log.warning("sending %s to %s failed", frame.get("type"), group, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def split_sms(body: str, limit: int | None = None) -> list[str]:
+    """Split a reply into SMS parts of at most ``limit`` UTF-16 code units (70: one UCS-2
+    segment, which any Chinese text needs). A character outside the BMP (an emoji) counts two
+    and is never cut in half; a break after punctuation or a space in the second half of a
+    part is preferred to a hard cut."""
+    limit = limit or settings.SMS_PART_CHARS
+    text = body.strip()
+    parts: list[str] = []
+    while text:
+        units, cut = 0, 0
+        for i, ch in enumerate(text):
+            width = 2 if ord(ch) > 0xFFFF else 1
+            if units + width > limit:
+                break
+            units += width
+            cut = i + 1
+        if cut >= len(text):
+            parts.append(text)
+            break
+        soft = max(text.rfind(p, cut // 2, cut) for p in "。！？；，,.!?;\n ")
+        if soft >= cut // 2 and soft > 0:
+            cut = soft + 1
+        parts.append(text[:cut].strip() or text[:cut])
+        text = text[cut:].strip()
+    return [p for p in parts if p]
+
+
+def queue_position(call: Call) -> tuple[int, int]:
+    """(place in the queue from 1, expected wait in seconds) of a waiting conversation; (0, 0)
+    once it is answered. The wait is the place times the median wait of the centre's last
+    answered contacts (a minute per place without any)."""
+    if call.status not in WAITING_STATUSES:
+        return 0, 0
+    ahead = (
+        Call.objects.filter(hotline_id=call.hotline_id, status__in=WAITING_STATUSES)
+        .filter(rank_at__lt=call.rank_at)
+        .count()
+    )
+    same = Call.objects.filter(
+        hotline_id=call.hotline_id,
+        status__in=WAITING_STATUSES,
+        rank_at=call.rank_at,
+        pk__lt=call.pk,
+    ).count()
+    position = ahead + same + 1
+    recent = (
+        Call.objects.filter(hotline_id=call.hotline_id, answered_at__isnull=False)
+        .exclude(status=CallStatus.QUEUED)
+        .order_by("-answered_at")
+        .values_list("queued_at", "answered_at")[:RECENT_ANSWERS]
+    )
+    waits = [(a - q).total_seconds() for q, a in recent if a >= q]
+    per_place = statistics.median(waits) if waits else DEFAULT_SECONDS_PER_PLACE
+    return position, int(position * max(per_place, 10))
+
+
+def display_name(user) -> str:
+    """How the visitor sees the operator: their chosen display name, else "Operator" (never the
+    username or the id)."""
+    return (getattr(user, "display_name", "") or "").strip() or gettext("Operator")
