@@ -467,7 +467,8 @@ SMS_PART_CHARS = env.int("SMS_PART_CHARS", default=70)
 # The anonymous ws/chat/ (hotline/webchat): one frame's size, then a token bucket per socket and
 # one per client address (per serving process), and a bucket of conversations started per
 # address. More than CHAT_CLIENT_ABUSE_LIMIT refused frames in 10 s close the socket (4429).
-CHAT_FRAME_MAX_BYTES = env.int("CHAT_FRAME_MAX_BYTES", default=10240)
+# 16 KB: a message of CHAT_MESSAGE_MAX_CHARS Chinese characters fits even \u-escaped.
+CHAT_FRAME_MAX_BYTES = env.int("CHAT_FRAME_MAX_BYTES", default=16384)
 CHAT_CLIENT_RATE = env.float("CHAT_CLIENT_RATE", default=1.0)  # frames a second, per socket
 CHAT_CLIENT_BURST = env.int("CHAT_CLIENT_BURST", default=8)
 CHAT_CLIENT_ABUSE_LIMIT = env.int("CHAT_CLIENT_ABUSE_LIMIT", default=20)

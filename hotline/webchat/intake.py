@@ -6,9 +6,8 @@ conversation (its messages, its place in the queue) and nothing else: never the 
 user id, notes or triage.
 """
 
-from datetime import timedelta
-
-from django.utils import timezone
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from directory.models import Region
@@ -29,7 +28,6 @@ SAFETY = [
     ("unsure", _("I am not sure")),
 ]
 ENDED = [CallStatus.WRAP_UP, CallStatus.COMPLETED, CallStatus.ABANDONED]
-SECONDS_PER_PLACE = 60  # the estimate per place ahead when no recent contact was answered
 
 
 def districts():
@@ -60,12 +58,22 @@ def clean_pre_chat(raw) -> tuple[dict, dict]:
 
 
 def open_chat(pre_chat: dict) -> tuple[int, str]:
-    call = services.open_conversation(CallChannel.WEBCHAT, pre_chat=pre_chat)
+    """Opens the conversation. The operator reads the answers in words (the line's language);
+    ``in_danger`` (not safe, or not sure) ranks it ahead in the queue."""
+    with translation.override(settings.LANGUAGE_CODE):
+        region = districts().filter(code=pre_chat["district"]).first()
+        summary = {
+            "age_group": str(dict(AGE_GROUPS)[pre_chat["age_group"]]),
+            "district": region.name if region else "",
+            "safe_now": str(dict(SAFETY)[pre_chat["safe"]]),
+            "in_danger": pre_chat["safe"] != "yes",
+        }
+    call = services.open_conversation(CallChannel.WEBCHAT, pre_chat=summary)
     return call.pk, call.call_sid
 
 
 def group_for(call_id: int) -> str:
-    return conversations.visitor_group(Call(pk=call_id))
+    return conversations.visitor_group(call_id)
 
 
 def _message(m) -> dict:
@@ -79,13 +87,13 @@ def resumable(call_sid: str) -> dict | None:
         .select_related("operator")
         .first()
     )
-    if call is None or call.status in ENDED:
+    if call is None or call.ended_at is not None or call.status in ENDED:
         return None
     state = "waiting" if call.status in WAITING_STATUSES else "talking"
     operator = ""
     if state == "talking" and call.operator is not None:
-        operator = call.operator.first_name or str(_("a counsellor"))
-    messages = [_message(m) for m in call.messages.order_by("created_at", "id")]
+        operator = conversations.display_name(call.operator)
+    messages = [_message(m) for m in services.transcript(call)]
     return {"id": call.pk, "state": state, "operator": operator, "messages": messages}
 
 
@@ -98,28 +106,15 @@ def visitor_typing(call_id: int) -> None:
 
 
 def visitor_left(call_id: int) -> None:
-    call = Call.objects.get(pk=call_id)
-    if call.status not in ENDED:
-        services.end_conversation(call, reason="visitor_left")
+    services.end_conversation(Call.objects.get(pk=call_id), reason="visitor_left")
 
 
 def queue_place(call_id: int) -> dict | None:
     """Place in the queue (1 = next) and an estimate of the wait, while waiting."""
-    call = Call.objects.filter(pk=call_id, status__in=WAITING_STATUSES).first()
+    call = Call.objects.filter(pk=call_id).first()
     if call is None:
         return None
-    ahead = Call.objects.filter(
-        hotline_id=call.hotline_id, status__in=WAITING_STATUSES, rank_at__lt=call.rank_at
-    ).count()
-    since = timezone.now() - timedelta(hours=24)
-    answered = Call.objects.filter(hotline_id=call.hotline_id, answered_at__gte=since)
-    waits = [
-        (answered_at - queued_at).total_seconds()
-        for answered_at, queued_at in answered.order_by("-answered_at").values_list(
-            "answered_at", "queued_at"
-        )[:20]
-    ]
-    per_place = SECONDS_PER_PLACE
-    if waits:
-        per_place = min(300, max(30, int(sum(waits) / len(waits))))
-    return {"position": ahead + 1, "expected_wait_seconds": (ahead + 1) * per_place}
+    position, wait = conversations.queue_position(call)
+    if not position:
+        return None
+    return {"position": position, "expected_wait_seconds": wait}

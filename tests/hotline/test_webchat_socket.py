@@ -94,7 +94,7 @@ async def test_a_visitor_opens_a_chat_and_waits_in_the_queue(network):
         assert queue["position"] == 1 and queue["expected_wait_seconds"] > 0
     [call] = await db(chats)()
     assert call.status == "queued" and call.call_sid.startswith("CHAT-")
-    assert str(call.pk) not in started["token"].split(":")[0]  # the token is not the row id
+    assert started["token"].split(":")[0] == call.call_sid  # signed; a random sid, not the row id
 
 
 async def test_a_visitor_who_is_not_safe_is_told_so_and_ranked_first(network):
@@ -123,7 +123,7 @@ async def test_the_visitors_message_reaches_the_conversation_and_the_reply_reach
         assert message.body == "我睡不着，很难受" and message.pk == sent["id"]
 
         call = await db(Call.objects.get)(call_sid=tokens.call_sid_of(started["token"]))
-        await db(services.set_presence)(operator, "available")
+        await db(services.set_presence)(operator, status="available")
         await db(services.accept_call)(operator, call)
         accepted = await v.until("accepted")
         assert accepted["operator"] and str(operator.pk) != accepted["operator"]
@@ -226,7 +226,8 @@ async def test_one_address_cannot_start_chats_beyond_its_limit(network, settings
 async def test_a_huge_message_or_frame_is_refused_and_nothing_stored(network, settings):
     async with visitor() as v:
         await v.start()
-        await v.send({"type": "message", "body": "长" * (settings.CHAT_MESSAGE_MAX_CHARS + 1)})
+        too_long = "长" * (settings.CHAT_MESSAGE_MAX_CHARS + 1)
+        await v.send(json.dumps({"type": "message", "body": too_long}, ensure_ascii=False))
         assert (await v.until("error"))["code"] == "too_long"
         await v.send(json.dumps({"type": "message", "body": "x" * 100_000}))
         assert (await v.until("error"))["code"] == "too_large"
