@@ -45,6 +45,7 @@ from common import (
 
 TARGET_P99_MS = 250.0
 MESSAGE = b'"conversation.message"'
+FROM_VISITOR = b'"direction":"in"'  # not the pre-chat summaries (system messages)
 PRE_CHAT = {"age_group": "18_24", "district": "", "safe": "yes"}
 
 
@@ -56,8 +57,11 @@ async def _consoles(conn, hosts, tokens) -> None:
     conn.send(("ready", len(consoles)))
     grace, expected = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
 
+    def visitors_message(payload: bytes) -> bool:
+        return MESSAGE in payload[:80] and FROM_VISITOR in payload
+
     def received(ws) -> int:
-        return sum(MESSAGE in payload[:80] for _, payload in ws.frames)
+        return sum(visitors_message(payload) for _, payload in ws.frames)
 
     await until(lambda: all(received(ws) >= expected for ws in consoles), grace)
     for ws in consoles:
@@ -65,7 +69,7 @@ async def _consoles(conn, hosts, tokens) -> None:
     arrivals = []
     for k, ws in enumerate(consoles):
         for at, payload in ws.frames:
-            if MESSAGE in payload[:80]:
+            if visitors_message(payload):
                 arrivals.append((k, json.loads(payload)["data"]["message"], at))
     conn.send(("arrivals", arrivals))
 
