@@ -138,16 +138,3 @@ def course_sessions(referral_ids) -> dict[int, list[CounsellingSession]]:
     ):
         by_referral[session.appointment.referral_id].append(session)
     return by_referral
-
-
-def case_transcripts(case) -> list[tuple]:
-    """The case's text conversations (web chat, SMS), oldest first, each with its messages: the
-    receiving counsellor reads what the person wrote. Call it only for a case the reader may see
-    (the case page's ``visible_cases``); the page's read is on the log."""
-    from hotline.models import TEXT_CHANNELS
-
-    calls = case.calls.filter(channel__in=TEXT_CHANNELS).order_by("queued_at", "pk")
-    calls = calls.prefetch_related("messages__author")
-    return [
-        (call, sorted(call.messages.all(), key=lambda m: (m.created_at, m.pk))) for call in calls
-    ]

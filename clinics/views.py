@@ -240,7 +240,6 @@ def case_page(request, pk: int):
             admissions=admissions,
             people=_people_involved(case, referrals, appointments, follow_ups, admissions),
             timeline=entries,
-            transcripts=selectors.case_transcripts(case),
             kinds=timeline.kind_choices(),
             kind=kind,
             plans=list(

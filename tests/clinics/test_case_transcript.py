@@ -1,4 +1,5 @@
-"""The receiving counsellor reads a web chat's transcript on the case page; nobody else does."""
+"""The receiving counsellor reads a web chat's transcript on the case page (its timeline);
+a counsellor of another centre does not."""
 
 import pytest
 from django.test import Client
@@ -30,8 +31,9 @@ def chat_case(network, operator):
 
 
 def transcript_html(page) -> str:
+    """The case's timeline, where each text conversation is an entry with its transcript."""
     html = page.content.decode()
-    start = html.index('id="transcripts"')
+    start = html.index('id="timeline"')
     return html[start : html.index("</section>", start)]
 
 
