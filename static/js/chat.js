@@ -232,6 +232,16 @@
     prechat.querySelector("input").focus();
   });
 
+  // Danger first: the numbers show the moment the visitor says they are not safe (or not sure).
+  form.querySelectorAll("input[name=safe]").forEach(function (radio) {
+    radio.addEventListener("change", function () {
+      if (radio.checked && radio.value !== "yes") {
+        danger.hidden = false;
+        danger.scrollIntoView({ block: "start" });
+      }
+    });
+  });
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var data = new FormData(form);
@@ -244,7 +254,6 @@
     if (!answers.safe) { fields.safe = [T.error_safe]; }
     if (!answers.age_group) { fields.age_group = [T.error_age_group]; }
     showFieldErrors(fields);
-    // Danger first: the numbers show at once, before the socket or anyone answers.
     if (answers.safe === "no" || answers.safe === "unsure") { danger.hidden = false; }
     if (fields.safe || fields.age_group) { return; }
     pendingStart = answers;
