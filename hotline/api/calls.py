@@ -21,9 +21,12 @@ from hotline import selectors, services, voice
 from hotline import triage as triage_rule
 from hotline.api.audit import AuditedReads
 from hotline.api.cases import CaseSerializer, FlagSerializer, PersonSerializer, active_flags
+from hotline.conversation_models import ContactMessage
 from hotline.models import (
     MANUAL_CHANNEL_CHOICES,
     SETTABLE_PRESENCE_CHOICES,
+    TEXT_CHANNELS,
+    VOICE_CHANNELS,
     WAITING_STATUSES,
     Call,
     CallerRelation,
@@ -35,6 +38,7 @@ from hotline.models import (
     Triage,
 )
 from hotline.queue import effective_priority
+from hotline.services import conversations
 
 
 class IsHotlineStaff(BasePermission):
@@ -154,6 +158,36 @@ class CallDetailSerializer(CallSerializer):
             "person": PersonSerializer(call.person).data if call.person_id else None,
             "previous_calls": CallSerializer(selectors.previous_calls(call), many=True).data,
         }
+
+
+class ContactMessageSerializer(ModelSerializer):
+    """One message of a text conversation's transcript (文字会话记录)."""
+
+    author_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ContactMessage
+        fields = [
+            "id",
+            "direction",
+            "body",
+            "author",
+            "author_name",
+            "created_at",
+            "delivery_status",
+            "error_code",
+        ]
+        read_only_fields = fields
+
+    def get_author_name(self, message) -> str:
+        return str(message.author) if message.author_id else ""
+
+
+class ReplySerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=4000, trim_whitespace=True)
+
+
+CHANNEL_FILTERS = {"sms": ["sms"], "webchat": ["webchat"], "voice": VOICE_CHANNELS}
 
 
 class ManualCallSerializer(serializers.Serializer):
@@ -304,12 +338,30 @@ class CallViewSet(
             qs = qs.filter(queued_at__gte=start)
         elif view:
             raise Invalid("view is one of queue, mine, today.", fields={"view": ["Unknown."]})
+        channel = self.request.query_params.get("channel", "")
+        if channel:
+            if channel not in CHANNEL_FILTERS:
+                raise Invalid(
+                    _("channel is one of sms, webchat, voice."),
+                    fields={"channel": [_("Unknown value.")]},
+                )
+            qs = qs.filter(channel__in=CHANNEL_FILTERS[channel])
         return qs.order_by("-queued_at", "-id")
 
     def get_serializer_class(self):
         return CallDetailSerializer if self.action == "retrieve" else CallSerializer
 
-    @extend_schema(parameters=[OpenApiParameter("view", str, enum=["queue", "mine", "today"])])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("view", str, enum=["queue", "mine", "today"]),
+            OpenApiParameter(
+                "channel",
+                str,
+                enum=list(CHANNEL_FILTERS),
+                description="sms, webchat, or voice (every telephone channel)",
+            ),
+        ]
+    )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -387,6 +439,56 @@ class CallViewSet(
         else:
             answers, saved_at = services.triage_draft(request.user, call)
         return Response(TriageDraftSerializer({"answers": answers, "saved_at": saved_at}).data)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[OpenApiParameter("after", int, description="only messages after this id")],
+        responses=ContactMessageSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=ReplySerializer,
+        responses={201: ContactMessageSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def messages(self, request, pk=None):
+        """The transcript of a text conversation (GET, ``?after=<id>`` for what is new), or a
+        reply by the operator holding it (POST: an SMS reply longer than one segment is sent,
+        and answered, as several messages)."""
+        call = self.get_object()
+        if call.channel not in TEXT_CHANNELS:
+            raise Invalid(_("This is a phone call, not a text conversation."), code="not_text")
+        if request.method == "POST":
+            body = ReplySerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            sent = services.send_reply(call, request.user, body.validated_data["body"])
+            return Response(
+                ContactMessageSerializer(sent.parts, many=True).data,
+                status=status.HTTP_201_CREATED,
+            )
+        after = request.query_params.get("after", "0")
+        if not after.isdigit() or len(after) > 18:
+            raise Invalid(_("after is a message id."), fields={"after": [_("Not a number.")]})
+        messages = conversations.transcript(call, after=int(after))
+        return Response(ContactMessageSerializer(messages, many=True).data)
+
+    @extend_schema(request=None, responses=CallDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="end")
+    def end(self, request, pk=None):
+        """End the text conversation I hold (the person is told); triage and wrap-up follow."""
+        call = self.get_object()
+        if call.channel not in TEXT_CHANNELS:
+            raise Invalid(_("This is a phone call, not a text conversation."), code="not_text")
+        return self._reload(
+            services.end_conversation(call, reason="operator", by_user=request.user)
+        )
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def typing(self, request, pk=None):
+        """I am typing a reply (the web-chat visitor sees an indicator)."""
+        conversations.operator_typing(self.get_object(), request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=WrapUpSerializer, responses=CallDetailSerializer)
     @action(detail=True, methods=["post"], url_path="wrap-up")
