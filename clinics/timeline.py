@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinics.models import FollowUpAttempt, FollowUpReason, SessionOutcome
+from hotline.conversation_models import MessageDirection
 from hotline.models import Disposition, Risk, Stage, Triage
 from hotline.triage import SCREEN_LABELS
 from realtime.labels import event_label
@@ -31,6 +32,7 @@ KINDS = {
 KIND_OF_FAMILY = {
     "call": "call",
     "callback": "call",
+    "conversation": "call",
     "case": "case",
     "person": "case",
     "referral": "referral",
@@ -184,10 +186,39 @@ def _referral_details(add, t, d, related) -> None:
             add(_("Capacity"), _("Over capacity: the hospital makes room"))
 
 
-def entries(events, *, referrals=(), assessments=()) -> list[Entry]:
+def conversation_entry(call) -> Entry:
+    """A text conversation of the case (SMS, web chat) with its transcript, line by line: part
+    of the case's trace for whoever may read the case (the case page's own rule)."""
+    who = {
+        MessageDirection.IN: _("Person"),
+        MessageDirection.SYSTEM: _("System"),
+    }
+    lines = []
+    for m in call.messages.select_related("author").order_by("created_at", "pk"):
+        speaker = str(m.author) if m.direction == MessageDirection.OUT else str(who[m.direction])
+        if m.direction == MessageDirection.OUT and not m.author_id:
+            speaker = str(_("Operator"))
+        status = f"（{m.get_delivery_status_display()}）" if m.delivery_status else ""
+        lines.append(f"{_moment(m.created_at)[11:]} {speaker}：{m.body}{status}")
+    details = [(str(_("Channel")), call.get_channel_display())]
+    if call.operator_id:
+        details.append((str(_("Operator")), str(call.operator)))
+    details.append((str(_("Transcript")), "\n".join(lines) or str(_("No messages."))))
+    return Entry(
+        pk=-call.pk,
+        at=call.queued_at,
+        actor=None,
+        kind="call",
+        title=str(_("Text conversation")),
+        details=details,
+    )
+
+
+def entries(events, *, referrals=(), assessments=(), conversations=()) -> list[Entry]:
     """The events in words. ``referrals`` and ``assessments`` are the ones the reader may see
     (their details are shown only then); a triage's details go with ``call.triaged``, which
-    only the hotline receives."""
+    only the hotline receives. ``conversations``: the case's text conversations, each one
+    entry with its transcript, in time order among the events."""
     events = list(events)
     triage_ids = [e.data.get("triage") for e in events if e.type == "call.triaged" and e.data]
     related = {
@@ -208,6 +239,9 @@ def entries(events, *, referrals=(), assessments=()) -> list[Entry]:
                 details=_details(event, related),
             )
         )
+    if conversations:
+        found.extend(conversation_entry(call) for call in conversations)
+        found.sort(key=lambda e: e.at)
     return found
 
 

@@ -31,7 +31,7 @@ from core.http import same_site_next
 from directory.access import is_administrator, memberships, organisation_ids
 from directory.accounts import accounts_verified, has_second_factor
 from directory.models import Organisation, OrganisationKind, Role
-from hotline.models import Case
+from hotline.models import TEXT_CHANNELS, Case
 from hotline.selectors import (
     can_see_case_reads,
     can_work_on_case,
@@ -219,7 +219,10 @@ def case_page(request, pk: int):
     follow_ups = list(case.follow_ups.select_related("assignee", "organisation"))
     admissions = list(case.admissions.select_related("admitted_by", "hospital"))
     entries = timeline.entries(
-        case_timeline(case, request.user), referrals=referrals, assessments=assessments
+        case_timeline(case, request.user),
+        referrals=referrals,
+        assessments=assessments,
+        conversations=case.calls.filter(channel__in=TEXT_CHANNELS).select_related("operator"),
     )
     kind = request.GET.get("kind", "")
     if kind in timeline.KINDS:

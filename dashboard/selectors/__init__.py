@@ -29,6 +29,7 @@ from dashboard.selectors.drill_down import DRILL_DOWNS, drill_down_cases
 from dashboard.selectors.live import (
     calls_and_callbacks,
     calls_now,
+    contacts_by_channel,
     follow_ups_overdue_or_lost,
     high_risk_no_contact,
     open_alerts_by_severity,
@@ -62,6 +63,7 @@ __all__ = [
 TABLES = {
     "calls_now": calls_now,
     "calls_and_callbacks": calls_and_callbacks,
+    "contacts_by_channel": contacts_by_channel,
     "operators_now": operators_now,
     "open_dispatches": open_dispatches,
     "open_alerts": open_alerts_by_severity,

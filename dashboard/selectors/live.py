@@ -105,6 +105,45 @@ def calls_and_callbacks(f: Filters, now: datetime) -> Table:
     )
 
 
+def contacts_by_channel(f: Filters, now: datetime) -> Table:
+    """Contacts (calls and text conversations) today and in the period, by channel: the phone
+    line, SMS, web chat, walk-ins... Call-backs are the centre's own work, not contacts."""
+    from hotline.models import Call, CallChannel
+
+    calls = Call.objects.exclude(channel=CallChannel.CALLBACK)
+    if f.organisation:
+        calls = calls.filter(hotline=f.organisation)
+    today = rollup.day_start(rollup.local_day(now))
+    start = rollup.day_start(f.date_from)
+    end = rollup.day_start(f.date_to + timedelta(days=1))
+    counts = {
+        row["channel"]: row
+        for row in calls.filter(queued_at__gte=min(today, start))
+        .values("channel")
+        .annotate(
+            today=Count("pk", filter=Q(queued_at__gte=today)),
+            period=Count("pk", filter=Q(queued_at__gte=start, queued_at__lt=end)),
+        )
+        .order_by()
+    }
+    rows = [
+        {
+            "channel": str(label),
+            "code": code,
+            "today": counts.get(code, {}).get("today", 0),
+            "period": counts.get(code, {}).get("period", 0),
+        }
+        for code, label in CallChannel.choices
+        if code != CallChannel.CALLBACK
+    ]
+    return Table(
+        "contacts_by_channel",
+        _("Contacts by channel"),
+        [("channel", _("Channel")), ("today", _("Today")), ("period", _("In the period"))],
+        rows,
+    )
+
+
 def operators_now(f: Filters, now: datetime) -> Table:
     """Operators by presence state, and how many are rostered on duty now (counts, no names)."""
     from hotline.models import OperatorPresence, PresenceStatus, Shift

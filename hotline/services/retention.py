@@ -1,6 +1,8 @@
 """Retention (个人信息保存期限, PIPL art. 19): once every case of a person has been closed for
 longer than ``CASE_RETENTION_DAYS``, the person is anonymised: name, phone, address, school, notes,
-guardians, the numbers and notes of their calls and triage, and what other apps register
+guardians, the numbers and notes of their calls and triage, the transcripts of their text
+conversations (deleted: nothing in a message is kept apart from the person), and what other apps
+register
 (session notes). Kept: the person row and its links, gender, birth year and home region, and
 every case's stage, risk, district and dates, so the dashboard's counts do not change.
 
@@ -16,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
-from hotline.models import Call, Case, GuardianContact, Person, Stage, Triage
+from hotline.models import Call, Case, ContactMessage, GuardianContact, Person, Stage, Triage
 from realtime.audit import record_audit
 
 ANONYMISED = "person.anonymised"
@@ -70,7 +72,10 @@ def _anonymise(person_id: int, now: datetime) -> None:
             anonymised_at=now,
         )
         GuardianContact.objects.filter(person_id=person_id).delete()
-        Call.objects.filter(person_id=person_id).update(from_number="", caller_name="", notes="")
+        ContactMessage.objects.filter(call__person_id=person_id).delete()
+        Call.objects.filter(person_id=person_id).update(
+            from_number="", from_raw="", caller_name="", notes=""
+        )
         Triage.objects.filter(case__person_id=person_id).update(notes="", contact_phone="")
         for fn in _anonymisers:
             fn([person_id])

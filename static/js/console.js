@@ -740,6 +740,12 @@
 
   // person.js saved something about the person on the call: show it.
   root.addEventListener("console:reload", function () { if (state.call) loadCall(state.call.id); });
+  // conversation.js: the operator switches between the text conversations they hold.
+  root.addEventListener("console:switch", function (e) {
+    if (state.call && state.call.id === e.detail) return;
+    resetTriage();
+    loadCall(e.detail);
+  });
   $("accept-next").addEventListener("click", function () { acceptCall(null); });
   $("one-key").addEventListener("click", function () { openConfirm("dispatch"); });
   $("set-place").addEventListener("click", function () { openConfirm("place"); });

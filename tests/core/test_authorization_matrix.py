@@ -232,6 +232,12 @@ def build_world() -> tuple[dict[str, User], list[Scenario]]:
     # A call to each hotline that the caller hung up on: a call-back for that hotline's operators.
     for s, hotline in ((scenarios[0], org["hotline-centre"]), (scenarios[4], other_hotline)):
         s.related["callbacks"] = [_abandoned_call(s.case, hotline).callback_task.pk]
+    # A text conversation to each hotline, its transcript clinical: only that hotline reads it.
+    for s, hotline in ((scenarios[0], org["hotline-centre"]), (scenarios[4], other_hotline)):
+        chat = hotline_services.open_conversation(
+            "sms", hotline=hotline, from_number=str(s.case.person.phone)
+        )
+        hotline_services.receive_message(chat, f"CLIN{s.label} 短信里说想结束生命")
     for s in scenarios:  # a caller flag on every person, cleared by its own path
         flag = hotline_services.set_flag(
             admin, s.case.person, kind="frequent_caller", reason=f"CLIN{s.label} 反复来电"

@@ -1,0 +1,244 @@
+/* The text conversation in hand (SMS or web chat) on the operator console: the transcript beside
+ * the risk screen, the reply box, the person's typing indicator, each SMS's delivery, and the
+ * conversations the operator holds (up to HOTLINE_MAX_CHATS) to switch between.
+ *
+ * console.js says which call is shown ("console:call") and is asked to show another
+ * ("console:switch"). The live stream only says that something changed (the event log carries
+ * no message text): the transcript itself is read from the REST API.
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("console");
+  var box = document.getElementById("conversation");
+  if (!root || !box) return;
+  var API = root.dataset.api;
+  var ME = parseInt(root.dataset.user, 10);
+  var TEXT = ["sms", "webchat"];
+  var HELD = ["in_progress", "wrap_up"];
+  var T = box.dataset;
+  var $ = function (id) { return document.getElementById(id); };
+  var state = { call: null, lastId: 0, held: [], unread: {}, typingTimer: null, typingSent: 0, loading: null };
+
+  function api(method, path, body) {
+    return window.ConsoleApi.request(method, API + path, body);
+  }
+
+  function text(el, value) { el.textContent = value == null ? "" : String(value); }
+
+  var timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || "zh-CN", {
+    hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai",
+  });
+
+  function deliveryWords(m) {
+    if (!m.delivery_status) return "";
+    var words = T[m.delivery_status] || m.delivery_status;
+    return m.error_code ? words + "（" + T.error + " " + m.error_code + "）" : words;
+  }
+
+  function messageItem(m) {
+    var li = document.createElement("li");
+    li.className = "msg-" + m.direction;
+    li.dataset.id = m.id;
+    var meta = document.createElement("span");
+    meta.className = "meta";
+    var who = m.direction === "out" ? (m.author === ME ? T.out : m.author_name) : T[m.direction];
+    text(meta, who + " · " + timeFormat.format(new Date(m.created_at)));
+    var delivery = deliveryWords(m);
+    if (delivery) {
+      var tag = document.createElement("span");
+      tag.className = "delivery delivery-" + m.delivery_status;
+      text(tag, " · " + delivery);
+      meta.append(tag);
+    }
+    var body = document.createElement("span");
+    text(body, m.body);
+    li.append(meta, body);
+    return li;
+  }
+
+  function render(messages, replace) {
+    var list = $("transcript");
+    if (replace) list.innerHTML = "";
+    messages.forEach(function (m) {
+      var old = list.querySelector("li[data-id='" + m.id + "']");
+      var item = messageItem(m);
+      if (old) old.replaceWith(item);
+      else list.append(item);
+      state.lastId = Math.max(state.lastId, m.id);
+    });
+    if (!list.children.length) {
+      var none = document.createElement("li");
+      none.className = "msg-system";
+      text(none, T.empty);
+      list.append(none);
+    } else {
+      var placeholder = list.querySelector("li:not([data-id])");
+      if (placeholder && list.children.length > 1) placeholder.remove();
+    }
+    list.scrollTop = list.scrollHeight;
+  }
+
+  // Everything (after a switch or a delivery update), or only what is new.
+  function load(all) {
+    var call = state.call;
+    if (!call) return Promise.resolve();
+    var after = all ? 0 : state.lastId;
+    return api("GET", "calls/" + call.id + "/messages/?after=" + after).then(function (messages) {
+      if (!state.call || state.call.id !== call.id) return;
+      if (all) state.lastId = 0;
+      render(messages, all);
+    }).catch(function () { /* the next event or switch reads it again */ });
+  }
+
+  function showEnded(call) {
+    var ended = !!call.ended_at;
+    var note = $("conversation-ended");
+    note.hidden = !ended;
+    text(note, ended ? T.ended : "");
+    $("reply-body").disabled = ended;
+    $("reply-send").disabled = ended;
+    $("end-conversation").hidden = ended;
+  }
+
+  function renderHeld() {
+    var list = $("held-conversations");
+    list.innerHTML = "";
+    state.held.forEach(function (c) {
+      var li = document.createElement("li");
+      var button = document.createElement("button");
+      button.type = "button";
+      text(button, (T[c.channel] || c.channel) + " #" + c.id + (c.person_name ? " · " + c.person_name : ""));
+      button.setAttribute("aria-current", state.call && state.call.id === c.id ? "true" : "false");
+      if (state.unread[c.id]) {
+        button.classList.add("unread");
+        button.title = T.unread;
+      }
+      button.addEventListener("click", function () {
+        root.dispatchEvent(new CustomEvent("console:switch", { detail: c.id }));
+      });
+      li.append(button);
+      list.append(li);
+    });
+  }
+
+  function loadHeld() {
+    return api("GET", "calls/?view=mine&limit=20").then(function (data) {
+      var rows = Array.isArray(data) ? data : data.results;
+      state.held = rows.filter(function (c) {
+        return TEXT.indexOf(c.channel) >= 0 && HELD.indexOf(c.status) >= 0 && c.operator === ME;
+      });
+      renderHeld();
+    }).catch(function () { /* the list fills on the next change */ });
+  }
+
+  function show(call) {
+    var isText = !!call && TEXT.indexOf(call.channel) >= 0;
+    box.hidden = !isText;
+    if (!isText) {
+      state.call = null;
+      if (call === null) loadHeld();
+      return;
+    }
+    var switched = !state.call || state.call.id !== call.id;
+    state.call = call;
+    delete state.unread[call.id];
+    showEnded(call);
+    if (switched) {
+      $("transcript").innerHTML = "";
+      $("conversation-typing").hidden = true;
+      text($("reply-error"), "");
+      load(true);
+    }
+    loadHeld();
+  }
+
+  root.addEventListener("console:call", function (e) { show(e.detail); });
+
+  $("reply-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var field = $("reply-body");
+    var out = $("reply-error");
+    var body = field.value.trim();
+    text(out, "");
+    field.removeAttribute("aria-invalid");
+    if (!state.call || !body) {
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+      return;
+    }
+    $("reply-send").disabled = true;
+    api("POST", "calls/" + state.call.id + "/messages/", { body: body }).then(function (sent) {
+      field.value = "";
+      render(sent, false);
+    }).catch(function (err) {
+      var fields = (err.data && err.data.fields) || {};
+      text(out, (fields.body && [].concat(fields.body).join(" ")) || err.message || T.network);
+      field.setAttribute("aria-invalid", "true");
+      field.setAttribute("aria-describedby", "reply-error");
+    }).then(function () {
+      if (state.call) showEnded(state.call);
+      if (!$("reply-body").disabled) $("reply-send").disabled = false;
+    });
+  });
+
+  // Enter sends, Shift+Enter is a new line (as in every chat).
+  $("reply-body").addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      $("reply-form").requestSubmit();
+    }
+  });
+
+  // The web-chat visitor sees the operator typing (at most one request every 3 s).
+  $("reply-body").addEventListener("input", function () {
+    if (!state.call || state.call.channel !== "webchat") return;
+    var now = Date.now();
+    if (now - state.typingSent < 3000) return;
+    state.typingSent = now;
+    api("POST", "calls/" + state.call.id + "/typing/").catch(function () { /* only a hint */ });
+  });
+
+  $("end-conversation").addEventListener("click", function () {
+    if (!state.call) return;
+    var out = $("reply-error");
+    api("POST", "calls/" + state.call.id + "/end/").then(function (call) {
+      state.call = call;
+      showEnded(call);
+      load(false);
+    }).catch(function (err) { text(out, err.message || T.network); });
+  });
+
+  if (window.Live) {
+    window.Live.on("conversation.message", function (event) {
+      var d = event.data || {};
+      if (state.call && d.call === state.call.id) {
+        $("conversation-typing").hidden = true;
+        load(false);
+      } else if (state.held.some(function (c) { return c.id === d.call; })) {
+        state.unread[d.call] = true;
+        renderHeld();
+      }
+    });
+    window.Live.on("conversation.delivery", function (event) {
+      var d = event.data || {};
+      if (state.call && d.call === state.call.id) load(true);
+    });
+    window.Live.on("conversation.typing", function (event) {
+      var d = event.data || {};
+      if (!state.call || d.call !== state.call.id) return;
+      var el = $("conversation-typing");
+      el.hidden = false;
+      clearTimeout(state.typingTimer);
+      state.typingTimer = setTimeout(function () { el.hidden = true; }, 5000);
+    });
+    window.Live.on("call.ended", function (event) {
+      var d = event.data || {};
+      if (state.call && d.call === state.call.id) {
+        state.call.ended_at = event.at;
+        showEnded(state.call);
+        load(false);
+      }
+    });
+  }
+})();
