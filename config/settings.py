@@ -515,3 +515,19 @@ CHAT_INACTIVITY_MINUTES = env.int("CHAT_INACTIVITY_MINUTES", default=15)
 CHAT_RESUME_MINUTES = env.int("CHAT_RESUME_MINUTES", default=30)
 CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=2000)
 SMS_PART_CHARS = env.int("SMS_PART_CHARS", default=70)
+
+# --- web chat visitor socket (issue 19, webchat) ----------------------------------------------
+# The anonymous ws/chat/ (hotline/webchat): one frame's size, then a token bucket per socket and
+# one per client address (per serving process), and a bucket of conversations started per
+# address. More than CHAT_CLIENT_ABUSE_LIMIT refused frames in 10 s close the socket (4429).
+# 16 KB: a message of CHAT_MESSAGE_MAX_CHARS Chinese characters fits even \u-escaped.
+CHAT_FRAME_MAX_BYTES = env.int("CHAT_FRAME_MAX_BYTES", default=16384)
+CHAT_CLIENT_RATE = env.float("CHAT_CLIENT_RATE", default=1.0)  # frames a second, per socket
+CHAT_CLIENT_BURST = env.int("CHAT_CLIENT_BURST", default=8)
+CHAT_CLIENT_ABUSE_LIMIT = env.int("CHAT_CLIENT_ABUSE_LIMIT", default=20)
+CHAT_IP_RATE = env.float("CHAT_IP_RATE", default=5.0)  # frames a second, per address
+CHAT_IP_BURST = env.int("CHAT_IP_BURST", default=40)
+CHAT_IP_SOCKETS = env.int("CHAT_IP_SOCKETS", default=20)  # a school's network shares one address
+CHAT_IP_STARTS_PER_HOUR = env.int("CHAT_IP_STARTS_PER_HOUR", default=20)
+# The resume token is re-issued this often while connected (the window counts from leaving).
+CHAT_TOKEN_REFRESH_SECONDS = env.int("CHAT_TOKEN_REFRESH_SECONDS", default=60)

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from core import health
 from directory.account_views import ApiLogoutAllView, ApiLogoutView, ObtainTokenView
+from hotline.webchat.views import chat_page
 
 api_v1 = [
     # Expiring API tokens (django-rest-knox): obtain, revoke this one, revoke all of mine.
@@ -52,6 +53,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),
     path("screening/", include("prevention.public_urls")),
+    path("chat/", chat_page, name="webchat"),  # public: the visitor's web chat (no account)
     path("prevention/", include("prevention.urls")),
     path("", include("directory.urls")),
 ]

@@ -3,6 +3,7 @@
 Each waiting call has a base ``priority``:
 
 - +200 ``callback``: a call-back of an abandoned call from a high/imminent-risk person;
+- +150 ``not_safe_now``: a web-chat visitor who said they are not safe (or not sure) right now;
 - +100 ``known_high_risk``: the number belongs to a person whose open case is high or imminent;
 - +50  ``transfer_110``: transferred by the police command.
 
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 PRIORITY_CALLBACK = 200
+PRIORITY_NOT_SAFE_NOW = 150
 PRIORITY_KNOWN_HIGH_RISK = 100
 PRIORITY_TRANSFER_110 = 50
 

@@ -88,11 +88,14 @@ def normalise_number(raw: str):
     return number
 
 
-def _priority(channel: str, case: Case | None) -> tuple[int, list[str]]:
+def _priority(channel: str, case: Case | None, not_safe: bool = False) -> tuple[int, list[str]]:
     priority, reasons = 0, []
     if channel == CallChannel.CALLBACK:
         priority += queue.PRIORITY_CALLBACK
         reasons.append("callback")
+    if not_safe:
+        priority += queue.PRIORITY_NOT_SAFE_NOW
+        reasons.append("not_safe_now")
     if case is not None and risk_at_least(case.risk, Risk.HIGH):
         priority += queue.PRIORITY_KNOWN_HIGH_RISK
         reasons.append("known_high_risk")
@@ -118,6 +121,7 @@ def _enqueue(
     received_at=None,
     answered_by_duty_phone: str = "",
     offer: bool = True,
+    not_safe: bool = False,
 ) -> Call:
     """来电识别 and 入队, in the caller's transaction: the person (given, or the one with the
     number, or a new one), their open case (or a new one), the call and ``call.queued``.
@@ -135,7 +139,7 @@ def _enqueue(
     now = received_at or timezone.now()
     if channel != CallChannel.CALLBACK:
         _cancel_pending_callbacks(actor, case, now)
-    priority, reasons = _priority(channel, case)
+    priority, reasons = _priority(channel, case, not_safe)
     call = Call.objects.create(
         call_sid=call_sid,
         hotline=hotline,

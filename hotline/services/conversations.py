@@ -163,8 +163,9 @@ def open_conversation(
     pre_chat: dict | None = None,
 ) -> Call:
     """A new text conversation in the queue (入队): the person by number (SMS) or a new anonymous
-    one (web chat), their one open case, the priority of a call; then the pre-chat answers as
-    a system message, which the operator reads first."""
+    one (web chat), their one open case, the priority of a call (raised when the pre-chat says
+    ``in_danger``: not safe right now); then the pre-chat answers as a system message, which the
+    operator reads first."""
     if channel not in TEXT_CHANNELS:
         raise Invalid(_("Not a text channel."), fields={"channel": [_("Unknown value.")]})
     hotline = hotline or hotline_for_webhook()
@@ -182,6 +183,7 @@ def open_conversation(
                     from_raw=from_number,
                     to_raw=to_number,
                     notes=summary,
+                    not_safe=bool((pre_chat or {}).get("in_danger")),
                 )
                 if summary:
                     _add(call, MessageDirection.SYSTEM, summary)
