@@ -459,3 +459,15 @@ NETWORK_HOOK_BACKOFF = env.list("NETWORK_HOOK_BACKOFF", cast=int, default=[10, 6
 NETWORK_HOOK_MAX_ATTEMPTS = env.int("NETWORK_HOOK_MAX_ATTEMPTS", default=10)
 NETWORK_HOOK_TIMEOUT = env.float("NETWORK_HOOK_TIMEOUT", default=5.0)
 NETWORK_PARTNER_MAX_SKEW = env.int("NETWORK_PARTNER_MAX_SKEW", default=300)
+
+# --- call recording (issue 18: consent announcement, storage, retention) ----------------------
+# Recordings are copied from Twilio into the "recordings" storage (Django's storage API; the file
+# system under RECORDING_ROOT by default, outside static and media: no URL serves it, only the
+# authenticated player), deleted at Twilio, and removed here after RECORDING_RETENTION_DAYS.
+RECORDING_ROOT = env.path("RECORDING_ROOT", default=BASE_DIR / "var" / "recordings")
+RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=90)
+RECORDING_FORMAT = env.str("RECORDING_FORMAT", default="mp3")  # "mp3" or "wav" (Twilio's media)
+STORAGES["recordings"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(RECORDING_ROOT)},
+}

@@ -552,6 +552,8 @@ class Call(FSMModelMixin, models.Model):
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     wrap_up_started_at = models.DateTimeField(null=True, blank=True)
     wrap_up_ended_at = models.DateTimeField(null=True, blank=True)
+    # The caller heard the recording announcement (录音告知), so the call may be recorded.
+    recording_announced = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("call")
@@ -847,3 +849,7 @@ class TriageDraft(models.Model):
 
     def __str__(self) -> str:
         return f"triage draft {self.call_id}"
+
+
+# Recording (issue 18): models in a module of their own, registered with this app here.
+from hotline.recording_models import CallRecording, HotlineLine  # noqa: E402, F401

@@ -18,6 +18,7 @@ from core.errors import DomainError
 from core.telephony import WebhookForm, twilio_webhook
 from hotline import outage, services, voice
 from hotline.models import CallChannel
+from hotline.services import recording
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,13 @@ class WaitForm(WebhookForm):
 class StatusForm(WebhookForm):
     CallSid = forms.CharField(max_length=64)
     CallStatus = forms.CharField(max_length=20)
+
+
+class RecordingForm(WebhookForm):
+    call = forms.IntegerField(min_value=1)
+    RecordingSid = forms.CharField(max_length=64)
+    RecordingStatus = forms.CharField(max_length=20)
+    RecordingDuration = forms.IntegerField(min_value=0, required=False)
 
 
 class DialForm(WebhookForm):
@@ -65,7 +73,7 @@ def incoming(request):
         return form.bad_request()
     data = form.cleaned_data
     try:
-        services.receive_call(
+        call, _created = services.receive_call(
             services.SYSTEM,
             hotline=services.hotline_for_webhook(),
             call_sid=data["CallSid"],
@@ -73,6 +81,7 @@ def incoming(request):
             from_raw=data["From"],
             to_raw=data["To"],
         )
+        announcement = recording.announce_recording(call, data["To"])
     except DatabaseError as exc:
         log.error("database unavailable; call %s put through by the fallback", data["CallSid"])
         outage.spool_call(
@@ -83,7 +92,7 @@ def incoming(request):
             error=f"{type(exc).__name__}: {exc}",
         )
         return _fallback()
-    return _twiml(voice.queue_twiml(reverse("hotline-twilio-wait")))
+    return _twiml(voice.queue_twiml(reverse("hotline-twilio-wait"), announcement))
 
 
 @twilio_webhook
@@ -135,6 +144,27 @@ def status(request):
             services.SYSTEM,
             call_sid=form.cleaned_data["CallSid"],
             twilio_status=form.cleaned_data["CallStatus"],
+        )
+    except DomainError as exc:
+        return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
+    return HttpResponse(status=204)
+
+
+@twilio_webhook
+def recording_status(request):
+    """A recording of a call is complete: copy it here and delete it at Twilio, once per
+    RecordingSid. The call is named in the callback URL (``?call=``), which Twilio signs."""
+    form = RecordingForm({**request.POST.dict(), "call": request.GET.get("call")})
+    if not form.is_valid():
+        return form.bad_request()
+    data = form.cleaned_data
+    if data["RecordingStatus"] != "completed":
+        return HttpResponse(status=204)  # "absent"/"failed": nothing to keep
+    try:
+        recording.recording_completed(
+            data["call"],
+            recording_sid=data["RecordingSid"],
+            duration=data["RecordingDuration"] or 0,
         )
     except DomainError as exc:
         return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")

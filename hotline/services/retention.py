@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from hotline.models import Call, Case, GuardianContact, Person, Stage, Triage
+from hotline.services.recording import sweep_recordings
 from realtime.audit import record_audit
 
 ANONYMISED = "person.anonymised"
@@ -97,3 +98,5 @@ def worker_hook(now: datetime) -> None:
         return
     _last_run["at"] = clock
     anonymise_expired(now)
+    # Call recordings have their own, shorter period (RECORDING_RETENTION_DAYS).
+    sweep_recordings(now)
