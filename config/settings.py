@@ -471,3 +471,10 @@ STORAGES["recordings"] = {
     "BACKEND": "django.core.files.storage.FileSystemStorage",
     "OPTIONS": {"location": str(RECORDING_ROOT)},
 }
+
+# --- several hotline centres and overflow (issue 21, overflow) --------------------------------
+# A centre's waiting call goes to its partner after this long with no operator free (a centre's
+# CentreRouting may set its own); the partner's grant on the case ends this long after wrap-up.
+HOTLINE_OVERFLOW_AFTER_SECONDS = env.int("HOTLINE_OVERFLOW_AFTER_SECONDS", default=60)
+HOTLINE_OVERFLOW_GRANT_GRACE_MINUTES = env.int("HOTLINE_OVERFLOW_GRANT_GRACE_MINUTES", default=30)
+HOTLINE_OVERFLOW_GRANT_MAX_HOURS = env.int("HOTLINE_OVERFLOW_GRANT_MAX_HOURS", default=4)

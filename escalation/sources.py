@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models.functions import Coalesce
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,6 +50,7 @@ from hotline.services import (
     offer_waiting_calls,
     sign_off_absent_operators,
     sweep_callbacks,
+    sweep_overflow,
 )
 from hotline.signals import offers_missed
 from referrals.models import Referral, ReferralState
@@ -496,16 +498,19 @@ def housekeeping(now: datetime) -> None:
     are revoked, the hotline queues are counted for surges, due call-backs are queued and
     the empty cases of withheld abandoned calls closed."""
     sign_off_absent_operators(now)
+    # A call's queue is its answering centre's once overflowed, else its own centre's.
+    centre = Coalesce("answering_centre_id", "hotline_id")
     lapsed = (
         Call.objects.filter(status=CallStatus.OFFERED, offer_expires_at__lte=now)
-        .values_list("hotline_id", flat=True)
+        .values_list(centre, flat=True)
         .distinct()
     )
     for hotline_id in list(lapsed):
         expire_offers(hotline_id)
-    queued = Call.objects.filter(status=CallStatus.QUEUED).values_list("hotline_id", flat=True)
+    queued = Call.objects.filter(status=CallStatus.QUEUED).values_list(centre, flat=True)
     for hotline_id in list(queued.distinct()):
         offer_waiting_calls(hotline_id)
+    sweep_overflow(now)
     _watch_waiting_callers(now)
     expire_break_glass(now)
     end_lapsed_grants(now)

@@ -183,8 +183,18 @@ def reader_hotline_ids(user) -> set[int]:
     )
 
 
+def at_centres(hotline_ids) -> Q:
+    """Calls in the queues of these centres: their own, less those overflowed to a partner, plus
+    those overflowed to them (``Call.queue_centre_id``)."""
+    return Q(answering_centre__in=hotline_ids) | Q(
+        answering_centre__isnull=True, hotline__in=hotline_ids
+    )
+
+
 def visible_calls(user):
-    return Call.objects.filter(hotline__in=reader_hotline_ids(user))
+    """Calls of the user's centres, and calls overflowed to them (溢出来电) or from them."""
+    ids = reader_hotline_ids(user)
+    return Call.objects.filter(Q(hotline__in=ids) | Q(answering_centre__in=ids))
 
 
 def visible_callbacks(user):
@@ -194,13 +204,15 @@ def visible_callbacks(user):
 
 def waiting_calls(hotline_id: int):
     """The queue, first to answer first: by virtual arrival time (see ``hotline.queue``)."""
-    return Call.objects.filter(hotline_id=hotline_id, status__in=WAITING_STATUSES).order_by(
-        "rank_at", "id"
+    return (
+        Call.objects.filter(at_centres([hotline_id]), status__in=WAITING_STATUSES)
+        .select_related("hotline")
+        .order_by("rank_at", "id")
     )
 
 
 def queue_length(hotline_id: int) -> int:
-    return Call.objects.filter(hotline_id=hotline_id, status__in=WAITING_STATUSES).count()
+    return Call.objects.filter(at_centres([hotline_id]), status__in=WAITING_STATUSES).count()
 
 
 def on_duty_now(hotline_id: int, now=None):

@@ -95,6 +95,8 @@ _TYPES_BY_NEED: dict[str, tuple[str, ...]] = {
         "call.abandoned",
         "call.completed",
         "call.callback_requested",
+        "call.overflowed",
+        "call.overflow_disposed",
         "callback.scheduled",
         "callback.attempted",
         "callback.closed",

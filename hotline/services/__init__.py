@@ -37,6 +37,9 @@ from hotline.services.cases import (
     set_risk,
     update_person,
 )
+from hotline.services.overflow import move_call as overflow_call
+from hotline.services.overflow import route_on_arrival
+from hotline.services.overflow import sweep as sweep_overflow
 from hotline.services.people import clear_flag, may_merge, merge_people, set_flag
 from hotline.services.presence import (
     available_operator_ids,
@@ -75,12 +78,14 @@ __all__ = [
     "normalise_number",
     "offer_waiting_calls",
     "open_case",
+    "overflow_call",
     "receive_call",
     "record_callback_attempt",
     "record_case_read",
     "record_outage_call",
     "record_read",
     "reopen_case",
+    "route_on_arrival",
     "save_triage_draft",
     "set_flag",
     "set_next_step",
@@ -88,6 +93,7 @@ __all__ = [
     "set_risk",
     "sign_off_absent_operators",
     "sweep_callbacks",
+    "sweep_overflow",
     "take_callback",
     "triage_call",
     "triage_draft",

@@ -37,12 +37,13 @@ from hotline.models import (
     CallerRelation,
     CallStatus,
     Case,
+    HotlineLine,
     Person,
     PresenceStatus,
     Risk,
     risk_at_least,
 )
-from hotline.selectors import person_with_number, visible_people
+from hotline.selectors import at_centres, person_with_number, visible_people
 from hotline.services.cases import SYSTEM, _insert_case, open_case
 from hotline.services.presence import (
     offer_waiting,
@@ -60,8 +61,19 @@ INTAKE_ATTEMPTS = 3
 TERMINAL_TWILIO_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 
-def hotline_for_webhook() -> Organisation:
-    """The hotline centre that answers 2251885 (``HOTLINE_ORGANISATION_CODE``, else the first)."""
+def hotline_for_webhook(to_raw: str = "") -> Organisation:
+    """The hotline centre whose number was dialled (its ``HotlineLine``), else the one that
+    answers 2251885 (``HOTLINE_ORGANISATION_CODE``, else the first)."""
+    number = normalise_number(to_raw)
+    line = (
+        HotlineLine.objects.filter(number=number, organisation__is_active=True)
+        .select_related("organisation")
+        .first()
+        if number
+        else None
+    )
+    if line is not None:
+        return line.organisation
     code = settings.HOTLINE_ORGANISATION_CODE
     qs = Organisation.objects.filter(kind=OrganisationKind.HOTLINE_CENTRE, is_active=True)
     org = (qs.filter(code=code) if code else qs.order_by("pk")).first()
@@ -206,7 +218,7 @@ def record_outage_call(
     )
     return receive_call(
         SYSTEM,
-        hotline=hotline_for_webhook(),
+        hotline=hotline_for_webhook(to_raw),
         call_sid=call_sid,
         channel=CallChannel.TWILIO_VOICE,
         from_raw=from_raw,
@@ -265,11 +277,11 @@ def accept_call(actor, call: Call | None = None) -> Call:
     same call one wins and the other gets 409. "Accept the next" skips rows another operator
     holds locked at this moment, so two such operators get two different calls.
     """
-    hotlines = require_operator(actor, call.hotline_id if call else None)
+    hotlines = require_operator(actor, call.queue_centre_id if call else None)
     now = timezone.now()
     with transaction.atomic():
         # Lock order: the operator's presence, then the call.
-        presence = presence_for(actor, call.hotline_id if call else min(hotlines))
+        presence = presence_for(actor, call.queue_centre_id if call else min(hotlines))
         if presence.status in (PresenceStatus.ON_CALL, PresenceStatus.WRAP_UP):
             raise Conflict(
                 _("Finish your current call (and its wrap-up) before taking another."),
@@ -278,7 +290,7 @@ def accept_call(actor, call: Call | None = None) -> Call:
         if call is None:
             call = (
                 Call.objects.select_for_update(skip_locked=True)
-                .filter(hotline__in=hotlines)
+                .filter(at_centres(hotlines))
                 .filter(
                     Q(status=CallStatus.QUEUED)
                     | Q(status=CallStatus.OFFERED, offered_to=actor)
@@ -314,8 +326,8 @@ def accept_call(actor, call: Call | None = None) -> Call:
         call.offer_expires_at = None
         call.answered_at = now
         call.save()
-        if presence.hotline_id != call.hotline_id:
-            presence.hotline_id = call.hotline_id
+        if presence.hotline_id != call.queue_centre_id:
+            presence.hotline_id = call.queue_centre_id
         presence.missed_offers = 0
         set_presence_status(presence, PresenceStatus.ON_CALL, actor, now)
         # A call-back taken stays open until its attempt's outcome is recorded.
@@ -325,7 +337,7 @@ def accept_call(actor, call: Call | None = None) -> Call:
             actor,
             waited_seconds=int((now - call.queued_at).total_seconds()),
         )
-        _end_surge_if_over(call.hotline_id, actor)
+        _end_surge_if_over(call.queue_centre_id, actor)
     _connect(call, actor, presence.device)
     return call
 
@@ -383,7 +395,7 @@ def call_status_changed(actor, *, call_sid: str, twilio_status: str) -> Call:
                 waited_seconds=int((now - call.queued_at).total_seconds()),
             )
             _request_callback(call, actor)
-            _end_surge_if_over(call.hotline_id, actor)
+            _end_surge_if_over(call.queue_centre_id, actor)
         elif call.ended_at is None:
             call.ended_at = now
             call.save()
@@ -535,5 +547,5 @@ def wrap_up_call(actor, call: Call, *, notes: str = "") -> Call:
         call.save()
         publish_call("call.completed", call, actor, wrap_up_seconds=call.wrap_up_seconds)
         set_presence_status(presence, PresenceStatus.AVAILABLE, actor, now)
-        offer_waiting(call.hotline_id, actor)
+        offer_waiting(call.queue_centre_id, actor)
     return call

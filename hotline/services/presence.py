@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict, Forbidden, Invalid
 from hotline.events import publish_call
 from hotline.models import Call, CallStatus, Device, OperatorPresence, PresenceStatus
-from hotline.selectors import operator_hotline_ids, waiting_calls
+from hotline.selectors import at_centres, operator_hotline_ids, waiting_calls
 from hotline.services.cases import SYSTEM
 from hotline.signals import offers_missed
 from realtime import audiences as aud
@@ -73,7 +73,7 @@ def expire_offers(hotline_id: int, actor=None) -> int:
     n = 0
     with transaction.atomic():
         lapsed = Call.objects.select_for_update(skip_locked=True).filter(
-            hotline_id=hotline_id, status=CallStatus.OFFERED, offer_expires_at__lte=now
+            at_centres([hotline_id]), status=CallStatus.OFFERED, offer_expires_at__lte=now
         )
         for call in lapsed:
             missed_by = call.offered_to_id
@@ -127,7 +127,7 @@ def _free_operators(hotline_id: int, now) -> list[OperatorPresence]:
     idle first, locked (skipping rows another transaction holds): who gets the next offer.
     Those at an open console go before those never seen at one (an API or desk-phone client,
     or someone set available who has not come in yet), whose offer may ring nowhere."""
-    busy = Call.objects.filter(hotline_id=hotline_id, status=CallStatus.OFFERED).values(
+    busy = Call.objects.filter(at_centres([hotline_id]), status=CallStatus.OFFERED).values(
         "offered_to"
     )
     free = list(
