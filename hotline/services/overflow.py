@@ -113,7 +113,7 @@ def move_call(call: Call, reason: str, *, actor=SYSTEM, in_twilio: bool = True) 
         return False
     partner = routing.partner
     with transaction.atomic():
-        call = Call.objects.select_for_update().select_related("case").get(pk=call.pk)
+        call = Call.objects.select_for_update().get(pk=call.pk)
         if call.status != CallStatus.QUEUED or call.answering_centre_id is not None:
             return False
         call.answering_centre = partner
