@@ -252,3 +252,21 @@ def playable_recordings(user):
     return CallRecording.objects.filter(
         call__case__in=visible_cases(user), fetched_at__isnull=False, deleted_at__isnull=True
     )
+
+
+def overflow_board(user, since) -> dict:
+    """Overflow calls (溢出来电) since ``since`` for a coordinator's board: those the user's
+    centres sent to a partner and those they took for one, newest first."""
+    ids = reader_hotline_ids(user)
+    if not ids:
+        return {"shown": False, "sent": [], "received": []}
+    calls = (
+        Call.objects.filter(answering_centre__isnull=False, overflowed_at__gte=since)
+        .select_related("hotline", "answering_centre", "operator", "triage")
+        .order_by("-overflowed_at", "-id")
+    )
+    return {
+        "shown": True,
+        "sent": list(calls.filter(hotline__in=ids).exclude(answering_centre__in=ids)[:50]),
+        "received": list(calls.filter(answering_centre__in=ids)[:50]),
+    }
