@@ -260,6 +260,7 @@ def examples(objects: dict) -> dict:
         "clinics:check_in": {"pk": 1},
         "clinics:green_channel": {"pk": 1},
         "hotline:merge_person": {"pk": objects["person"]},
+        "hotline:recording": {"pk": 1},
         "prevention:task_action": {"pk": objects["task"], "action": "acknowledge"},
         "prevention:slips": {"pk": objects["campaign"], "group_pk": objects["group"]},
     }
