@@ -98,6 +98,11 @@ def _details(event, related) -> list[tuple[str, str]]:
         add(_("Disposition"), _choice(Disposition.choices, d.get("disposition")))
         add(_("Why the risk was lowered"), d.get("lowered_reason"))
         add(_("Why the disposition differs"), d.get("override_reason"))
+    elif t in ("call.overflowed", "call.overflow_disposed"):
+        add(_("Partner centre"), d.get("to_centre_name") or d.get("answered_by"))
+        add(_("Outcome"), d.get("outcome"))
+        if d.get("disposition"):
+            add(_("Disposition"), _choice(Disposition.choices, d.get("disposition")))
     elif t.startswith("call."):
         add(_("Caller"), d.get("person_name") or d.get("caller_name"))
         add(_("Operator"), d.get("operator_name"))

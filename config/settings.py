@@ -531,3 +531,11 @@ CHAT_IP_SOCKETS = env.int("CHAT_IP_SOCKETS", default=20)  # a school's network s
 CHAT_IP_STARTS_PER_HOUR = env.int("CHAT_IP_STARTS_PER_HOUR", default=20)
 # The resume token is re-issued this often while connected (the window counts from leaving).
 CHAT_TOKEN_REFRESH_SECONDS = env.int("CHAT_TOKEN_REFRESH_SECONDS", default=60)
+
+
+# --- several hotline centres and overflow (issue 21, overflow) --------------------------------
+# A centre's waiting call goes to its partner after this long with no operator free (a centre's
+# CentreRouting may set its own); the partner's grant on the case ends this long after wrap-up.
+HOTLINE_OVERFLOW_AFTER_SECONDS = env.int("HOTLINE_OVERFLOW_AFTER_SECONDS", default=60)
+HOTLINE_OVERFLOW_GRANT_GRACE_MINUTES = env.int("HOTLINE_OVERFLOW_GRANT_GRACE_MINUTES", default=30)
+HOTLINE_OVERFLOW_GRANT_MAX_HOURS = env.int("HOTLINE_OVERFLOW_GRANT_MAX_HOURS", default=4)

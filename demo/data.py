@@ -107,6 +107,16 @@ CENTRES = [
         ["hotline", "emergency_response"],
         "湖州市吴兴区",
     ),
+    # The provincial 12356 centre (issue 21): open 24 hours, takes the city line's overflow.
+    (
+        "province-12356",
+        "省12356中心",
+        "hotline_centre",
+        "330500",
+        "+8657187812356",
+        ["hotline"],
+        "杭州市",
+    ),
     (
         "counselling-centre",
         "南太湖心航线下咨询中心（225城市书吧）",
@@ -181,10 +191,20 @@ CONSORTIUM = {
     "330523": "安吉县第三人民医院（医联体）",
 }
 
+# Numbers callers dial (each picks its centre): number, centre code.
+HOTLINE_LINES = [("+865722251885", "hotline-centre"), ("+8657187812356", "province-12356")]
+# Overflow (来电溢出): centre, partner, open 24h, opens, closes, overflow after (s), max queue.
+# The city line is open 18 hours (07:00-01:00); nights and long waits go to the province.
+CENTRE_ROUTING = [
+    ("hotline-centre", "province-12356", False, "07:00", "01:00", 60, 5),
+    ("province-12356", None, True, None, None, None, None),
+]
+
 # username, display name, organisation code, role, superuser
 USERS = [
     ("operator1", "接线员一", "hotline-centre", "operator", False),
     ("operator2", "接线员二", "hotline-centre", "operator", False),
+    ("operator12356", "省12356接线员", "province-12356", "operator", False),
     ("counsellor1", "咨询师一", "counselling-centre", "counsellor", False),
     ("counsellor2", "咨询师二", "counselling-centre", "counsellor", False),
     ("nurse1", "护士一", "third-hospital", "hospital_staff", False),

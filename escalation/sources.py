@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models.functions import Coalesce
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -50,6 +51,7 @@ from hotline.services import (
     sign_off_absent_operators,
     sweep_callbacks,
     sweep_conversations,
+    sweep_overflow,
 )
 from hotline.signals import offers_missed
 from referrals.models import Referral, ReferralState
@@ -498,16 +500,19 @@ def housekeeping(now: datetime) -> None:
     the empty cases of withheld abandoned calls closed, and text conversations silent for
     ``CHAT_INACTIVITY_MINUTES`` ended."""
     sign_off_absent_operators(now)
+    # A call's queue is its answering centre's once overflowed, else its own centre's.
+    centre = Coalesce("answering_centre_id", "hotline_id")
     lapsed = (
         Call.objects.filter(status=CallStatus.OFFERED, offer_expires_at__lte=now)
-        .values_list("hotline_id", flat=True)
+        .values_list(centre, flat=True)
         .distinct()
     )
     for hotline_id in list(lapsed):
         expire_offers(hotline_id)
-    queued = Call.objects.filter(status=CallStatus.QUEUED).values_list("hotline_id", flat=True)
+    queued = Call.objects.filter(status=CallStatus.QUEUED).values_list(centre, flat=True)
     for hotline_id in list(queued.distinct()):
         offer_waiting_calls(hotline_id)
+    sweep_overflow(now)
     _watch_waiting_callers(now)
     expire_break_glass(now)
     end_lapsed_grants(now)

@@ -36,6 +36,7 @@ from escalation.models import (
     Outcome,
     Timer,
 )
+from hotline.selectors import overflow_board
 from hotline.services import record_read
 from realtime.models import Event
 
@@ -103,7 +104,9 @@ def _board_context(request) -> dict:
     unacknowledged = [a for a in alerts if a.life_safety and a.state == AlertState.OPEN]
     shown = [a.case_id for a in alerts] + [d.case_id for d in dispatches]
     record_read(request.user, what="page.board", case_ids=shown)
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     return {
+        "overflow": overflow_board(request.user, midnight),
         "alerts": alerts,
         "dispatches": dispatches,
         "life_safety_open": len(unacknowledged),

@@ -1,7 +1,15 @@
 from django.contrib import admin
 
 from hotline.admin_audit import AuditedAdmin
-from hotline.models import Case, CaseAccess, GuardianContact, HotlineLine, Person, StageVisit
+from hotline.models import (
+    Case,
+    CaseAccess,
+    CentreRouting,
+    GuardianContact,
+    HotlineLine,
+    Person,
+    StageVisit,
+)
 
 
 class GuardianInline(admin.TabularInline):
@@ -58,3 +66,18 @@ class HotlineLineAdmin(admin.ModelAdmin):
 
     list_display = ["number", "organisation", "record_calls", "announcement"]
     list_filter = ["record_calls"]
+
+
+@admin.register(CentreRouting)
+class CentreRoutingAdmin(admin.ModelAdmin):
+    """Each centre's hours and when its waiting calls overflow to its partner (溢出规则)."""
+
+    list_display = [
+        "centre",
+        "partner",
+        "open_24h",
+        "opens_at",
+        "closes_at",
+        "overflow_after_seconds",
+        "max_queue_length",
+    ]

@@ -19,7 +19,10 @@ def call_audiences(call: Call) -> list[str]:
     """Who hears of a call (need ``calls``): its hotline centre's operators and coordinators and
     the operator it is offered to; not the case's other organisations (triage and the caller's
     number are the hotline's)."""
-    return sorted(aud.calls(call.hotline_id, call.offered_to_id))
+    found = aud.calls(call.hotline_id, call.offered_to_id)
+    if call.answering_centre_id:  # overflowed (溢出): the partner centre's call roles too
+        found |= aud.calls(call.answering_centre_id)
+    return sorted(found)
 
 
 def call_data(call: Call) -> dict:
@@ -45,6 +48,8 @@ def call_data(call: Call) -> dict:
         "operator_name": str(call.operator) if call.operator_id else "",
         "offered_to": call.offered_to_id,
         "callback_of": call.callback_of_id,
+        "answering_centre": call.answering_centre_id,
+        "overflowed_from": call.hotline.name if call.answering_centre_id else "",
     }
 
 

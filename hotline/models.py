@@ -415,6 +415,7 @@ class CaseAccess(models.Model):
         BREAK_GLASS = "break_glass", _("Emergency break-glass read")
         TRANSFER = "transfer", _("Ownership transferred")
         CALL_TRANSFER = "call_transfer", _("Call transferred")
+        OVERFLOW = "overflow", _("Overflow call answered by a partner centre")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="access_grants")
     organisation = models.ForeignKey(
@@ -564,6 +565,17 @@ class Call(FSMModelMixin, models.Model):
     wrap_up_ended_at = models.DateTimeField(null=True, blank=True)
     # The caller heard the recording announcement (录音告知), so the call may be recorded.
     recording_announced = models.BooleanField(default=False)
+    # Overflow (溢出): the partner centre whose queue took the call; ``hotline`` still owns it.
+    answering_centre = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="overflow_calls",
+        verbose_name=_("answering centre"),
+    )
+    overflowed_at = models.DateTimeField(_("overflowed at"), null=True, blank=True)
+    overflow_reason = models.CharField(max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("call")
@@ -587,6 +599,11 @@ class Call(FSMModelMixin, models.Model):
     @property
     def is_text(self) -> bool:
         return self.channel in TEXT_CHANNELS
+
+    @property
+    def queue_centre_id(self) -> int:
+        """The centre whose queue and operators the call is in (the partner after overflow)."""
+        return self.answering_centre_id or self.hotline_id
 
     @property
     def wrap_up_seconds(self) -> int | None:
@@ -871,5 +888,9 @@ from hotline.conference_models import ConferenceParticipant  # noqa: E402, F401
 
 # The transcript of a text conversation lives in its own module (imported here so Django finds it).
 from hotline.conversation_models import ContactMessage  # noqa: E402, F401
+
+# Models in modules of their own, registered with this app here: several centres and overflow
+# (issue 21), recording (issue 18).
+from hotline.overflow_models import CentreRouting  # noqa: E402, F401
 from hotline.recording_models import CallRecording, HotlineLine  # noqa: E402, F401
 from hotline.safety_plan import SafetyPlanMessage, SafetyPlanVersion  # noqa: E402,F401  (安全计划)

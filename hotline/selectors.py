@@ -184,8 +184,18 @@ def reader_hotline_ids(user) -> set[int]:
     )
 
 
+def at_centres(hotline_ids) -> Q:
+    """Calls in the queues of these centres: their own, less those overflowed to a partner, plus
+    those overflowed to them (``Call.queue_centre_id``)."""
+    return Q(answering_centre__in=hotline_ids) | Q(
+        answering_centre__isnull=True, hotline__in=hotline_ids
+    )
+
+
 def visible_calls(user):
-    return Call.objects.filter(hotline__in=reader_hotline_ids(user))
+    """Calls of the user's centres, and calls overflowed to them (溢出来电) or from them."""
+    ids = reader_hotline_ids(user)
+    return Call.objects.filter(Q(hotline__in=ids) | Q(answering_centre__in=ids))
 
 
 def visible_callbacks(user):
@@ -195,13 +205,15 @@ def visible_callbacks(user):
 
 def waiting_calls(hotline_id: int):
     """The queue, first to answer first: by virtual arrival time (see ``hotline.queue``)."""
-    return Call.objects.filter(hotline_id=hotline_id, status__in=WAITING_STATUSES).order_by(
-        "rank_at", "id"
+    return (
+        Call.objects.filter(at_centres([hotline_id]), status__in=WAITING_STATUSES)
+        .select_related("hotline")
+        .order_by("rank_at", "id")
     )
 
 
 def queue_length(hotline_id: int) -> int:
-    return Call.objects.filter(hotline_id=hotline_id, status__in=WAITING_STATUSES).count()
+    return Call.objects.filter(at_centres([hotline_id]), status__in=WAITING_STATUSES).count()
 
 
 def on_duty_now(hotline_id: int, now=None):
@@ -248,3 +260,21 @@ def conference_calls(user):
     transferred to them (offered, joined or handed over), whatever their organisation."""
     offered = ConferenceParticipant.objects.filter(user=user).values("call_id")
     return Call.objects.filter(Q(hotline__in=reader_hotline_ids(user)) | Q(pk__in=offered))
+
+
+def overflow_board(user, since) -> dict:
+    """Overflow calls (溢出来电) since ``since`` for a coordinator's board: those the user's
+    centres sent to a partner and those they took for one, newest first."""
+    ids = reader_hotline_ids(user)
+    if not ids:
+        return {"shown": False, "sent": [], "received": []}
+    calls = (
+        Call.objects.filter(answering_centre__isnull=False, overflowed_at__gte=since)
+        .select_related("hotline", "answering_centre", "operator", "triage")
+        .order_by("-overflowed_at", "-id")
+    )
+    return {
+        "shown": True,
+        "sent": list(calls.filter(hotline__in=ids).exclude(answering_centre__in=ids)[:50]),
+        "received": list(calls.filter(answering_centre__in=ids)[:50]),
+    }

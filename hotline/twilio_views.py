@@ -82,13 +82,14 @@ def incoming(request):
     try:
         call, _created = services.receive_call(
             services.SYSTEM,
-            hotline=services.hotline_for_webhook(),
+            hotline=services.hotline_for_webhook(data["To"]),
             call_sid=data["CallSid"],
             channel=CallChannel.TWILIO_VOICE,
             from_raw=data["From"],
             to_raw=data["To"],
         )
         announcement = recording.announce_recording(call, data["To"])
+        queue_name = services.route_on_arrival(call)  # a closed centre's partner (溢出)
     except DatabaseError as exc:
         log.error("database unavailable; call %s put through by the fallback", data["CallSid"])
         outage.spool_call(
@@ -99,7 +100,7 @@ def incoming(request):
             error=f"{type(exc).__name__}: {exc}",
         )
         return _fallback()
-    return _twiml(voice.queue_twiml(reverse("hotline-twilio-wait"), announcement))
+    return _twiml(voice.queue_twiml(reverse("hotline-twilio-wait"), announcement, queue_name))
 
 
 @twilio_webhook

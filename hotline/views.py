@@ -111,6 +111,7 @@ def _console_messages() -> dict:
     """Strings the console script shows, in the request's language."""
     return {
         "waiting": _("waiting"),
+        "overflow_from": _("Overflow call from %s"),
         "offered_to_you": _("Offered to you"),
         "offer_left": _("answer within %s s"),
         "offer_lapsed": _(

@@ -19,14 +19,14 @@ WAIT_MESSAGE = "接线员正在通话中，请不要挂机，我们会尽快接�
 
 
 @functools.lru_cache(maxsize=8)
-def queue_twiml(wait_url: str, announcement: str = "") -> str:
+def queue_twiml(wait_url: str, announcement: str = "", queue_name: str = QUEUE_NAME) -> str:
     """Greet in Chinese, tell the caller the call is recorded when the line records
-    (``announcement``), and put the caller into the hotline queue with a wait loop."""
+    (``announcement``), and put the caller into the centre's queue with a wait loop."""
     response = VoiceResponse()
     response.say(GREETING, language="zh-CN")
     if announcement:
         response.say(announcement, language="zh-CN")
-    response.enqueue(QUEUE_NAME, wait_url=wait_url, wait_url_method="POST")
+    response.enqueue(queue_name, wait_url=wait_url, wait_url_method="POST")
     return str(response)
 
 

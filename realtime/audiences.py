@@ -103,6 +103,8 @@ _TYPES_BY_NEED: dict[str, tuple[str, ...]] = {
         "call.transfer_joined",
         "call.transfer_completed",
         "call.transfer_cancelled",
+        "call.overflowed",
+        "call.overflow_disposed",
         "callback.scheduled",
         "callback.attempted",
         "callback.closed",

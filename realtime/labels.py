@@ -33,6 +33,8 @@ EVENT_LABELS = {
     "call.offer_expired": _("Offered call not answered in time"),
     "call.offer_withdrawn": _("Call offer withdrawn"),
     "call.offered": _("Call offered"),
+    "call.overflow_disposed": _("Overflow call handled by the partner centre"),
+    "call.overflowed": _("Call overflowed to the partner centre"),
     "call.queued": _("New call waiting"),
     "call.triaged": _("Call triaged"),
     "call.held": _("Caller put on hold"),

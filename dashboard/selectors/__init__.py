@@ -41,6 +41,7 @@ from dashboard.selectors.live import (
     overdue_referrals,
     responsibilities,
 )
+from dashboard.selectors.overflow import overflow_by_centre
 from dashboard.selectors.prevention import prevention_by_district, screening_campaigns
 from dashboard.selectors.trends import call_pattern, repeat_callers, time_in_stage, weekly_trends
 
@@ -65,6 +66,7 @@ TABLES = {
     "calls_and_callbacks": calls_and_callbacks,
     "contacts_by_channel": contacts_by_channel,
     "operators_now": operators_now,
+    "overflow_by_centre": overflow_by_centre,
     "open_dispatches": open_dispatches,
     "open_alerts": open_alerts_by_severity,
     "open_cases_by_stage": open_cases_by_stage,

@@ -66,6 +66,8 @@ class CallSerializer(ModelSerializer):
     risk_assessed = serializers.SerializerMethodField()
     triage = serializers.SerializerMethodField()
     person_flags = serializers.SerializerMethodField()
+    overflowed_from = serializers.SerializerMethodField()
+    overflowed_to = serializers.SerializerMethodField()
 
     class Meta:
         model = Call
@@ -102,8 +104,21 @@ class CallSerializer(ModelSerializer):
             "wrap_up_seconds",
             "notes",
             "triage",
+            "hotline",
+            "answering_centre",
+            "overflowed_at",
+            "overflow_reason",
+            "overflowed_from",
+            "overflowed_to",
         ]
         read_only_fields = fields
+
+    def get_overflowed_from(self, call) -> str:
+        """溢出来电: the owning centre's name on a call overflowed to a partner."""
+        return call.hotline.name if call.answering_centre_id else ""
+
+    def get_overflowed_to(self, call) -> str:
+        return call.answering_centre.name if call.answering_centre_id else ""
 
     def get_from_number(self, call) -> str:
         return str(call.from_number) if call.from_number else call.from_raw
@@ -325,12 +340,16 @@ class CallViewSet(
 
     def get_queryset(self):
         user = self.request.user
-        qs = selectors.visible_calls(user).select_related("person", "case", "operator", "triage")
+        qs = selectors.visible_calls(user).select_related(
+            "person", "case", "operator", "triage", "hotline", "answering_centre"
+        )
         view = self.request.query_params.get("view", "")
         if view == "queue":
             for hotline_id in selectors.operator_hotline_ids(user):
                 services.expire_offers(hotline_id, user)
-            return qs.filter(status__in=WAITING_STATUSES).order_by("rank_at", "id")
+            # The centres' own queues: an overflowed call waits in the partner's.
+            centres = selectors.at_centres(selectors.reader_hotline_ids(user))
+            return qs.filter(centres, status__in=WAITING_STATUSES).order_by("rank_at", "id")
         if view == "mine":
             qs = qs.filter(operator=user)
         elif view == "today":

@@ -45,6 +45,9 @@ from hotline.services.conversations import (
     send_reply,
 )
 from hotline.services.conversations import sweep as sweep_conversations
+from hotline.services.overflow import move_call as overflow_call
+from hotline.services.overflow import route_on_arrival
+from hotline.services.overflow import sweep as sweep_overflow
 from hotline.services.people import clear_flag, may_merge, merge_people, set_flag
 from hotline.services.presence import (
     available_operator_ids,
@@ -85,6 +88,7 @@ __all__ = [
     "offer_waiting_calls",
     "open_case",
     "open_conversation",
+    "overflow_call",
     "receive_call",
     "receive_message",
     "receive_sms",
@@ -93,6 +97,7 @@ __all__ = [
     "record_outage_call",
     "record_read",
     "reopen_case",
+    "route_on_arrival",
     "save_triage_draft",
     "send_reply",
     "set_flag",
@@ -102,6 +107,7 @@ __all__ = [
     "sign_off_absent_operators",
     "sweep_callbacks",
     "sweep_conversations",
+    "sweep_overflow",
     "take_callback",
     "triage_call",
     "triage_draft",

@@ -37,12 +37,13 @@ from hotline.models import (
     CallerRelation,
     CallStatus,
     Case,
+    HotlineLine,
     Person,
     PresenceStatus,
     Risk,
     risk_at_least,
 )
-from hotline.selectors import person_with_number, visible_people
+from hotline.selectors import at_centres, person_with_number, visible_people
 from hotline.services.cases import SYSTEM, _insert_case, open_case
 from hotline.services.conference import start_conference
 from hotline.services.presence import (
@@ -63,8 +64,19 @@ INTAKE_ATTEMPTS = 3
 TERMINAL_TWILIO_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 
-def hotline_for_webhook() -> Organisation:
-    """The hotline centre that answers 2251885 (``HOTLINE_ORGANISATION_CODE``, else the first)."""
+def hotline_for_webhook(to_raw: str = "") -> Organisation:
+    """The hotline centre whose number was dialled (its ``HotlineLine``), else the one that
+    answers 2251885 (``HOTLINE_ORGANISATION_CODE``, else the first)."""
+    number = normalise_number(to_raw)
+    line = (
+        HotlineLine.objects.filter(number=number, organisation__is_active=True)
+        .select_related("organisation")
+        .first()
+        if number
+        else None
+    )
+    if line is not None:
+        return line.organisation
     code = settings.HOTLINE_ORGANISATION_CODE
     qs = Organisation.objects.filter(kind=OrganisationKind.HOTLINE_CENTRE, is_active=True)
     org = (qs.filter(code=code) if code else qs.order_by("pk")).first()
@@ -213,7 +225,7 @@ def record_outage_call(
     )
     return receive_call(
         SYSTEM,
-        hotline=hotline_for_webhook(),
+        hotline=hotline_for_webhook(to_raw),
         call_sid=call_sid,
         channel=CallChannel.TWILIO_VOICE,
         from_raw=from_raw,
@@ -272,15 +284,15 @@ def accept_call(actor, call: Call | None = None) -> Call:
     same call one wins and the other gets 409. "Accept the next" skips rows another operator
     holds locked at this moment, so two such operators get two different calls.
     """
-    hotlines = require_operator(actor, call.hotline_id if call else None)
+    hotlines = require_operator(actor, call.queue_centre_id if call else None)
     now = timezone.now()
     with transaction.atomic():
         # Lock order: the operator's presence, then the call.
-        presence = presence_for(actor, call.hotline_id if call else min(hotlines))
+        presence = presence_for(actor, call.queue_centre_id if call else min(hotlines))
         # Under the presence lock: what the operator holds cannot change meanwhile.
         texts_only = _capacity(actor, presence, call)
         if call is None:
-            waiting = Call.objects.select_for_update(skip_locked=True).filter(hotline__in=hotlines)
+            waiting = Call.objects.select_for_update(skip_locked=True).filter(at_centres(hotlines))
             if texts_only:
                 waiting = waiting.filter(channel__in=TEXT_CHANNELS)
             call = (
@@ -319,8 +331,8 @@ def accept_call(actor, call: Call | None = None) -> Call:
         call.offer_expires_at = None
         call.answered_at = now
         call.save()
-        if presence.hotline_id != call.hotline_id:
-            presence.hotline_id = call.hotline_id
+        if presence.hotline_id != call.queue_centre_id:
+            presence.hotline_id = call.queue_centre_id
         presence.missed_offers = 0
         set_presence_status(presence, PresenceStatus.ON_CALL, actor, now)
         # A call-back taken stays open until its attempt's outcome is recorded.
@@ -330,10 +342,10 @@ def accept_call(actor, call: Call | None = None) -> Call:
             actor,
             waited_seconds=int((now - call.queued_at).total_seconds()),
         )
-        _end_surge_if_over(call.hotline_id, actor)
+        _end_surge_if_over(call.queue_centre_id, actor)
         if call.channel in TEXT_CHANNELS:
             # Room for another chat: the next one waiting may be offered to them now.
-            offer_waiting(call.hotline_id, actor)
+            offer_waiting(call.queue_centre_id, actor)
         if call.channel == CallChannel.WEBCHAT:
             send_to_visitor(call, {"type": "chat.accepted", "operator": display_name(actor)})
     _connect(call, actor, presence.device)
@@ -406,7 +418,7 @@ def call_status_changed(actor, *, call_sid: str, twilio_status: str) -> Call:
                 waited_seconds=int((now - call.queued_at).total_seconds()),
             )
             _request_callback(call, actor)
-            _end_surge_if_over(call.hotline_id, actor)
+            _end_surge_if_over(call.queue_centre_id, actor)
         elif call.ended_at is None:
             call.ended_at = now
             call.save()
@@ -550,7 +562,7 @@ def wrap_up_call(actor, call: Call, *, notes: str = "") -> Call:
                 code="triage_first",
             )
         _require_holder(actor, call, (CallStatus.WRAP_UP,))
-        presence = presence_for(actor, call.hotline_id)
+        presence = presence_for(actor, call.queue_centre_id)
         call.complete()
         call.wrap_up_ended_at = now
         if notes:
@@ -558,5 +570,5 @@ def wrap_up_call(actor, call: Call, *, notes: str = "") -> Call:
         call.save()
         publish_call("call.completed", call, actor, wrap_up_seconds=call.wrap_up_seconds)
         settle_presence(presence, actor, now)  # another chat may still be held
-        offer_waiting(call.hotline_id, actor)
+        offer_waiting(call.queue_centre_id, actor)
     return call

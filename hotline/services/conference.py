@@ -57,6 +57,11 @@ Leg = ConferenceParticipant
 # --- Twilio ------------------------------------------------------------------------------------
 
 
+def _centre(call: Call):
+    """The centre whose staff answer the call: the partner after an overflow (溢出)."""
+    return call.answering_centre or call.hotline
+
+
 def _twilio(what: str, fn):
     """One REST request; Twilio's refusal becomes a 409 in words (the caller's state is kept)."""
     try:
@@ -365,7 +370,7 @@ def _resolve_target(call: Call, actor, target_kind: str, target_user, number: st
             raise Invalid(
                 _("Choose the operator."), fields={"user": [_("This field is required.")]}
             )
-        if not has_role(target_user, Role.OPERATOR, organisation=call.hotline):
+        if not has_role(target_user, Role.OPERATOR, organisation=_centre(call)):
             raise Invalid(
                 _("%(who)s is not an operator of this hotline.") % {"who": target_user},
                 fields={"user": [_("Not an operator of this hotline.")]},
@@ -376,21 +381,25 @@ def _resolve_target(call: Call, actor, target_kind: str, target_user, number: st
                 _("%(who)s is not available now.") % {"who": target_user},
                 code="receiver_unavailable",
             )
-        return target_user, call.hotline_id, voice.device_target(target_user, presence.device)
+        return target_user, call.queue_centre_id, voice.device_target(target_user, presence.device)
     if target_kind == TransferTarget.SUPERVISOR:
         if target_user is None:
-            target_user = on_duty_coordinator(call.hotline_id, now)
+            target_user = on_duty_coordinator(call.queue_centre_id, now)
             if target_user is None:
                 raise Conflict(
                     _("No coordinator is on duty at the hotline now; call one directly."),
                     code="no_supervisor_on_duty",
                 )
-        elif not has_role(target_user, Role.COORDINATOR, organisation=call.hotline):
+        elif not has_role(target_user, Role.COORDINATOR, organisation=_centre(call)):
             raise Invalid(
                 _("%(who)s is not a coordinator of this hotline.") % {"who": target_user},
                 fields={"user": [_("Not a coordinator of this hotline.")]},
             )
-        return target_user, call.hotline_id, voice.device_target(target_user, Device.DESK_PHONE)
+        return (
+            target_user,
+            call.queue_centre_id,
+            voice.device_target(target_user, Device.DESK_PHONE),
+        )
     # The counsellor on duty: a counsellor of a counselling centre on a rostered shift there.
     if target_user is None:
         shift = (
@@ -613,14 +622,18 @@ def _complete(call: Call, leg: Leg, user, now) -> None:
         leg.save(update_fields=["role"])
     # Only a hotline operator records a call's triage: a counsellor or supervisor talks on while
     # the operator who took the call keeps it (and stays on it) until they record it.
-    if leg.user_id and has_role(leg.user, Role.OPERATOR, organisation=call.hotline):
+    if leg.user_id and has_role(leg.user, Role.OPERATOR, organisation=_centre(call)):
         call.operator = leg.user
         call.save(update_fields=["operator"])
         mine_presence = OperatorPresence.objects.filter(user=user).first()
         if mine_presence is not None:
-            set_presence_status(presence_for(user, call.hotline_id), PresenceStatus.AVAILABLE, user)
-        set_presence_status(presence_for(leg.user, call.hotline_id), PresenceStatus.ON_CALL, user)
-        offer_waiting(call.hotline_id, user)
+            set_presence_status(
+                presence_for(user, call.queue_centre_id), PresenceStatus.AVAILABLE, user
+            )
+        set_presence_status(
+            presence_for(leg.user, call.queue_centre_id), PresenceStatus.ON_CALL, user
+        )
+        offer_waiting(call.queue_centre_id, user)
     publish_call(
         "call.transfer_completed",
         call,

@@ -23,7 +23,7 @@ from hotline.models import (
     OperatorPresence,
     PresenceStatus,
 )
-from hotline.selectors import operator_hotline_ids, waiting_calls
+from hotline.selectors import at_centres, operator_hotline_ids, waiting_calls
 from hotline.services.cases import SYSTEM
 from hotline.signals import offers_missed
 from realtime import audiences as aud
@@ -80,7 +80,7 @@ def expire_offers(hotline_id: int, actor=None) -> int:
     n = 0
     with transaction.atomic():
         lapsed = Call.objects.select_for_update(skip_locked=True).filter(
-            hotline_id=hotline_id, status=CallStatus.OFFERED, offer_expires_at__lte=now
+            at_centres([hotline_id]), status=CallStatus.OFFERED, offer_expires_at__lte=now
         )
         for call in lapsed:
             missed_by = call.offered_to_id
@@ -134,7 +134,7 @@ def _free_operators(hotline_id: int, now) -> list[OperatorPresence]:
     idle first, locked (skipping rows another transaction holds): who gets the next offer.
     Those at an open console go before those never seen at one (an API or desk-phone client,
     or someone set available who has not come in yet), whose offer may ring nowhere."""
-    busy = Call.objects.filter(hotline_id=hotline_id, status=CallStatus.OFFERED).values(
+    busy = Call.objects.filter(at_centres([hotline_id]), status=CallStatus.OFFERED).values(
         "offered_to"
     )
     free = list(
@@ -261,7 +261,7 @@ def _chat_takers(hotline_id: int, now) -> list[OperatorPresence]:
     """Operators who hold only text conversations, fewer than ``HOTLINE_MAX_CHATS``, hold no
     offer and are at a console, fewest conversations first: who may be offered one more chat
     (never a voice call). Locked, skipping rows another transaction holds."""
-    busy = Call.objects.filter(hotline_id=hotline_id, status=CallStatus.OFFERED).values(
+    busy = Call.objects.filter(at_centres([hotline_id]), status=CallStatus.OFFERED).values(
         "offered_to"
     )
     holding = list(

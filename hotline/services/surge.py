@@ -7,13 +7,15 @@ from django.utils import timezone
 
 from directory.models import Organisation, OrganisationKind
 from hotline.models import WAITING_STATUSES, Call, QueueSurge
+from hotline.selectors import at_centres
 from hotline.services.cases import SYSTEM
 from realtime import audiences as aud
 from realtime.publish import publish
 
 
 def _queue_length(hotline_id: int) -> int:
-    return Call.objects.filter(hotline_id=hotline_id, status__in=WAITING_STATUSES).count()
+    # The centre's own queue: less the calls overflowed to a partner, plus those taken for one.
+    return Call.objects.filter(at_centres([hotline_id]), status__in=WAITING_STATUSES).count()
 
 
 def _check_surge(hotline: Organisation, actor) -> None:

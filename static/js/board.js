@@ -261,7 +261,8 @@
   cueNew();
 
   if (window.Live) {
-    ["dispatch.*", "alert.*", "message.*", "resync", "control:hello"].forEach(function (type) {
+    ["dispatch.*", "alert.*", "message.*", "call.overflowed", "call.overflow_disposed", "resync",
+      "control:hello"].forEach(function (type) {
       window.Live.on(type, function () { refresh(); });
     });
   }

@@ -179,6 +179,12 @@
         text(tag, flag.kind_display);
         meta.append(" ", tag);
       });
+      if (call.overflowed_from) {
+        var overflow = document.createElement("span");
+        overflow.className = "tag overflow";
+        text(overflow, T.overflow_from.replace("%s", call.overflowed_from));
+        meta.append(" ", overflow);
+      }
       if (call.offered_to === ME) {
         var offered = document.createElement("span");
         offered.className = "tag offered";
@@ -343,7 +349,8 @@
       return;
     }
     text($("call-from"), call.from_number || call.caller_name || T.anonymous);
-    text($("call-channel"), T.channels[call.channel] || call.channel);
+    text($("call-channel"), (T.channels[call.channel] || call.channel) +
+      (call.overflowed_from ? " · " + T.overflow_from.replace("%s", call.overflowed_from) : ""));
     text($("call-status"), T.statuses[call.status] || call.status);
     text($("call-answered"), localTime(call.answered_at));
     riskBadge($("call-risk"), call.risk, call.risk_assessed);

@@ -87,4 +87,5 @@ def test_the_demo_operators_start_available(db):
     assert statuses == {
         "operator1": PresenceStatus.AVAILABLE,
         "operator2": PresenceStatus.AVAILABLE,
+        "operator12356": PresenceStatus.AVAILABLE,
     }

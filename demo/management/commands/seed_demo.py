@@ -1,7 +1,7 @@
 """Load the Huzhou-shaped demo network, users named by role and sample cases. Idempotent."""
 
 import base64
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -13,7 +13,7 @@ from demo import data as demo
 from directory.models import Membership, Organisation, OrganisationKind, Region, RegionLevel, User
 from escalation.models import DutyShift
 from hotline import services
-from hotline.models import Person, PresenceStatus, Shift
+from hotline.models import CentreRouting, HotlineLine, Person, PresenceStatus, Shift
 from prevention import services as prevention
 from prevention.models import Campaign
 from referrals.models import CounsellorSlot, HospitalSlot
@@ -29,6 +29,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             regions = self._regions()
             orgs = self._organisations(regions)
+            self._routing(orgs)
             users = self._users(orgs, password)
             self._cases(users["admin"], orgs, regions)
             self._rosters(users, orgs)
@@ -128,6 +129,23 @@ class Command(BaseCommand):
                         capabilities=["emergency_response", "follow_up"],
                     )
         return orgs
+
+    def _routing(self, orgs) -> None:
+        """Each centre's numbers and when its calls overflow to its partner (issue 21)."""
+        for number, code in demo.HOTLINE_LINES:
+            HotlineLine.objects.get_or_create(number=number, defaults={"organisation": orgs[code]})
+        for code, partner, all_day, opens, closes, after, longest in demo.CENTRE_ROUTING:
+            CentreRouting.objects.get_or_create(
+                centre=orgs[code],
+                defaults={
+                    "partner": orgs[partner] if partner else None,
+                    "open_24h": all_day,
+                    "opens_at": time.fromisoformat(opens) if opens else None,
+                    "closes_at": time.fromisoformat(closes) if closes else None,
+                    "overflow_after_seconds": after,
+                    "max_queue_length": longest,
+                },
+            )
 
     def _users(self, orgs, password) -> dict[str, User]:
         users = {}
