@@ -9,5 +9,6 @@ urlpatterns: list = [
     path("voice/wait/", twilio_views.wait, name="hotline-twilio-wait"),
     path("voice/status/", twilio_views.status, name="hotline-twilio-status"),
     path("voice/fallback/", twilio_views.fallback, name="hotline-twilio-fallback"),
+    path("sms/status/", twilio_views.sms_status, name="hotline-twilio-sms-status"),
     path("voice/fallback/dial/", twilio_views.fallback_dial, name="hotline-twilio-fallback-dial"),
 ]

@@ -18,6 +18,7 @@ from core.errors import DomainError
 from core.telephony import WebhookForm, twilio_webhook
 from hotline import outage, services, voice
 from hotline.models import CallChannel
+from hotline.services import aftercall
 
 log = logging.getLogger(__name__)
 
@@ -138,4 +139,21 @@ def status(request):
         )
     except DomainError as exc:
         return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
+    return HttpResponse(status=204)
+
+
+class SmsStatusForm(WebhookForm):
+    MessageSid = forms.CharField(max_length=64)
+    MessageStatus = forms.CharField(max_length=20)
+
+
+@twilio_webhook
+def sms_status(request):
+    """A post-call SMS's delivery status; an unknown MessageSid changes nothing."""
+    form = SmsStatusForm(request.POST)
+    if not form.is_valid():
+        return form.bad_request()
+    aftercall.sms_status_changed(
+        message_sid=form.cleaned_data["MessageSid"], status=form.cleaned_data["MessageStatus"]
+    )
     return HttpResponse(status=204)

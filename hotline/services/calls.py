@@ -43,6 +43,7 @@ from hotline.models import (
     risk_at_least,
 )
 from hotline.selectors import person_with_number, visible_people
+from hotline.services import aftercall
 from hotline.services.cases import SYSTEM, _insert_case, open_case
 from hotline.services.presence import (
     offer_waiting,
@@ -516,9 +517,12 @@ def _require_holder(actor, call: Call, statuses) -> None:
         )
 
 
-def wrap_up_call(actor, call: Call, *, notes: str = "") -> Call:
-    """话后处理 done: the call is completed and the operator is available again."""
+def wrap_up_call(actor, call: Call, *, notes: str = "", sms_consent: bool = False) -> Call:
+    """话后处理 done: the call is completed and the operator is available again. With the
+    caller's consent (asked on the call) the post-call SMS with the hotline's numbers goes out
+    once the wrap-up has committed."""
     now = timezone.now()
+    sms = None
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call.pk)
         if call.operator_id == actor.pk and call.status == CallStatus.IN_PROGRESS:
@@ -527,6 +531,7 @@ def wrap_up_call(actor, call: Call, *, notes: str = "") -> Call:
                 code="triage_first",
             )
         _require_holder(actor, call, (CallStatus.WRAP_UP,))
+        aftercall.check_sms_consent(call, sms_consent)
         presence = presence_for(actor, call.hotline_id)
         call.complete()
         call.wrap_up_ended_at = now
@@ -536,4 +541,8 @@ def wrap_up_call(actor, call: Call, *, notes: str = "") -> Call:
         publish_call("call.completed", call, actor, wrap_up_seconds=call.wrap_up_seconds)
         set_presence_status(presence, PresenceStatus.AVAILABLE, actor, now)
         offer_waiting(call.hotline_id, actor)
+        if sms_consent:
+            sms = aftercall.record_post_call_sms(actor, call)
+    if sms is not None:
+        aftercall.send_post_call_sms(actor, sms)
     return call
