@@ -452,3 +452,19 @@ REST_KNOX = {
 # The token endpoint's scoped throttle (per client address, on top of the lockout).
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": env.str("API_AUTH_RATE", default="30/min")}
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="心理援助热线")
+# --- issue 18: every hotline call is a conference (hold music, transfers) ---------------------
+# What a held caller hears after the Chinese message (Twilio's own public hold music by default).
+HOTLINE_HOLD_MUSIC_URL = env.str(
+    "HOTLINE_HOLD_MUSIC_URL",
+    default="http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3",
+)
+# How long a transfer's receiver keeps reading the case when their organisation did not hold it.
+HOTLINE_TRANSFER_GRANT_HOURS = env.int("HOTLINE_TRANSFER_GRANT_HOURS", default=72)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "TransferModeEnum": "hotline.conference_models.TransferMode",
+        "TransferTargetEnum": "hotline.conference_models.TransferTarget",
+        "ParticipantRoleEnum": "hotline.conference_models.ParticipantRole",
+        "ParticipantStatusEnum": "hotline.conference_models.ParticipantStatus",
+    }
+)

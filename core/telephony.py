@@ -78,3 +78,10 @@ def use_http_client(http_client) -> None:
     """Route every SDK request through ``http_client`` (None restores the SDK's own)."""
     global _http_client_override
     _http_client_override = http_client
+
+
+def public_url(path: str) -> str:
+    """An absolute URL Twilio can fetch (status callbacks, hold music): the public base URL
+    when behind a proxy, else ``ESCALATION_PUBLIC_BASE_URL`` (the embedded default)."""
+    base = (settings.TWILIO_WEBHOOK_BASE_URL or settings.ESCALATION_PUBLIC_BASE_URL).rstrip("/")
+    return base + path

@@ -7,6 +7,7 @@ router = SimpleRouter()
 router.register("people", api.PersonViewSet, basename="person")
 router.register("cases", api.CaseViewSet, basename="case")
 router.register("calls", api.CallViewSet, basename="call")
+router.register("calls", api.CallConferenceViewSet, basename="call-conference")
 router.register("callbacks", api.CallbackViewSet, basename="callback")
 
 urlpatterns = [

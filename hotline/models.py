@@ -414,6 +414,7 @@ class CaseAccess(models.Model):
         CARE_GROUP = "care_group", _("Care group")
         BREAK_GLASS = "break_glass", _("Emergency break-glass read")
         TRANSFER = "transfer", _("Ownership transferred")
+        CALL_TRANSFER = "call_transfer", _("Call transferred")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="access_grants")
     organisation = models.ForeignKey(
@@ -545,6 +546,8 @@ class Call(FSMModelMixin, models.Model):
     offer_expires_at = models.DateTimeField(null=True, blank=True)
     connected_via = models.CharField(max_length=20, blank=True)  # "twilio" | "console" | ""
     connect_target = models.CharField(max_length=200, blank=True)
+    # The Twilio conference the call became when accepted (blank until it started).
+    conference_sid = models.CharField(max_length=64, blank=True)
     twilio_status = models.CharField(max_length=20, blank=True)
     queued_at = models.DateTimeField(_("queued at"), default=timezone.now)
     offered_at = models.DateTimeField(_("offered at"), null=True, blank=True)
@@ -872,3 +875,7 @@ class PostCallSms(models.Model):
 
     def __str__(self) -> str:
         return f"post-call SMS {self.call_id} {self.status}"
+
+
+# The conference legs live in a module of their own (hotline.conference_models).
+from hotline.conference_models import ConferenceParticipant  # noqa: E402, F401

@@ -18,6 +18,7 @@ from directory.access import (
     organisation_ids,
 )
 from directory.models import Membership, Organisation, OrganisationKind, Role
+from hotline.conference_models import ConferenceParticipant
 from hotline.models import (
     WAITING_STATUSES,
     Call,
@@ -286,3 +287,10 @@ def can_see_case_reads(user, case: Case) -> bool:
     if is_administrator(user):
         return True
     return case.owning_organisation_id in organisation_ids(user, roles=[Role.COORDINATOR])
+
+
+def conference_calls(user):
+    """Calls whose conference the user may act on: those of their hotline centres, and a call
+    transferred to them (offered, joined or handed over), whatever their organisation."""
+    offered = ConferenceParticipant.objects.filter(user=user).values("call_id")
+    return Call.objects.filter(Q(hotline__in=reader_hotline_ids(user)) | Q(pk__in=offered))

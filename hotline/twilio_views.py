@@ -16,9 +16,10 @@ from django.urls import reverse
 
 from core.errors import DomainError
 from core.telephony import WebhookForm, twilio_webhook
-from hotline import outage, services, voice
+from hotline import conference, outage, services, voice
 from hotline.models import CallChannel
 from hotline.services import aftercall
+from hotline.services import conference as conference_services
 
 log = logging.getLogger(__name__)
 
@@ -157,3 +158,41 @@ def sms_status(request):
         message_sid=form.cleaned_data["MessageSid"], status=form.cleaned_data["MessageStatus"]
     )
     return HttpResponse(status=204)
+class ConferenceForm(WebhookForm):
+    FriendlyName = forms.CharField(max_length=64)
+    ConferenceSid = forms.CharField(max_length=64, required=False)
+    StatusCallbackEvent = forms.CharField(max_length=40)
+    CallSid = forms.CharField(max_length=64, required=False)
+    ParticipantLabel = forms.CharField(max_length=64, required=False)
+    Hold = forms.NullBooleanField(required=False)
+    Muted = forms.NullBooleanField(required=False)
+
+
+@twilio_webhook
+def conference_status(request):
+    """The conference's status callbacks (legs joining and leaving, the conference ending); an
+    unknown conference is 404 and nothing is written."""
+    form = ConferenceForm(request.POST)
+    if not form.is_valid():
+        return form.bad_request()
+    data = form.cleaned_data
+    try:
+        conference_services.conference_event(
+            services.SYSTEM,
+            name=data["FriendlyName"],
+            conference_sid=data["ConferenceSid"],
+            event=data["StatusCallbackEvent"],
+            call_sid=data["CallSid"],
+            label=data["ParticipantLabel"],
+            hold=data["Hold"],
+            muted=data["Muted"],
+        )
+    except DomainError as exc:
+        return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
+    return HttpResponse(status=204)
+
+
+@twilio_webhook
+def hold_music(request):
+    """What a held (or not yet connected) caller hears in the conference."""
+    return _twiml(conference.hold_music_twiml())

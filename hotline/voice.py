@@ -73,21 +73,26 @@ def client_identity(user) -> str:
     return f"operator-{user.pk}"
 
 
+def device_target(user, device: str) -> str:
+    """Where a user is rung: their SIP address, desk phone, or the console's browser client."""
+    if device == Device.SIP and user.sip_address:
+        address = user.sip_address
+        return address if address.startswith("sip:") else "sip:" + address
+    if device == Device.DESK_PHONE and user.desk_phone:
+        return str(user.desk_phone)
+    return "client:" + client_identity(user)
+
+
 def dial_twiml(user, device: str) -> tuple[str, str]:
     """TwiML that bridges the waiting caller to the operator; returns (twiml, target)."""
     dial = Dial(answer_on_bridge=True)
-    if device == Device.SIP and user.sip_address:
-        address = (
-            user.sip_address if user.sip_address.startswith("sip:") else "sip:" + user.sip_address
-        )
-        dial.sip(address)
-        target = address
-    elif device == Device.DESK_PHONE and user.desk_phone:
-        dial.number(str(user.desk_phone))
-        target = str(user.desk_phone)
-    else:
+    target = device_target(user, device)
+    if target.startswith("sip:"):
+        dial.sip(target)
+    elif target.startswith("client:"):
         dial.client(client_identity(user))
-        target = "client:" + client_identity(user)
+    else:
+        dial.number(target)
     response = VoiceResponse()
     response.append(dial)
     return str(response), target

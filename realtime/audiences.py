@@ -7,7 +7,8 @@ and predicates that answer REST (``directory.access``; ``hotline.selectors``,
 
 - case: ``CASE_ROLES`` of every organisation holding the case (owner + live grants), plus people
   named on it (a follow-up's assignee, a plan's members) -- ``hotline.selectors.can_work_on_case``.
-- calls: ``CALL_ROLES`` of the call's hotline centre and the operator it is offered to --
+- calls: ``CALL_ROLES`` of the call's hotline centre and the operator it is offered to (or
+  the receiver it is transferred to) --
   ``hotline.selectors.visible_calls``.
 - hotline (no case): ``CALL_ROLES`` of the centre (its queue and presence).
 - referral: ``CASE_ROLES`` of the sender and the receiver, and who sent it --
@@ -103,6 +104,13 @@ _TYPES_BY_NEED: dict[str, tuple[str, ...]] = {
         "call.responder_joined",
         "call.sms_sent",
         "call.sms_failed",
+        "call.held",
+        "call.resumed",
+        "call.transfer_offered",
+        "call.transfer_joining",
+        "call.transfer_joined",
+        "call.transfer_completed",
+        "call.transfer_cancelled",
         "callback.scheduled",
         "callback.attempted",
         "callback.closed",

@@ -54,6 +54,15 @@ class RecordingHttpClient(HttpClient):
             }
         if re.search(r"/Calls\.json$", uri):
             return {"sid": f"CA{n:032d}", "status": "queued", "to": data.get("To")}
+        if re.search(r"/Participants\.json$", uri):
+            return {
+                "call_sid": f"CA{n:032d}",
+                "label": data.get("Label"),
+                "status": "queued",
+            }
+        match = re.search(r"/Participants/(\w+)\.json$", uri)
+        if match:
+            return {"call_sid": match.group(1), "hold": data.get("Hold") == "true"}
         match = re.search(r"/Calls/(CA\w+)\.json$", uri)
         if match:
             return {"sid": match.group(1), "status": "in-progress"}

@@ -9,8 +9,10 @@ from hotline.api.calls import (
     VoiceTokenView,
 )
 from hotline.api.cases import CaseViewSet, PersonViewSet
+from hotline.api.conference import CallConferenceViewSet
 
 __all__ = [
+    "CallConferenceViewSet",
     "CallViewSet",
     "CallbackViewSet",
     "CaseViewSet",

@@ -18,12 +18,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import to_python
-from twilio.base.exceptions import TwilioException
 
 from core.errors import Conflict, Forbidden, Invalid, NotFound
-from core.telephony import twilio_client, twilio_configured
 from directory.models import Organisation, OrganisationKind
-from hotline import queue, voice
+from hotline import queue
 from hotline.caseplan import refresh_next_step
 from hotline.events import publish_call, publish_callback
 from hotline.models import (
@@ -45,6 +43,7 @@ from hotline.models import (
 from hotline.selectors import person_with_number, visible_people
 from hotline.services import aftercall
 from hotline.services.cases import SYSTEM, _insert_case, open_case
+from hotline.services.conference import start_conference
 from hotline.services.presence import (
     offer_waiting,
     presence_for,
@@ -332,26 +331,12 @@ def accept_call(actor, call: Call | None = None) -> Call:
 
 
 def _connect(call: Call, operator, device: str) -> None:
-    """Bridge the caller to the operator through Twilio's REST API (outside the transaction:
-    a slow or failed request must not hold the locks). With no Twilio account the console
-    gateway just records the connection."""
+    """Make the call a conference with the operator in it (``services.conference``), outside
+    the transaction: a slow or failed request must not hold the locks. With no Twilio account
+    the console gateway just records the legs."""
     if call.channel not in (CallChannel.TWILIO_VOICE, CallChannel.CALLBACK):
         return
-    twiml, target = voice.dial_twiml(operator, device)
-    via = "console"
-    if twilio_configured():
-        try:
-            client = twilio_client()
-            if call.channel == CallChannel.CALLBACK:
-                client.calls.create(
-                    to=str(call.from_number), from_=settings.TWILIO_FROM_NUMBER, twiml=twiml
-                )
-            else:
-                client.calls(call.call_sid).update(twiml=twiml)
-            via = "twilio"
-        except TwilioException:
-            log.warning("connecting call %s to %s failed", call.call_sid, target, exc_info=True)
-            via = "failed"
+    via, target = start_conference(call, operator, device)
     Call.objects.filter(pk=call.pk).update(connected_via=via, connect_target=target)
     call.connected_via, call.connect_target = via, target
 

@@ -128,8 +128,10 @@ def test_accepting_connects_the_waiting_call_to_the_operator_through_the_rest_ap
     assert response.json()["connected_via"] == "twilio"
     [request] = twilio.http.to(r"/Calls/CA" + "a" * 32 + r"\.json$")
     assert request.method == "POST"
-    assert f"<Client>operator-{operator.pk}</Client>" in request.data["Twiml"]
-    assert "<Dial" in request.data["Twiml"]
+    assert "<Conference" in request.data["Twiml"]
+    assert f">hotline-call-{call.pk}</Conference></Dial>" in request.data["Twiml"]
+    [leg] = twilio.http.to(rf"/Conferences/hotline-call-{call.pk}/Participants\.json$")
+    assert leg.data["To"] == f"client:operator-{operator.pk}"
 
 
 def test_without_a_twilio_account_accepting_still_works_and_is_recorded(
@@ -154,8 +156,8 @@ def test_a_desk_phone_operator_is_dialled_on_the_desk_phone(
     client.put("/api/v1/operators/me/presence/", {"device": "desk_phone"}, format="json")
     incoming("CA" + "c" * 32)
     client.post("/api/v1/calls/next/accept/")
-    [request] = twilio.http.to(r"/Calls/CA\w+\.json$")
-    assert "<Number>+865722000001</Number>" in request.data["Twiml"]
+    [leg] = twilio.http.to(r"/Participants\.json$")
+    assert leg.data["To"] == "+865722000001"
 
 
 @pytest.mark.postgres

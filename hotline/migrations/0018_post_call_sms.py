@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hotline', '0016_triage_draft'),
+        ('hotline', '0017_conference'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
