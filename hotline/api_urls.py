@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from hotline import api
+from hotline.api.supervision import SuperviseEndView, SuperviseView
 
 router = SimpleRouter()
 router.register("people", api.PersonViewSet, basename="person")
@@ -15,5 +16,7 @@ urlpatterns = [
     path("operators/me/voice-token/", api.VoiceTokenView.as_view(), name="operator-voice-token"),
     path("operators/on-duty/", api.RosterView.as_view(), name="operator-roster"),
     path("triage/preview/", api.TriagePreviewView.as_view(), name="triage-preview"),
+    path("calls/<int:pk>/supervise/", SuperviseView.as_view(), name="call-supervise"),
+    path("calls/<int:pk>/supervise/end/", SuperviseEndView.as_view(), name="call-supervise-end"),
     *router.urls,
 ]

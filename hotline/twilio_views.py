@@ -158,6 +158,8 @@ def sms_status(request):
         message_sid=form.cleaned_data["MessageSid"], status=form.cleaned_data["MessageStatus"]
     )
     return HttpResponse(status=204)
+
+
 class ConferenceForm(WebhookForm):
     FriendlyName = forms.CharField(max_length=64)
     ConferenceSid = forms.CharField(max_length=64, required=False)

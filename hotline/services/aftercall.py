@@ -73,14 +73,11 @@ def send_post_call_sms(actor, sms: PostCallSms) -> PostCallSms:
         sms.status_at = timezone.now()
         sms.save(update_fields=["provider_sid", "status", "error", "status_at"])
         call = Call.objects.select_related("case").get(pk=sms.call_id)
-        publish_call(
-            "call.sms_failed" if status == "failed" else "call.sms_sent",
-            call,
-            actor,
-            sms=sms.pk,
-            to=str(sms.to),
-            status=status,
-        )
+        said = {"sms": sms.pk, "to": str(sms.to), "status": status}
+        if status == "failed":
+            publish_call("call.sms_failed", call, actor, **said)
+        else:
+            publish_call("call.sms_sent", call, actor, **said)
     return sms
 
 
