@@ -113,6 +113,18 @@ def _abandoned_call(case: Case, hotline):
     return Call.objects.get(call_sid=sid)
 
 
+def _live_call(case: Case, hotline, operator):
+    sid = f"CA{case.pk + 500:032d}"
+    call, _ = hotline_services.receive_call(
+        None,
+        hotline=hotline,
+        call_sid=sid,
+        channel="twilio_voice",
+        from_raw=str(case.person.phone),
+    )
+    return hotline_services.accept_call(operator, call)
+
+
 def _screened(users, org) -> tuple[Case, dict]:
     """A student flagged by a named screening of the demo school: the school's case and task."""
     from datetime import timedelta
@@ -232,6 +244,9 @@ def build_world() -> tuple[dict[str, User], list[Scenario]]:
     # A call to each hotline that the caller hung up on: a call-back for that hotline's operators.
     for s, hotline in ((scenarios[0], org["hotline-centre"]), (scenarios[4], other_hotline)):
         s.related["callbacks"] = [_abandoned_call(s.case, hotline).callback_task.pk]
+    # A live call of the owned case, held by operator1: the conference's operations (supervise,
+    # need help, hold, transfer) are walked on a call that can take them.
+    _live_call(scenarios[0].case, org["hotline-centre"], users["operator1"])
     for s in scenarios:  # a caller flag on every person, cleared by its own path
         flag = hotline_services.set_flag(
             admin, s.case.person, kind="frequent_caller", reason=f"CLIN{s.label} 反复来电"
