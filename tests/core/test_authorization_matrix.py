@@ -122,7 +122,8 @@ def _live_call(case: Case, hotline, operator):
         channel="twilio_voice",
         from_raw=str(case.person.phone),
     )
-    return hotline_services.accept_call(operator, call)
+    # Offered to the longest-idle operator on duty, who takes it.
+    return hotline_services.accept_call(call.offered_to or operator, call)
 
 
 def _screened(users, org) -> tuple[Case, dict]:
@@ -244,8 +245,8 @@ def build_world() -> tuple[dict[str, User], list[Scenario]]:
     # A call to each hotline that the caller hung up on: a call-back for that hotline's operators.
     for s, hotline in ((scenarios[0], org["hotline-centre"]), (scenarios[4], other_hotline)):
         s.related["callbacks"] = [_abandoned_call(s.case, hotline).callback_task.pk]
-    # A live call of the owned case, held by operator1: the conference's operations (supervise,
-    # need help, hold, transfer) are walked on a call that can take them.
+    # A live call of the owned case, held by an operator: the conference's operations
+    # (supervise, need help, hold, transfer) are walked on a call that can take them.
     _live_call(scenarios[0].case, org["hotline-centre"], users["operator1"])
     for s in scenarios:  # a caller flag on every person, cleared by its own path
         flag = hotline_services.set_flag(
