@@ -123,6 +123,7 @@ def _live_call(case: Case, hotline, operator):
         from_raw=str(case.person.phone),
     )
     # Offered to the longest-idle operator on duty, who takes it.
+    call.refresh_from_db()
     return hotline_services.accept_call(call.offered_to or operator, call)
 
 
