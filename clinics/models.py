@@ -261,3 +261,6 @@ class BreakGlass(models.Model):
 
     def __str__(self) -> str:
         return f"break-glass {self.pk} case {self.case_id}"
+
+
+from clinics.safety_plan_review import ReviewOutcome, SafetyPlanReview  # noqa: E402,F401  (回顾安全计划)

@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clinics.models import FollowUpAttempt, FollowUpReason, SessionOutcome
+from clinics.models import FollowUpAttempt, FollowUpReason, ReviewOutcome, SessionOutcome
 from hotline.models import Disposition, Risk, Stage, Triage
 from hotline.triage import SCREEN_LABELS
 from realtime.labels import event_label
@@ -24,6 +24,7 @@ KINDS = {
     "care": gettext_lazy("Appointments and admission"),
     "follow_up": gettext_lazy("Follow-ups"),
     "plan": gettext_lazy("Assistance plans"),
+    "safety_plan": gettext_lazy("Safety plan"),
     "emergency": gettext_lazy("Emergency"),
 }
 
@@ -40,6 +41,7 @@ KIND_OF_FAMILY = {
     "admission": "care",
     "follow_up": "follow_up",
     "plan": "plan",
+    "safety_plan": "safety_plan",
     "dispatch": "emergency",
     "message": "emergency",
     "alert": "emergency",
@@ -136,6 +138,15 @@ def _details(event, related) -> list[tuple[str, str]]:
         if d.get("outcome"):
             add(_("Outcome"), _choice(FollowUpAttempt.Outcome.choices, d.get("outcome")))
             add(_("Failed attempts"), d.get("failed"))
+    elif t.startswith("safety_plan."):
+        add(_("Version"), d.get("version"))
+        if t == "safety_plan.saved":
+            add(_("SMS consent"), {True: _("Yes"), False: _("No")}.get(d.get("sms_consent")))
+        add(_("SMS parts"), d.get("parts"))
+        add(
+            _("Review"),
+            _choice(ReviewOutcome.choices, d.get("outcome")) if d.get("outcome") else "",
+        )
     elif t.startswith("plan."):
         add(_("Done"), {True: _("Yes"), False: _("No")}.get(d.get("done")))
         add(_("Note"), d.get("note"))

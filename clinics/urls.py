@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinics import views
+from clinics import safety_plan_views, views
 
 app_name = "clinics"
 urlpatterns = [
@@ -8,6 +8,11 @@ urlpatterns = [
     path("hospital/", views.hospital, name="hospital"),
     path("follow-ups/", views.follow_ups, name="follow_ups"),
     path("cases/<int:pk>/", views.case_page, name="case"),
+    path(
+        "cases/<int:pk>/safety-plan/",
+        safety_plan_views.safety_plan_page,
+        name="safety_plan",
+    ),
     path("cases/<int:pk>/next-step/", views.next_step_action, name="next_step"),
     path("cases/<int:pk>/follow-up/", views.follow_up_action, name="follow_up"),
     path("cases/<int:pk>/plan/", views.plan_action, name="plan"),

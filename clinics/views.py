@@ -38,6 +38,7 @@ from hotline.selectors import (
     case_organisation_ids,
     eligible_owners,
     eligible_workers,
+    playable_recordings,
     visible_cases,
 )
 from hotline.services import may_merge, record_case_read, record_read, set_next_step
@@ -256,6 +257,12 @@ def case_page(request, pk: int):
             may_assign_owner=is_administrator(request.user)
             or case.owning_organisation_id in organisation_ids(request.user, (Role.COORDINATOR,)),
             may_merge=may_merge(request.user),
+            recordings=list(
+                playable_recordings(request.user)
+                .filter(call__case=case)
+                .select_related("call__operator")
+                .order_by("created_at")
+            ),
         ),
     )
 

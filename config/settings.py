@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "realtime",
     "dashboard",
     "prevention",
+    "network",
     "demo",
 ]
 
@@ -452,6 +453,25 @@ REST_KNOX = {
 # The token endpoint's scoped throttle (per client address, on top of the lockout).
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": env.str("API_AUTH_RATE", default="30/min")}
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="心理援助热线")
+
+# Partner systems (issue 21, network): outbound hooks and signed inbound status.
+NETWORK_HOOK_BACKOFF = env.list("NETWORK_HOOK_BACKOFF", cast=int, default=[10, 60, 300, 1800, 7200])
+NETWORK_HOOK_MAX_ATTEMPTS = env.int("NETWORK_HOOK_MAX_ATTEMPTS", default=10)
+NETWORK_HOOK_TIMEOUT = env.float("NETWORK_HOOK_TIMEOUT", default=5.0)
+NETWORK_PARTNER_MAX_SKEW = env.int("NETWORK_PARTNER_MAX_SKEW", default=300)
+
+
+# --- call recording (issue 18: consent announcement, storage, retention) ----------------------
+# Recordings are copied from Twilio into the "recordings" storage (Django's storage API; the file
+# system under RECORDING_ROOT by default, outside static and media: no URL serves it, only the
+# authenticated player), deleted at Twilio, and removed here after RECORDING_RETENTION_DAYS.
+RECORDING_ROOT = env.path("RECORDING_ROOT", default=BASE_DIR / "var" / "recordings")
+RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=90)
+RECORDING_FORMAT = env.str("RECORDING_FORMAT", default="mp3")  # "mp3" or "wav" (Twilio's media)
+STORAGES["recordings"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(RECORDING_ROOT)},
+}
 # --- issue 18: every hotline call is a conference (hold music, transfers) ---------------------
 # What a held caller hears after the Chinese message (Twilio's own public hold music by default).
 HOTLINE_HOLD_MUSIC_URL = env.str(
@@ -468,3 +488,20 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "ParticipantStatusEnum": "hotline.conference_models.ParticipantStatus",
     }
 )
+
+# --- Safety plan (安全计划, issue 18 item 4) --------------------------------------------------
+# Prefilled in every new plan's "professionals and agencies": the hotline and the appointment line
+# as callers dial them in the city, and the counselling centre's opening hours (its address comes
+# from the organisation's record).
+SAFETY_PLAN_HOTLINE_NUMBER = env.str("SAFETY_PLAN_HOTLINE_NUMBER", default="2251885")
+SAFETY_PLAN_APPOINTMENT_NUMBER = env.str("SAFETY_PLAN_APPOINTMENT_NUMBER", default="2259885")
+SAFETY_PLAN_CENTRE_HOURS = env.str(
+    "SAFETY_PLAN_CENTRE_HOURS", default="周一至周五 9:00-12:00，14:00-17:00"
+)
+# One SMS of the plan carries at most this many characters; a longer plan goes in numbered parts.
+SAFETY_PLAN_SMS_PART_CHARS = env.int("SAFETY_PLAN_SMS_PART_CHARS", default=300)
+
+# --- softphone in the console (issue 18): Twilio Voice JS SDK in the browser ---------------
+# The SDK's edge (a Twilio edge location ID: "roaming" picks the nearest; e.g. "singapore",
+# "tokyo"). Its signalling host is allowed in the console page's connect-src.
+TWILIO_VOICE_EDGE = env.str("TWILIO_VOICE_EDGE", default="roaming")

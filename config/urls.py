@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("referrals.api_urls")),
     path("", include("clinics.api_urls")),
     path("", include("escalation.api_urls")),
+    path("", include("network.api_urls")),
     path("prevention/", include("prevention.api_urls")),
 ]
 

@@ -7,6 +7,7 @@ Webhooks are validated with the SDK's ``RequestValidator``; outgoing requests go
 import functools
 import logging
 
+import requests
 from django import forms
 from django.conf import settings
 from django.http import HttpResponseBadRequest, HttpResponseForbidden
@@ -18,6 +19,7 @@ from twilio.rest import Client
 log = logging.getLogger(__name__)
 
 _http_client_override = None
+_media_client_override = None
 
 
 def webhook_url(request) -> str:
@@ -78,6 +80,29 @@ def use_http_client(http_client) -> None:
     """Route every SDK request through ``http_client`` (None restores the SDK's own)."""
     global _http_client_override
     _http_client_override = http_client
+
+
+class MediaClient:
+    """Downloads a recording's audio. The SDK's ``HttpClient`` answers decoded text, which would
+    corrupt binary audio, so the media alone is fetched with ``requests`` (the HTTP library the
+    SDK itself uses), with the account's credentials, following Twilio's redirect."""
+
+    def download(self, url: str, auth: tuple[str, str]) -> tuple[bytes, str]:
+        response = requests.get(url, auth=auth, timeout=120)
+        response.raise_for_status()
+        return response.content, response.headers.get("Content-Type", "")
+
+
+def download_media(url: str) -> tuple[bytes, str]:
+    """(bytes, content type) of a Twilio media URL (tests install a recording media client)."""
+    client = _media_client_override or MediaClient()
+    return client.download(url, (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN))
+
+
+def use_media_client(media_client) -> None:
+    """Route media downloads through ``media_client.download(url, auth)`` (None: ``requests``)."""
+    global _media_client_override
+    _media_client_override = media_client
 
 
 def public_url(path: str) -> str:

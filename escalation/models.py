@@ -407,6 +407,7 @@ class Timer(models.Model):
         SEND = "send", _("Send a message")
         ASSIGNMENT_DUE = "assignment_due", _("Assignment deadline")
         PROBE = "probe", _("Probe (benchmarks)")
+        HOOK = "hook", _("Outbound hook delivery")
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     # Idempotency key, e.g. "alert:12:r1:s2"; scheduling the same step twice is a no-op.

@@ -48,6 +48,8 @@ def _fire(timer: Timer, now: datetime) -> None:
         services.deliver(timer.message_id)
     elif timer.kind == Timer.Kind.ASSIGNMENT_DUE:
         services.assignment_due(timer.alert_id, now)
+    elif (handler := services.timer_handler(timer.kind)) is not None:
+        handler(timer, now)
     # PROBE timers (benchmarks) have no effect beyond being fired.
 
 

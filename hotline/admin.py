@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from hotline.admin_audit import AuditedAdmin
-from hotline.models import Case, CaseAccess, GuardianContact, Person, StageVisit
+from hotline.models import Case, CaseAccess, GuardianContact, HotlineLine, Person, StageVisit
 
 
 class GuardianInline(admin.TabularInline):
@@ -50,3 +50,11 @@ class CaseAdmin(AuditedAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(HotlineLine)
+class HotlineLineAdmin(admin.ModelAdmin):
+    """Which numbers record their calls, and the consent announcement each plays (录音告知)."""
+
+    list_display = ["number", "organisation", "record_calls", "announcement"]
+    list_filter = ["record_calls"]

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from hotline import api
+from hotline.api.safety_plans import SafetyPlanSendView, SafetyPlanView
 from hotline.api.supervision import SuperviseEndView, SuperviseView
 
 router = SimpleRouter()
@@ -18,5 +19,11 @@ urlpatterns = [
     path("triage/preview/", api.TriagePreviewView.as_view(), name="triage-preview"),
     path("calls/<int:pk>/supervise/", SuperviseView.as_view(), name="call-supervise"),
     path("calls/<int:pk>/supervise/end/", SuperviseEndView.as_view(), name="call-supervise-end"),
+    path("cases/<int:id>/safety-plan/", SafetyPlanView.as_view(), name="case-safety-plan"),
+    path(
+        "cases/<int:id>/safety-plan/send/",
+        SafetyPlanSendView.as_view(),
+        name="case-safety-plan-send",
+    ),
     *router.urls,
 ]

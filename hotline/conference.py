@@ -6,6 +6,7 @@ from django.urls import reverse
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from core.telephony import public_url
+from hotline import voice
 
 # What the conference reports to ``hotline-twilio-conference``.
 CONFERENCE_EVENTS = "start end join leave mute hold"
@@ -26,7 +27,8 @@ def hold_url() -> str:
 
 def caller_twiml(call) -> str:
     """Move the caller into their call's conference: it starts when the operator joins (hold
-    music until then) and ends when the caller leaves."""
+    music until then) and ends when the caller leaves; recorded from the start when the caller
+    heard the recording announcement."""
     dial = Dial()
     dial.conference(
         conference_name(call),
@@ -38,6 +40,7 @@ def caller_twiml(call) -> str:
         status_callback=status_callback_url(),
         status_callback_event=CONFERENCE_EVENTS,
         status_callback_method="POST",
+        **voice.recording_attributes(call),
     )
     response = VoiceResponse()
     response.append(dial)

@@ -555,6 +555,8 @@ class Call(FSMModelMixin, models.Model):
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     wrap_up_started_at = models.DateTimeField(null=True, blank=True)
     wrap_up_ended_at = models.DateTimeField(null=True, blank=True)
+    # The caller heard the recording announcement (录音告知), so the call may be recorded.
+    recording_announced = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("call")
@@ -877,5 +879,8 @@ class PostCallSms(models.Model):
         return f"post-call SMS {self.call_id} {self.status}"
 
 
-# The conference legs live in a module of their own (hotline.conference_models).
+# Modules of their own, registered with this app here: the conference legs (issue 18) and call
+# recording (issue 18).
 from hotline.conference_models import ConferenceParticipant  # noqa: E402, F401
+from hotline.recording_models import CallRecording, HotlineLine  # noqa: E402, F401
+from hotline.safety_plan import SafetyPlanMessage, SafetyPlanVersion  # noqa: E402,F401  (安全计划)

@@ -23,6 +23,7 @@ from hotline.models import (
     WAITING_STATUSES,
     Call,
     CallbackTask,
+    CallRecording,
     CallStatus,
     Case,
     CaseAccess,
@@ -287,6 +288,14 @@ def can_see_case_reads(user, case: Case) -> bool:
     if is_administrator(user):
         return True
     return case.owning_organisation_id in organisation_ids(user, roles=[Role.COORDINATOR])
+
+
+def playable_recordings(user):
+    """Call recordings (通话录音) a user may listen to: those of the cases they may read, while
+    the file is kept."""
+    return CallRecording.objects.filter(
+        call__case__in=visible_cases(user), fetched_at__isnull=False, deleted_at__isnull=True
+    )
 
 
 def conference_calls(user):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from hotline import twilio_views
+from hotline import safety_plan_twilio, twilio_views
 
 urlpatterns: list = [
     path("voice/incoming/", twilio_views.incoming, name="hotline-twilio-incoming"),
@@ -10,7 +10,13 @@ urlpatterns: list = [
     path("voice/status/", twilio_views.status, name="hotline-twilio-status"),
     path("voice/fallback/", twilio_views.fallback, name="hotline-twilio-fallback"),
     path("sms/status/", twilio_views.sms_status, name="hotline-twilio-sms-status"),
+    path("voice/recording/", twilio_views.recording_status, name="hotline-twilio-recording"),
     path("voice/conference/", twilio_views.conference_status, name="hotline-twilio-conference"),
     path("voice/hold/", twilio_views.hold_music, name="hotline-twilio-hold-music"),
     path("voice/fallback/dial/", twilio_views.fallback_dial, name="hotline-twilio-fallback-dial"),
+    path(
+        "sms/safety-plan/status/",
+        safety_plan_twilio.sms_status,
+        name="hotline-twilio-safety-plan-sms-status",
+    ),
 ]

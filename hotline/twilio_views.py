@@ -18,7 +18,7 @@ from core.errors import DomainError
 from core.telephony import WebhookForm, twilio_webhook
 from hotline import conference, outage, services, voice
 from hotline.models import CallChannel
-from hotline.services import aftercall
+from hotline.services import aftercall, recording
 from hotline.services import conference as conference_services
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,13 @@ class WaitForm(WebhookForm):
 class StatusForm(WebhookForm):
     CallSid = forms.CharField(max_length=64)
     CallStatus = forms.CharField(max_length=20)
+
+
+class RecordingForm(WebhookForm):
+    call = forms.IntegerField(min_value=1)
+    RecordingSid = forms.CharField(max_length=64)
+    RecordingStatus = forms.CharField(max_length=20)
+    RecordingDuration = forms.IntegerField(min_value=0, required=False)
 
 
 class DialForm(WebhookForm):
@@ -67,7 +74,7 @@ def incoming(request):
         return form.bad_request()
     data = form.cleaned_data
     try:
-        services.receive_call(
+        call, _created = services.receive_call(
             services.SYSTEM,
             hotline=services.hotline_for_webhook(),
             call_sid=data["CallSid"],
@@ -75,6 +82,7 @@ def incoming(request):
             from_raw=data["From"],
             to_raw=data["To"],
         )
+        announcement = recording.announce_recording(call, data["To"])
     except DatabaseError as exc:
         log.error("database unavailable; call %s put through by the fallback", data["CallSid"])
         outage.spool_call(
@@ -85,7 +93,7 @@ def incoming(request):
             error=f"{type(exc).__name__}: {exc}",
         )
         return _fallback()
-    return _twiml(voice.queue_twiml(reverse("hotline-twilio-wait")))
+    return _twiml(voice.queue_twiml(reverse("hotline-twilio-wait"), announcement))
 
 
 @twilio_webhook
@@ -157,6 +165,27 @@ def sms_status(request):
     aftercall.sms_status_changed(
         message_sid=form.cleaned_data["MessageSid"], status=form.cleaned_data["MessageStatus"]
     )
+    return HttpResponse(status=204)
+
+
+@twilio_webhook
+def recording_status(request):
+    """A recording of a call is complete: copy it here and delete it at Twilio, once per
+    RecordingSid. The call is named in the callback URL (``?call=``), which Twilio signs."""
+    form = RecordingForm({**request.POST.dict(), "call": request.GET.get("call")})
+    if not form.is_valid():
+        return form.bad_request()
+    data = form.cleaned_data
+    if data["RecordingStatus"] != "completed":
+        return HttpResponse(status=204)  # "absent"/"failed": nothing to keep
+    try:
+        recording.recording_completed(
+            data["call"],
+            recording_sid=data["RecordingSid"],
+            duration=data["RecordingDuration"] or 0,
+        )
+    except DomainError as exc:
+        return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
     return HttpResponse(status=204)
 
 

@@ -23,10 +23,12 @@ from hotline.models import (
     PresenceStatus,
     Risk,
 )
+from hotline.softphone import softphone_config, with_softphone_policy
 
 
 @login_required
 @ensure_csrf_cookie
+@with_softphone_policy
 def console(request):
     """热线接线台: the live queue, the current call with its history, the risk screen."""
     if not has_role(request.user, Role.OPERATOR):
@@ -56,6 +58,7 @@ def console(request):
             "attempt_outcomes": ATTEMPT_OUTCOME_CHOICES,
             "messages_js": _console_messages(),
             "help_words": _help_words(),
+            "softphone_js": softphone_config(request.user),
             **_person_context(),
         },
     )

@@ -3,12 +3,14 @@
 import functools
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from core.errors import Conflict
+from core.telephony import public_url
 from hotline.models import Device
 
 QUEUE_NAME = "hotline"
@@ -17,10 +19,13 @@ WAIT_MESSAGE = "接线员正在通话中，请不要挂机，我们会尽快接�
 
 
 @functools.lru_cache(maxsize=8)
-def queue_twiml(wait_url: str) -> str:
-    """Greet in Chinese and put the caller into the hotline queue with a wait loop."""
+def queue_twiml(wait_url: str, announcement: str = "") -> str:
+    """Greet in Chinese, tell the caller the call is recorded when the line records
+    (``announcement``), and put the caller into the hotline queue with a wait loop."""
     response = VoiceResponse()
     response.say(GREETING, language="zh-CN")
+    if announcement:
+        response.say(announcement, language="zh-CN")
     response.enqueue(QUEUE_NAME, wait_url=wait_url, wait_url_method="POST")
     return str(response)
 
@@ -33,6 +38,22 @@ def wait_twiml(position: int | None = None) -> str:
     response.say(WAIT_MESSAGE, language="zh-CN")
     response.pause(length=10)
     return str(response)
+
+
+def recording_attributes(call) -> dict:
+    """``<Conference>`` attributes recording the call, for a caller who heard the recording
+    announcement (``Call.recording_announced``); nothing for one who did not. The callback names
+    the call, so Twilio's signature covers which call the recording is of."""
+    if not call.recording_announced:
+        return {}
+    return {
+        "record": "record-from-start",
+        "recording_status_callback": public_url(
+            f"{reverse('hotline-twilio-recording')}?call={call.pk}"
+        ),
+        "recording_status_callback_method": "POST",
+        "recording_status_callback_event": "completed",
+    }
 
 
 FALLBACK_MESSAGE = "您好，这里是南太湖心航心理援助热线。正在为您转接值班电话，请不要挂机。"

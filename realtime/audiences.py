@@ -145,6 +145,9 @@ _TYPES_BY_NEED: dict[str, tuple[str, ...]] = {
         "screening.flagged",
         "screening.task_acknowledged",
         "screening.task_done",
+        "safety_plan.saved",
+        "safety_plan.sent",
+        "safety_plan.reviewed",
     ),
     REFERRAL: (
         "referral.sent",

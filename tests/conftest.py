@@ -251,6 +251,7 @@ def twilio(settings):
     settings.TWILIO_WEBHOOK_BASE_URL = ""
     http = RecordingHttpClient()
     telephony.use_http_client(http)
+    telephony.use_media_client(http)
 
     class Twilio:
         def __init__(self):
@@ -264,3 +265,4 @@ def twilio(settings):
 
     yield Twilio()
     telephony.use_http_client(None)
+    telephony.use_media_client(None)

@@ -30,6 +30,7 @@ class RecordingHttpClient(HttpClient):
         super().__init__(logging.getLogger("twilio.recording"), is_async=False)
         self.requests: list[RecordedRequest] = []
         self.responses: list[tuple[int, dict]] = []  # pushed by tests, consumed first
+        self.media: list[tuple[bytes, str]] = []  # audio answered by download(), pushed by tests
 
     def request(self, method, uri, params=None, data=None, headers=None, auth=None, **kwargs):
         self.requests.append(
@@ -41,6 +42,13 @@ class RecordingHttpClient(HttpClient):
             status, body = self.responses.pop(0)
             return Response(status, json.dumps(body))
         return Response(201 if method == "POST" else 200, json.dumps(self._default_body(uri, data)))
+
+    def download(self, url, auth):
+        """The media client's download (core.telephony.download_media): recorded like a GET."""
+        self.requests.append(RecordedRequest("GET", url, auth=auth))
+        if self.media:
+            return self.media.pop(0)
+        return b"ID3-recorded-audio", "audio/mpeg"
 
     def _default_body(self, uri: str, data) -> dict:
         n = next(_counter)

@@ -52,7 +52,7 @@ from escalation.services.replies import (
     acknowledge_by_sms,
     parse_reply,
 )
-from escalation.services.timers import schedule
+from escalation.services.timers import register_timer_handler, schedule, timer_handler
 
 __all__ = [
     "CONFERENCE_KINDS",
@@ -91,11 +91,13 @@ __all__ = [
     "queue_message",
     "raise_alert",
     "reassign_alert",
+    "register_timer_handler",
     "request_help",
     "resend_leg",
     "resolve_alert",
     "resolve_by_system",
     "schedule",
     "set_dispatch_location",
+    "timer_handler",
     "warning_messages",
 ]

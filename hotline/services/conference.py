@@ -598,29 +598,29 @@ def complete_transfer(call: Call, user) -> Call:
 
 
 def _complete(call: Call, leg: Leg, user, now) -> None:
-    """The operator leaves; a staff receiver becomes the call's operator."""
+    """The operator leaves; a receiving hotline operator becomes the call's operator."""
     mine = call.participants.filter(
         role=ParticipantRole.OPERATOR, user=user, status__in=LIVE_PARTICIPANT
     )
     for own in mine:
         _remove(call, own)
     mine.update(status=ParticipantStatus.LEFT, left_at=now)
-    if leg.user_id:
+    if not leg.user_id:
+        leg.role = ParticipantRole.OUTSIDE
+        leg.save(update_fields=["role"])
+    else:
         leg.role = ParticipantRole.OPERATOR
         leg.save(update_fields=["role"])
+    # Only a hotline operator records a call's triage: a counsellor or supervisor talks on while
+    # the operator who took the call keeps it (and stays on it) until they record it.
+    if leg.user_id and has_role(leg.user, Role.OPERATOR, organisation=call.hotline):
         call.operator = leg.user
         call.save(update_fields=["operator"])
         mine_presence = OperatorPresence.objects.filter(user=user).first()
         if mine_presence is not None:
             set_presence_status(presence_for(user, call.hotline_id), PresenceStatus.AVAILABLE, user)
-        if has_role(leg.user, Role.OPERATOR, organisation=call.hotline):
-            set_presence_status(
-                presence_for(leg.user, call.hotline_id), PresenceStatus.ON_CALL, user
-            )
+        set_presence_status(presence_for(leg.user, call.hotline_id), PresenceStatus.ON_CALL, user)
         offer_waiting(call.hotline_id, user)
-    else:
-        leg.role = ParticipantRole.OUTSIDE
-        leg.save(update_fields=["role"])
     publish_call(
         "call.transfer_completed",
         call,
@@ -738,7 +738,6 @@ def conference_event(
                 _end_call(call, actor, now)
             elif (
                 leg.role == ParticipantRole.OPERATOR
-                and leg.user_id == call.operator_id
                 and call.ended_at is None
                 and not call.participants.filter(status__in=LIVE_PARTICIPANT)
                 .exclude(role=ParticipantRole.CALLER)

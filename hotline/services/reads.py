@@ -13,7 +13,12 @@ from realtime.audit import READ, record_audit
 
 
 def record_read(
-    user, *, what: str, case_ids: Iterable[int] = (), person_ids: Iterable[int] = ()
+    user,
+    *,
+    what: str,
+    case_ids: Iterable[int] = (),
+    person_ids: Iterable[int] = (),
+    details: dict | None = None,
 ) -> None:
     """Put one read on the audit trail: who, what (the screen or API operation), which cases and
     people, and from which organisations (the reader's at the time of reading)."""
@@ -32,4 +37,6 @@ def record_read(
     }
     if people:
         data["people"] = people
+    if details:
+        data.update(details)
     record_audit(READ, actor=user, data=data, case_ids=cases)

@@ -1,8 +1,9 @@
 """Retention (个人信息保存期限, PIPL art. 19): once every case of a person has been closed for
-longer than ``CASE_RETENTION_DAYS``, the person is anonymised: name, phone, address, school, notes,
-guardians, the numbers and notes of their calls and triage, and what other apps register
-(session notes). Kept: the person row and its links, gender, birth year and home region, and
-every case's stage, risk, district and dates, so the dashboard's counts do not change.
+longer than ``CASE_RETENTION_DAYS``, the person is anonymised: name, alias, numbers, address,
+school, notes, guardians, flag reasons, the numbers and notes of their calls, triage and drafts,
+the safety plan's words and texts, and what other apps register (session notes). Kept: the
+person row and its links, gender, birth year and home region, and every case's stage, risk,
+district and dates, so the dashboard's counts do not change.
 
 Batch-wise and idempotent: a person is marked ``anonymised_at`` in the same transaction, and a
 marked person is never picked again. Every anonymisation is one audit event.
@@ -16,7 +17,20 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
-from hotline.models import Call, Case, GuardianContact, Person, Stage, Triage
+from hotline.models import (
+    Call,
+    Case,
+    GuardianContact,
+    Person,
+    PersonFlag,
+    PersonPhone,
+    SafetyPlanMessage,
+    SafetyPlanVersion,
+    Stage,
+    Triage,
+    TriageDraft,
+)
+from hotline.services.recording import sweep_recordings
 from realtime.audit import record_audit
 
 ANONYMISED = "person.anonymised"
@@ -62,6 +76,7 @@ def _anonymise(person_id: int, now: datetime) -> None:
             return
         Person.objects.filter(pk=person_id).update(
             name="",
+            alias="",
             phone="",
             address="",
             school="",
@@ -70,8 +85,15 @@ def _anonymise(person_id: int, now: datetime) -> None:
             anonymised_at=now,
         )
         GuardianContact.objects.filter(person_id=person_id).delete()
-        Call.objects.filter(person_id=person_id).update(from_number="", caller_name="", notes="")
+        PersonPhone.objects.filter(person_id=person_id).delete()
+        PersonFlag.objects.filter(person_id=person_id).update(reason="", clear_reason="")
+        calls = Call.objects.filter(person_id=person_id)
+        TriageDraft.objects.filter(call__in=calls).delete()
+        calls.update(from_number="", from_raw="", caller_name="", notes="")
         Triage.objects.filter(case__person_id=person_id).update(notes="", contact_phone="")
+        # The safety plan's words and the texts that carried them; the versions' count stays.
+        SafetyPlanMessage.objects.filter(version__case__person_id=person_id).update(to="", body="")
+        SafetyPlanVersion.objects.filter(case__person_id=person_id).update(sections="{}")
         for fn in _anonymisers:
             fn([person_id])
         case_ids = list(Case.objects.filter(person_id=person_id).values_list("pk", flat=True))
@@ -97,3 +119,5 @@ def worker_hook(now: datetime) -> None:
         return
     _last_run["at"] = clock
     anonymise_expired(now)
+    # Call recordings have their own, shorter period (RECORDING_RETENTION_DAYS).
+    sweep_recordings(now)

@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from directory.models import Organisation, OrganisationKind, User
 from hotline import services as hotline_services
 from hotline.models import Case, Person
+from hotline.services import safety_plans
 
 pytestmark = pytest.mark.django_db
 
@@ -254,6 +255,10 @@ def build_world() -> tuple[dict[str, User], list[Scenario]]:
             admin, s.case.person, kind="frequent_caller", reason=f"CLIN{s.label} 反复来电"
         )
         s.related["flags"] = [flag.pk]
+    for s in scenarios:  # a safety plan on every case, its words clinical (安全计划)
+        safety_plans.save_version(
+            admin, s.case, {"reasons": [f"CLIN{s.label} 我的猫"]}, sms_consent=True
+        )
     for s in scenarios:
         s.related |= {"cases": [s.case.pk], "people": [s.case.person_id]}
         s.related.setdefault("referrals", list(s.case.referrals.values_list("pk", flat=True)))
@@ -272,7 +277,7 @@ def other_objects() -> dict[str, list[int]]:
     """Item paths of objects outside the scenarios' case files: their first few of each kind."""
     from clinics.models import Admission, AssistancePlan, FollowUp
     from directory.models import Region
-    from escalation.models import Alert, EscalationPolicy
+    from escalation.models import Alert, DispatchLeg, EscalationPolicy
     from hotline.models import Call
     from referrals.models import Appointment
 
@@ -286,6 +291,7 @@ def other_objects() -> dict[str, list[int]]:
         "plans": AssistancePlan,
         "follow-ups": FollowUp,
         "calls": Call,
+        "partners": DispatchLeg,  # signed by a partner platform, not a user: refused here
     }
     return {
         segment: list(model.objects.order_by("pk").values_list("pk", flat=True)[:3]) or [1]

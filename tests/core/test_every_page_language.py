@@ -212,6 +212,10 @@ def busy_demo() -> dict:
         location="月河社区",
     )
     referred = Case.objects.get(calls=refer)
+    from hotline.services import safety_plans  # 安全计划: a version sent, on the case's pages
+
+    safety_plans.save_version(op1, referred, {"reasons": ["我的猫"]}, sms_consent=True)
+    safety_plans.send_plan_sms(op1, referred)
     alert, _new = escalation_services.raise_alert(
         escalation_services.AlertSpec(
             dedup_key="language-test",
@@ -257,10 +261,12 @@ def examples(objects: dict) -> dict:
         "responder:act": {"pk": 1, "action": "acknowledge"},
         "dashboard:export": {"key": "follow_ups", "fmt": "csv"},
         "clinics:plan": {"pk": case},
+        "clinics:safety_plan": {"pk": case},
         "clinics:measure": {"pk": 1},
         "clinics:check_in": {"pk": 1},
         "clinics:green_channel": {"pk": 1},
         "hotline:merge_person": {"pk": objects["person"]},
+        "hotline:recording": {"pk": 1},
         "prevention:task_action": {"pk": objects["task"], "action": "acknowledge"},
         "prevention:slips": {"pk": objects["campaign"], "group_pk": objects["group"]},
     }

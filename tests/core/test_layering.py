@@ -22,6 +22,7 @@ PACKAGES = (
     "clinics",
     "escalation",
     "prevention",
+    "network",
     "dashboard",
     "demo",
 )

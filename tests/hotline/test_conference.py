@@ -288,9 +288,21 @@ def test_warm_transfer_to_the_counsellor_on_duty_consult_then_complete(
         f"{ACCOUNT}/Conferences/{CONF_SID}/Participants/{operator_leg.call_sid}.json",
     )
     live_call.refresh_from_db()
-    assert live_call.operator == counsellor_on_duty
+    # The counsellor talks on; the operator who took the call keeps it to record its triage.
+    assert live_call.operator == operator and live_call.status == "in_progress"
     assert operator_leg.status == "left"
-    assert operator.hotline_presence.status == "available"
+    leg.refresh_from_db()
+    assert leg.role == "operator" and leg.status == "joined"
+    operator.hotline_presence.refresh_from_db()
+    assert operator.hotline_presence.status == "on_call"
+    # The counsellor hanging up later leaves the caller alone: the conference is ended.
+    twilio.http.requests.clear()
+    conference_event(live_call, "participant-leave", leg.call_sid)
+    (end,) = twilio.http.requests
+    assert (end.url, end.data) == (
+        f"{ACCOUNT}/Conferences/{CONF_SID}.json",
+        {"Status": "completed"},
+    )
     assert Event.objects.filter(type="call.transfer_completed", case=live_call.case).exists()
 
 

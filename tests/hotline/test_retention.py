@@ -102,3 +102,57 @@ def test_deploy_check_refuses_the_embedded_encryption_key(settings):
     assert [e.id for e in check_field_encryption_key(None)] == ["core.E101"]
     settings.SALT_KEY = ["x" * 40]
     assert check_field_encryption_key(None) == []
+
+
+def test_anonymising_scrubs_the_profile_numbers_flags_drafts_and_safety_plan(
+    settings, operator, network
+):
+    from hotline.models import (
+        Call,
+        PersonPhone,
+        SafetyPlanMessage,
+        SafetyPlanVersion,
+        TriageDraft,
+    )
+    from hotline.services.people import set_flag
+    from hotline.services.safety_plans import blank_plan, save_version
+
+    settings.CASE_RETENTION_DAYS = 30
+    person = services.create_person(operator, name="老王", phone="+8613800000093")
+    Person.objects.filter(pk=person.pk).update(alias="王哥")
+    PersonPhone.objects.create(person=person, number="+8613800000094", label="家里")
+    case = services.open_case(operator, person=person, owning_organisation=network["hotline"])
+    set_flag(operator, person, kind="frequent_caller", reason="每晚来电，诉说孤独")
+    call = Call.objects.create(
+        call_sid="CA-retention",
+        hotline=network["hotline"],
+        person=person,
+        case=case,
+        from_number="+8613800000093",
+        from_raw="+86 138 0000 0093",
+        status="in_progress",
+        operator=operator,
+    )
+    TriageDraft.objects.create(call=call, operator=operator, answers='{"notes": "想结束生命"}')
+    plan = blank_plan()
+    plan["reasons"] = ["女儿还小"]
+    version = save_version(operator, case, plan)
+    SafetyPlanMessage.objects.create(
+        version=version, sent_by=operator, to="+8613800000093", body="你的安全计划：女儿还小"
+    )
+    Case.objects.filter(pk=case.pk).update(
+        stage="closed", closed_at=timezone.now() - timedelta(days=40)
+    )
+
+    assert anonymise_expired(timezone.now()) == 1
+
+    person.refresh_from_db()
+    assert (person.name, person.alias, str(person.phone)) == ("", "", "")
+    assert not PersonPhone.objects.filter(person=person).exists()
+    assert person.flags.get().reason == ""
+    call.refresh_from_db()
+    assert (str(call.from_number), call.from_raw) == ("", "")
+    assert not TriageDraft.objects.filter(call=call).exists()
+    assert SafetyPlanVersion.objects.get(pk=version.pk).sections == "{}"
+    message = SafetyPlanMessage.objects.get(version=version)
+    assert (str(message.to), message.body) == ("", "")

@@ -1,11 +1,13 @@
 """Anonymise people whose cases all closed longer than CASE_RETENTION_DAYS ago (PIPL retention).
 
 The escalation worker runs one batch every RETENTION_EVERY_SECONDS; this command runs every batch
-now (e.g. from cron, or once after lowering the period)."""
+now (e.g. from cron, or once after lowering the period), and removes call recordings past
+RECORDING_RETENTION_DAYS."""
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from hotline.services.recording import remove_expired_recordings
 from hotline.services.retention import anonymise_expired
 
 
@@ -21,3 +23,7 @@ class Command(BaseCommand):
         while done := anonymise_expired(now, batch=batch):
             total += done
         self.stdout.write(f"anonymised {total} people")
+        removed = 0
+        while done := remove_expired_recordings(now, batch=batch):
+            removed += done
+        self.stdout.write(f"removed {removed} call recordings")

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hotline', '0017_conference'),
+        ('hotline', '0019_call_recording'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
