@@ -19,6 +19,9 @@ CASE_ROLES = (
 )
 # Roles that read a hotline centre's calls (its queue, triage, caller numbers).
 CALL_ROLES = (Role.OPERATOR, Role.COORDINATOR)
+# Roles that supervise a hotline centre's live calls (listen, whisper, barge: 督导) and answer an
+# operator's call for help.
+SUPERVISOR_ROLES = (Role.COORDINATOR,)
 # Roles that run a dispatch of a case their organisation owns: every leg, the whole brief.
 DISPATCH_RUNNER_ROLES = (Role.OPERATOR, Role.COORDINATOR, Role.EXPERT)
 

@@ -163,7 +163,7 @@ class CloseSerializer(serializers.Serializer):
 
 
 class ConferenceSerializer(serializers.Serializer):
-    service = serializers.ChoiceField(choices=["110", "120"])
+    service = serializers.ChoiceField(choices=["110", "120", "expert"])
 
 
 class DispatchViewSet(

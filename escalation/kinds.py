@@ -21,6 +21,7 @@ class AlertKind(models.TextChoices):
     LOGIN_LOCKOUT = "login_lockout", "login_lockout"
     CASE_IDLE = "case_idle", "case_idle"
     CALLBACK_OVERDUE = "callback_overdue", "callback_overdue"
+    OPERATOR_NEEDS_HELP = "operator_needs_help", "operator_needs_help"
 
 
 # kind -> the keys its ``data`` carries (ids are row ids; times ISO 8601).
@@ -40,4 +41,5 @@ DATA_KEYS: dict[str, tuple[str, ...]] = {
     AlertKind.LOGIN_LOCKOUT: ("username", "ip_address"),
     AlertKind.CASE_IDLE: ("case", "due_at"),
     AlertKind.CALLBACK_OVERDUE: ("callback", "call", "due_at"),
+    AlertKind.OPERATOR_NEEDS_HELP: ("hotline", "call", "operator"),
 }

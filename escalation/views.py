@@ -25,6 +25,7 @@ from core.http import same_site_next
 from directory.access import memberships
 from directory.models import Organisation, User
 from escalation import selectors, services
+from escalation.live_calls import live_context
 from escalation.models import (
     ACTIVE_LEG_STATES,
     Alert,
@@ -102,7 +103,9 @@ def _board_context(request) -> dict:
         dispatch.waiting_legs = sum(1 for leg in dispatch.legs.all() if leg.waiting)
         dispatch.said = said.get(DISPATCH_TAG % dispatch.pk, [])
     unacknowledged = [a for a in alerts if a.life_safety and a.state == AlertState.OPEN]
+    live = live_context(request.user, said)
     shown = [a.case_id for a in alerts] + [d.case_id for d in dispatches]
+    shown += [c.case_id for c in live.get("live_calls", []) if c.case_id]
     record_read(request.user, what="page.board", case_ids=shown)
     midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     return {
@@ -113,6 +116,7 @@ def _board_context(request) -> dict:
         "open_count": sum(1 for a in alerts if a.state == AlertState.OPEN),
         "general_messages": said.get("", []),
         "outcomes": Outcome.choices,
+        **live,
     }
 
 
@@ -120,7 +124,7 @@ def _messages_by_item(request) -> dict[str, list]:
     by_item: dict[str, list] = {}
     for message in messages.get_messages(request):
         tags = message.extra_tags.split()
-        tag = next((t for t in tags if t.startswith(("alert-", "leg-", "dispatch-"))), "")
+        tag = next((t for t in tags if t.startswith(("alert-", "leg-", "dispatch-", "call-"))), "")
         by_item.setdefault(tag, []).append(message)
     return by_item
 

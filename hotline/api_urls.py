@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from hotline import api
 from hotline.api.safety_plans import SafetyPlanSendView, SafetyPlanView
+from hotline.api.supervision import SuperviseEndView, SuperviseView
 
 router = SimpleRouter()
 router.register("people", api.PersonViewSet, basename="person")
@@ -16,6 +17,8 @@ urlpatterns = [
     path("operators/me/voice-token/", api.VoiceTokenView.as_view(), name="operator-voice-token"),
     path("operators/on-duty/", api.RosterView.as_view(), name="operator-roster"),
     path("triage/preview/", api.TriagePreviewView.as_view(), name="triage-preview"),
+    path("calls/<int:pk>/supervise/", SuperviseView.as_view(), name="call-supervise"),
+    path("calls/<int:pk>/supervise/end/", SuperviseEndView.as_view(), name="call-supervise-end"),
     path("cases/<int:id>/safety-plan/", SafetyPlanView.as_view(), name="case-safety-plan"),
     path(
         "cases/<int:id>/safety-plan/send/",

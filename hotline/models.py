@@ -882,6 +882,31 @@ class TriageDraft(models.Model):
         return f"triage draft {self.call_id}"
 
 
+class PostCallSms(models.Model):
+    """话后短信: the hotline's numbers sent to the caller after the call, only with the consent
+    asked on the call and never to a withheld number. The status follows Twilio's callback."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="post_call_sms")
+    to = PhoneNumberField(_("to"))
+    body = models.TextField(_("text"))
+    gateway = models.CharField(max_length=20, blank=True)  # "twilio" | "console"
+    provider_sid = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(_("status"), max_length=20, default="queued")
+    error = models.CharField(max_length=200, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    status_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("post-call SMS")
+        verbose_name_plural = _("post-call SMS")
+
+    def __str__(self) -> str:
+        return f"post-call SMS {self.call_id} {self.status}"
+
+
 # Modules of their own, registered with this app here: the conference legs (issue 18) and call
 # recording (issue 18).
 from hotline.conference_models import ConferenceParticipant  # noqa: E402, F401

@@ -12,6 +12,7 @@ from django.utils import timezone
 from directory.access import (
     CALL_ROLES,
     CASE_ROLES,
+    SUPERVISOR_ROLES,
     is_administrator,
     memberships,
     organisation_ids,
@@ -23,6 +24,7 @@ from hotline.models import (
     Call,
     CallbackTask,
     CallRecording,
+    CallStatus,
     Case,
     CaseAccess,
     Person,
@@ -190,6 +192,59 @@ def at_centres(hotline_ids) -> Q:
     return Q(answering_centre__in=hotline_ids) | Q(
         answering_centre__isnull=True, hotline__in=hotline_ids
     )
+
+
+def supervisor_hotline_ids(user) -> set[int]:
+    """Hotline centres whose live calls the user may supervise (督导): their coordinators only;
+    an administrator runs the system, not the calls."""
+    if not user or not user.is_authenticated:
+        return set()
+    return set(
+        memberships(user)
+        .filter(role__in=SUPERVISOR_ROLES, organisation__kind=OrganisationKind.HOTLINE_CENTRE)
+        .values_list("organisation_id", flat=True)
+    )
+
+
+def can_supervise(user, call: Call) -> bool:
+    return call.hotline_id in supervisor_hotline_ids(user)
+
+
+def live_calls(user):
+    """The calls the user may supervise now: talking or in wrap-up, oldest answered first."""
+    return (
+        Call.objects.filter(
+            hotline__in=supervisor_hotline_ids(user),
+            status__in=[CallStatus.IN_PROGRESS, CallStatus.WRAP_UP],
+        )
+        .select_related("operator", "case", "person")
+        .order_by("answered_at", "id")
+    )
+
+
+def wrap_up_today(user) -> list[dict]:
+    """话后处理时长: per operator of the user's supervised hotlines, today's finished wrap-ups
+    (count, average seconds) and the one running now, if any."""
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    calls = Call.objects.filter(
+        hotline__in=supervisor_hotline_ids(user), wrap_up_started_at__gte=start
+    ).select_related("operator")
+    rows: dict[int, dict] = {}
+    for call in calls.order_by("wrap_up_started_at"):
+        if call.operator_id is None:
+            continue
+        row = rows.setdefault(
+            call.operator_id,
+            {"operator": call.operator, "done": 0, "total": 0, "current_since": None},
+        )
+        if call.wrap_up_ended_at:
+            row["done"] += 1
+            row["total"] += call.wrap_up_seconds or 0
+        elif call.status == CallStatus.WRAP_UP:
+            row["current_since"] = call.wrap_up_started_at
+    for row in rows.values():
+        row["average"] = round(row["total"] / row["done"]) if row["done"] else None
+    return sorted(rows.values(), key=lambda r: str(r["operator"]))
 
 
 def visible_calls(user):

@@ -18,8 +18,8 @@ from core.errors import DomainError
 from core.telephony import WebhookForm, twilio_webhook
 from hotline import conference, outage, services, voice
 from hotline.models import CallChannel
+from hotline.services import aftercall, conversations, recording
 from hotline.services import conference as conference_services
-from hotline.services import conversations, recording
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +155,18 @@ def status(request):
         )
     except DomainError as exc:
         return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
+    return HttpResponse(status=204)
+
+
+@twilio_webhook
+def post_call_sms_status(request):
+    """A post-call SMS's delivery status; an unknown MessageSid changes nothing."""
+    form = SmsStatusForm(request.POST)
+    if not form.is_valid():
+        return form.bad_request()
+    aftercall.sms_status_changed(
+        message_sid=form.cleaned_data["MessageSid"], status=form.cleaned_data["MessageStatus"]
+    )
     return HttpResponse(status=204)
 
 

@@ -57,10 +57,26 @@ def console(request):
             "risks": Risk.choices,
             "attempt_outcomes": ATTEMPT_OUTCOME_CHOICES,
             "messages_js": _console_messages(),
+            "help_words": _help_words(),
             "softphone_js": softphone_config(request.user),
             **_person_context(),
         },
     )
+
+
+def _help_words() -> dict:
+    """Words of console_help.js: need help (求助) and responders joined to the call."""
+    return {
+        "helpSent": _("Help requested: %s has been alerted."),
+        "sending": _("Sending…"),
+        "joinService": {
+            "110": _("Police 110"),
+            "120": _("Ambulance 120"),
+            "expert": _("Expert on duty"),
+        },
+        "joined": _("%s is being dialled into the call."),
+        "failed": _("The server did not answer; try again."),
+    }
 
 
 def _person_context() -> dict:

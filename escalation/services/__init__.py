@@ -43,6 +43,7 @@ from escalation.services.dispatch import (
     leg_deadline_passed,
     set_dispatch_location,
 )
+from escalation.services.help import request_help
 from escalation.services.location import location_known
 from escalation.services.notifications import deliver, e164, queue_message
 from escalation.services.replies import (
@@ -93,6 +94,7 @@ __all__ = [
     "raise_alert",
     "reassign_alert",
     "register_timer_handler",
+    "request_help",
     "resend_leg",
     "resolve_alert",
     "resolve_by_system",

@@ -31,6 +31,7 @@ from escalation.services.alerts import AlertSpec, raise_alert, resolve_by_system
 from escalation.services.briefs import case_brief, leg_phones, sms_text, voice_text
 from escalation.services.location import choose_legs, city_region, where
 from escalation.services.notifications import queue_message
+from escalation.services.responders import join_responder, responder_number
 from escalation.services.timers import schedule
 from hotline.caseplan import refresh_next_step
 from hotline.models import TEXT_CHANNELS, Case, CaseAccess
@@ -552,21 +553,31 @@ def close_dispatch(
     return dispatch
 
 
-CONFERENCE_KINDS = {"110": ResponderKind.POLICE, "120": ResponderKind.AMBULANCE}
+CONFERENCE_KINDS = {
+    "110": ResponderKind.POLICE,
+    "120": ResponderKind.AMBULANCE,
+    "expert": ResponderKind.EXPERT,
+}
 
 
 def bring_into_call(actor, dispatch: Dispatch, *, service: str) -> list[str]:
-    """Bring 110 or 120 into the live call (三方通话) through a Twilio conference."""
+    """Bring 110, 120 or the expert into the live call (三方通话). A dispatch made on a hotline
+    call joins them to that call's own conference (``responders.join_responder``); one made
+    with only a call SID moves that call into a conference room of its own."""
     if service not in CONFERENCE_KINDS:
-        raise Invalid(_("Choose 110 or 120."), fields={"service": [service]})
+        raise Invalid(_("Choose 110, 120 or the expert."), fields={"service": [service]})
     if not selectors.can_run_dispatch(actor, dispatch):
         raise Forbidden(_("Only the operators and coordinators running it may do this."))
+    leg = (
+        dispatch.legs.filter(kind=CONFERENCE_KINDS[service])
+        .select_related("organisation", "responder")
+        .first()
+    )
+    if dispatch.call_id:
+        return [join_responder(actor, dispatch, leg, service)]
     if not dispatch.source_call_sid:
         raise Invalid(_("This dispatch was not made on a live call."), code="no_call")
-    leg = (
-        dispatch.legs.filter(kind=CONFERENCE_KINDS[service]).select_related("organisation").first()
-    )
-    number = str(leg.organisation.duty_phone) if leg and leg.organisation.duty_phone else service
+    number = responder_number(leg, service)
     room = f"dispatch-{dispatch.pk}"
     sids = gateway.bridge_into_conference(dispatch.source_call_sid, room, [number])
     with transaction.atomic():

@@ -324,6 +324,11 @@ class TriageDraftSerializer(serializers.Serializer):
 
 class WrapUpSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
+    sms_consent = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The caller agreed on the call to an SMS with the hotline's numbers.",
+    )
 
 
 class CallViewSet(

@@ -44,6 +44,7 @@ from hotline.models import (
     risk_at_least,
 )
 from hotline.selectors import at_centres, person_with_number, visible_people
+from hotline.services import aftercall
 from hotline.services.cases import SYSTEM, _insert_case, open_case
 from hotline.services.conference import start_conference
 from hotline.services.presence import (
@@ -551,9 +552,12 @@ def _require_holder(actor, call: Call, statuses) -> None:
         )
 
 
-def wrap_up_call(actor, call: Call, *, notes: str = "") -> Call:
-    """话后处理 done: the call is completed and the operator is available again."""
+def wrap_up_call(actor, call: Call, *, notes: str = "", sms_consent: bool = False) -> Call:
+    """话后处理 done: the call is completed and the operator is available again. With the
+    caller's consent (asked on the call) the post-call SMS with the hotline's numbers goes out
+    once the wrap-up has committed."""
     now = timezone.now()
+    sms = None
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call.pk)
         if call.operator_id == actor.pk and call.status == CallStatus.IN_PROGRESS:
@@ -562,6 +566,7 @@ def wrap_up_call(actor, call: Call, *, notes: str = "") -> Call:
                 code="triage_first",
             )
         _require_holder(actor, call, (CallStatus.WRAP_UP,))
+        aftercall.check_sms_consent(call, sms_consent)
         presence = presence_for(actor, call.queue_centre_id)
         call.complete()
         call.wrap_up_ended_at = now
@@ -571,4 +576,8 @@ def wrap_up_call(actor, call: Call, *, notes: str = "") -> Call:
         publish_call("call.completed", call, actor, wrap_up_seconds=call.wrap_up_seconds)
         settle_presence(presence, actor, now)  # another chat may still be held
         offer_waiting(call.queue_centre_id, actor)
+        if sms_consent:
+            sms = aftercall.record_post_call_sms(actor, call)
+    if sms is not None:
+        aftercall.send_post_call_sms(actor, sms)
     return call

@@ -1,7 +1,7 @@
 /* The coordinator's board (协调员看板): live tables, countdowns, actions beside each item, and a
  * repeating sound and flash while a life-safety alert waits for someone to acknowledge it.
  *
- * The tables are server-rendered: on every dispatch.*, alert.* or message.* event (and after a
+ * The tables are server-rendered: on every dispatch.*, alert.*, message.* or call.* event (and after a
  * reconnect or resync) the fragment is fetched again and swapped in, as on the responder page.
  * Buttons are plain POST forms; this script sends them with fetch so that the page keeps its
  * sound permission, and draws the answer (or the refusal, in words) beside the item.
@@ -38,6 +38,11 @@
       el.classList.toggle("soon", !late && left <= 30);
       var row = el.closest("tr.leg");
       if (row) row.classList.toggle("overdue", late);
+    });
+    // Live calls: talking and wrap-up time counted up from the server's start time.
+    document.querySelectorAll("time.since").forEach(function (el) {
+      var since = Math.round((now - Date.parse(el.getAttribute("datetime"))) / 1000);
+      el.textContent = mmss(Math.max(0, since));
     });
     var waiting = waitingLife().length;
     document.title = waiting ? "【" + W.lifeSafetyTitle.replace("%s", waiting) + "】" + baseTitle : baseTitle;
@@ -180,7 +185,7 @@
         there.dataset.touched = "1";
       }
     });
-    fresh.querySelectorAll(".alert-item, tr.leg").forEach(function (item) {
+    fresh.querySelectorAll(".alert-item, tr.leg, tr.live-call").forEach(function (item) {
       if (!old.querySelector("#" + item.id)) item.classList.add("fresh");
     });
     var focused = document.activeElement && document.activeElement.closest("[id]");
@@ -221,9 +226,9 @@
 
   document.addEventListener("submit", function (e) {
     var form = e.target;
-    if (!form.closest(".alert-item, tr.leg, .dispatch-item")) return;
+    var item = form.closest(".alert-item, tr.leg, tr.live-call, .dispatch-item");
+    if (!item) return;
     e.preventDefault();
-    var item = form.closest(".alert-item, tr.leg, .dispatch-item");
     var buttons = form.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
     fetch(form.action, {
@@ -261,8 +266,7 @@
   cueNew();
 
   if (window.Live) {
-    ["dispatch.*", "alert.*", "message.*", "call.overflowed", "call.overflow_disposed", "resync",
-      "control:hello"].forEach(function (type) {
+    ["dispatch.*", "alert.*", "message.*", "call.*", "resync", "control:hello"].forEach(function (type) {
       window.Live.on(type, function () { refresh(); });
     });
   }

@@ -584,6 +584,7 @@
     var d = state.dispatch;
     $("one-key-result").hidden = !d;
     $("one-key").hidden = !!d;
+    root.dispatchEvent(new CustomEvent("console:dispatch", { detail: d }));
     if (!d) return;
     text($("dispatch-title"), T.dispatch_title.replace("%s", d.id) +
       (d.status === "closed" ? " · " + T.closed : ""));
@@ -690,7 +691,12 @@
   function submitWrapUp(event) {
     event.preventDefault();
     var id = state.call.id;
-    api("POST", "calls/" + id + "/wrap-up/", { notes: $("wrap-up").elements.notes.value })
+    var form = $("wrap-up");
+    clearError($("wrap-up-error"), form);
+    api("POST", "calls/" + id + "/wrap-up/", {
+      notes: form.elements.notes.value,
+      sms_consent: form.elements.sms_consent.checked,
+    })
       .then(function () {
         state.wrapped[id] = true;
         $("wrap-up").reset();
@@ -698,7 +704,7 @@
         loadPresence();
         loadQueue();
       })
-      .catch(function (err) { text($("triage-error"), err.message); });
+      .catch(function (err) { showError($("wrap-up-error"), err, form); });
   }
 
   /* --- presence, manual calls -------------------------------------------------------- */
@@ -750,7 +756,7 @@
     if (!state.call) return;
     api("POST", "calls/" + state.call.id + "/identify/", { caller_relation: e.target.value })
       .then(function () { return loadCall(state.call.id); })
-      .catch(function (err) { text($("triage-error"), err.message); });
+      .catch(function (err) { showError($("wrap-up-error"), err, form); });
   });
 
   // person.js saved something about the person on the call: show it.

@@ -114,6 +114,20 @@ def _abandoned_call(case: Case, hotline):
     return Call.objects.get(call_sid=sid)
 
 
+def _live_call(case: Case, hotline, operator):
+    sid = f"CA{case.pk + 500:032d}"
+    call, _ = hotline_services.receive_call(
+        None,
+        hotline=hotline,
+        call_sid=sid,
+        channel="twilio_voice",
+        from_raw=str(case.person.phone),
+    )
+    # Offered to the longest-idle operator on duty, who takes it.
+    call.refresh_from_db()
+    return hotline_services.accept_call(call.offered_to or operator, call)
+
+
 def _screened(users, org) -> tuple[Case, dict]:
     """A student flagged by a named screening of the demo school: the school's case and task."""
     from datetime import timedelta
@@ -239,6 +253,10 @@ def build_world() -> tuple[dict[str, User], list[Scenario]]:
             "sms", hotline=hotline, from_number=str(s.case.person.phone)
         )
         hotline_services.receive_message(chat, f"CLIN{s.label} 短信里说想结束生命")
+
+    # A live call of the owned case, held by an operator: the conference's operations
+    # (supervise, need help, hold, transfer) are walked on a call that can take them.
+    _live_call(scenarios[0].case, org["hotline-centre"], users["operator1"])
     for s in scenarios:  # a caller flag on every person, cleared by its own path
         flag = hotline_services.set_flag(
             admin, s.case.person, kind="frequent_caller", reason=f"CLIN{s.label} 反复来电"

@@ -257,6 +257,7 @@ def examples(objects: dict) -> dict:
         "escalation:alert_action": {"pk": alert, "action": "acknowledge"},
         "escalation:leg_action": {"pk": 1, "action": "note"},
         "escalation:dispatch_close": {"pk": 1},
+        "escalation:supervise": {"pk": 1, "mode": "listen"},
         "responder:act": {"pk": 1, "action": "acknowledge"},
         "dashboard:export": {"key": "follow_ups", "fmt": "csv"},
         "clinics:plan": {"pk": case},
