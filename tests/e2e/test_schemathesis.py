@@ -25,13 +25,15 @@ MAX_EXAMPLES = 4
 # Each role's run stops after this many seconds (the coverage phase takes about 30).
 SECONDS_PER_ROLE = 36
 # This round's operations, each run on its own so the whole-schema run's time limit cannot
-# leave them out: call-backs, people search/flags/merge, triage drafts, sessions, appointments,
-# the prevention API and the dashboard's data. The school's teacher runs the prevention API.
+# leave them out: the live call's conference (hold, hang-up, transfer, supervision, need help),
+# text conversations (messages, typing, end), the safety plan, responders joined to a call, the
+# FHIR export and Encounter, and the partners' signed leg status.
 NEW_OPERATIONS = (
-    "^/api/v1/(callbacks|people|prevention|sessions|appointments)/"
-    "|^/api/v1/calls/[^/]+/triage-draft/|^/dashboard/data.json"
+    "^/api/v1/calls/[^/]+/(conference|hold|hang-up|transfer|supervise|need-help|messages|typing|end)/"
+    "|^/api/v1/cases/[^/]+/safety-plan/|^/api/v1/dispatches/[^/]+/conference/"
+    "|^/api/v1/referrals/[^/]+/fhir/|^/api/v1/partners/|^/api/v1/calls/$"
 )
-NEW_ROLES = ["operator1", "coordinator1", "counsellor1", "teacher1"]
+NEW_ROLES = ["operator1", "coordinator1", "counsellor1", "nurse1"]
 
 # PostgreSQL is where bad input became a 500 (NUL bytes, bigint overflow); SQLite forgives both,
 # so the run belongs to the PostgreSQL pass of the suite (and CI's time is spent once).
