@@ -194,9 +194,11 @@ CONSORTIUM = {
 # Numbers callers dial (each picks its centre): number, centre code.
 HOTLINE_LINES = [("+865722251885", "hotline-centre"), ("+8657187812356", "province-12356")]
 # Overflow (来电溢出): centre, partner, open 24h, opens, closes, overflow after (s), max queue.
-# The city line is open 18 hours (07:00-01:00); nights and long waits go to the province.
+# The city line answers around the clock (the demo roster covers it 24 hours); a call nobody is
+# free for within 60 s, or past 5 waiting, goes to the province. A county line that closes at
+# night sets open 24h False with its hours.
 CENTRE_ROUTING = [
-    ("hotline-centre", "province-12356", False, "07:00", "01:00", 60, 5),
+    ("hotline-centre", "province-12356", True, None, None, 60, 5),
     ("province-12356", None, True, None, None, None, None),
 ]
 
