@@ -409,18 +409,26 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
                 await self.close(code=CLOSE_HEARTBEAT_TIMEOUT)
                 return
             try:
-                # The membership nudge can be lost like any broadcast; the heartbeat re-checks.
-                if not await asyncio.wait_for(self._recheck(), self.heartbeat_seconds):
+                # One beat's reads share one beat of time: a database that hangs rather than
+                # refuses must not stretch the beat (three waits in a row made it four beats).
+                if not await asyncio.wait_for(self._beat_reads(), self.heartbeat_seconds):
                     return
-                await asyncio.wait_for(_touch_session(self.session_id), self.heartbeat_seconds)
             except Exception:
-                log.warning("console re-check failed for user %s", self.user.pk, exc_info=True)
-            try:
-                # A database that hangs rather than refuses must not stop the beat either.
-                await asyncio.wait_for(self._catch_up(), self.heartbeat_seconds)
-            except Exception:
-                log.warning("console catch-up failed for user %s", self.user.pk, exc_info=True)
+                log.warning("console beat's reads failed for user %s", self.user.pk, exc_info=True)
             await self._control("heartbeat", at=time.time(), resume_from=self.low_water_mark())
+
+    async def _beat_reads(self) -> bool:
+        """The membership re-check and session touch, then the table's catch-up; False when the
+        socket was closed because the user may no longer see the console."""
+        try:
+            # The membership nudge can be lost like any broadcast; the heartbeat re-checks.
+            if not await self._recheck():
+                return False
+            await _touch_session(self.session_id)
+        except Exception:
+            log.warning("console re-check failed for user %s", self.user.pk, exc_info=True)
+        await self._catch_up()
+        return True
 
     # --- frames from the client ------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ def request_help(actor, call: Call) -> Alert:
     while it is open returns it), addressed to the hotline's on-duty coordinator."""
     require_operator(actor, call.hotline_id)
     with transaction.atomic():
-        call = Call.objects.select_for_update().select_related("case").get(pk=call.pk)
+        call = Call.objects.select_for_update(of=("self",)).select_related("case").get(pk=call.pk)
         if call.operator_id != actor.pk or call.status != CallStatus.IN_PROGRESS:
             raise Conflict(
                 _("You can ask for help only on a call you are talking on."), code="not_live"

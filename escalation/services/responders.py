@@ -31,7 +31,11 @@ def join_responder(actor, dispatch: Dispatch, leg: DispatchLeg | None, service: 
     """Dial the responder into the dispatch's call (which must be live); on the case's timeline."""
     number = responder_number(leg, service)
     with transaction.atomic():
-        call = Call.objects.select_for_update().select_related("case").get(pk=dispatch.call_id)
+        call = (
+            Call.objects.select_for_update(of=("self",))
+            .select_related("case")
+            .get(pk=dispatch.call_id)
+        )
         if call.status != CallStatus.IN_PROGRESS:
             raise Conflict(
                 _("The call has ended: there is no live call to join the responder to."),

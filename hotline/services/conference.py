@@ -202,7 +202,8 @@ def _caller_leg(call: Call) -> Leg:
 
 def _transfer_leg(call: Call) -> Leg | None:
     return (
-        call.participants.select_for_update()
+        # Only the leg's own row: FOR UPDATE cannot lock the nullable side of an outer join.
+        call.participants.select_for_update(of=("self",))
         .filter(role=ParticipantRole.TRANSFER_TARGET, status__in=LIVE_PARTICIPANT)
         .select_related("user", "grant")
         .first()
@@ -774,7 +775,7 @@ def conference_event(
 
 
 def _find_leg(call: Call, call_sid: str, label: str) -> Leg | None:
-    legs = call.participants.select_for_update().select_related("user")
+    legs = call.participants.select_for_update(of=("self",)).select_related("user")
     if call_sid:
         leg = legs.filter(call_sid=call_sid).order_by("-id").first()
         if leg is not None:

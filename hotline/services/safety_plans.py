@@ -231,7 +231,7 @@ def send_plan_sms(actor, case: Case) -> list[SafetyPlanMessage]:
     refusal is kept on the message as "failed" for the page to say."""
     _require_worker(actor, case)
     with transaction.atomic():
-        case = Case.objects.select_for_update().select_related("person").get(pk=case.pk)
+        case = Case.objects.select_for_update(of=("self",)).select_related("person").get(pk=case.pk)
         version = current_version(case)
         if version is None:
             raise Conflict(_("There is no safety plan to send yet."), code="no_plan")

@@ -68,7 +68,7 @@ def _require_supervisor(actor, call: Call) -> None:
 
 
 def _live_call(call: Call) -> Call:
-    call = Call.objects.select_for_update().select_related("case").get(pk=call.pk)
+    call = Call.objects.select_for_update(of=("self",)).select_related("case").get(pk=call.pk)
     if call.channel not in PHONE_CHANNELS:
         raise Conflict(
             _("This call is not on the telephone line: there is no conference to join."),
@@ -176,7 +176,7 @@ def end_supervision(actor, call: Call) -> ConferenceParticipant:
     """Leave the call: the supervisor's leg is taken out of the conference."""
     _require_supervisor(actor, call)
     with transaction.atomic():
-        call = Call.objects.select_for_update().select_related("case").get(pk=call.pk)
+        call = Call.objects.select_for_update(of=("self",)).select_related("case").get(pk=call.pk)
         leg = _my_leg(call, actor)
         if leg is None:
             raise Conflict(_("You are not supervising this call."), code="not_supervising")
