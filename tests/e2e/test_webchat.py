@@ -11,6 +11,13 @@ from tests.e2e.conftest import ARTIFACTS
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
 
 
+@pytest.fixture(scope="module")
+def daphne_server(own_daphne_server):
+    """operator1 must be free to take the chat (never beside a voice call); on the session's
+    shared network an earlier module may leave them holding a call: a network of its own."""
+    return own_daphne_server
+
+
 @pytest.fixture
 def phone(browser, daphne_server):
     """A visitor's phone: a fresh context of its own (no log-in); CSP violations fail the test."""
