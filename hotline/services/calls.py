@@ -185,6 +185,22 @@ def _enqueue(
     return call
 
 
+def abandon_waiting(call: Call, actor, now, **data) -> None:
+    """放弃: the caller (or texter) left the queue before anyone answered; announced once."""
+    call.abandon()
+    call.offered_to = None
+    call.offer_expires_at = None
+    call.ended_at = now
+    call.save()
+    publish_call(
+        "call.abandoned",
+        call,
+        actor,
+        waited_seconds=int((now - call.queued_at).total_seconds()),
+        **data,
+    )
+
+
 def receive_call(actor, *, hotline: Organisation, call_sid: str, **fields) -> tuple[Call, bool]:
     """Put a call in the queue, once per ``call_sid``: (call, created).
 
@@ -407,17 +423,7 @@ def call_status_changed(actor, *, call_sid: str, twilio_status: str) -> Call:
             call.save(update_fields=["twilio_status"])
             return call
         if call.status in WAITING_STATUSES:
-            call.abandon()
-            call.offered_to = None
-            call.offer_expires_at = None
-            call.ended_at = now
-            call.save()
-            publish_call(
-                "call.abandoned",
-                call,
-                actor,
-                waited_seconds=int((now - call.queued_at).total_seconds()),
-            )
+            abandon_waiting(call, actor, now)
             _request_callback(call, actor)
             _end_surge_if_over(call.queue_centre_id, actor)
         elif call.ended_at is None:

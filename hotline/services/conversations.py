@@ -50,6 +50,7 @@ from hotline.services.calls import (
     INTAKE_ATTEMPTS,
     _end_surge_if_over,
     _enqueue,
+    abandon_waiting,
     hotline_for_webhook,
     normalise_number,
 )
@@ -459,18 +460,7 @@ def end_conversation(call: Call, *, reason: str, by_user=None) -> Call:
             "visitor_left": Texts.ENDED_VISITOR,
         }.get(reason, Texts.ENDED_OPERATOR)
         if call.status in WAITING_STATUSES:
-            call.abandon()
-            call.offered_to = None
-            call.offer_expires_at = None
-            call.ended_at = now
-            call.save()
-            publish_call(
-                "call.abandoned",
-                call,
-                actor,
-                waited_seconds=int((now - call.queued_at).total_seconds()),
-                reason=reason,
-            )
+            abandon_waiting(call, actor, now, reason=reason)
             _end_surge_if_over(call.hotline_id, actor)
             offer_waiting(call.hotline_id, actor)
         else:
