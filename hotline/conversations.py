@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext
 
-from hotline.models import WAITING_STATUSES, Call, CallStatus, ContactMessage
+from hotline.models import WAITING_STATUSES, Call, CallChannel, CallStatus, ContactMessage
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,19 @@ def split_sms(body: str, limit: int | None = None) -> list[str]:
     return [p for p in parts if p]
 
 
+def _seconds_per_place(hotline_id: int) -> float:
+    """The median wait of the centre's last answered contacts (a minute without any), at least
+    ten seconds."""
+    recent = (
+        Call.objects.filter(hotline_id=hotline_id, answered_at__isnull=False)
+        .exclude(status=CallStatus.QUEUED)
+        .order_by("-answered_at")
+        .values_list("queued_at", "answered_at")[:RECENT_ANSWERS]
+    )
+    waits = [(a - q).total_seconds() for q, a in recent if a >= q]
+    return max(statistics.median(waits) if waits else DEFAULT_SECONDS_PER_PLACE, 10)
+
+
 def queue_position(call: Call) -> tuple[int, int]:
     """(place in the queue from 1, expected wait in seconds) of a waiting conversation; (0, 0)
     once it is answered. The wait is the place times the median wait of the centre's last
@@ -100,15 +113,25 @@ def queue_position(call: Call) -> tuple[int, int]:
         pk__lt=call.pk,
     ).count()
     position = ahead + same + 1
-    recent = (
-        Call.objects.filter(hotline_id=call.hotline_id, answered_at__isnull=False)
-        .exclude(status=CallStatus.QUEUED)
-        .order_by("-answered_at")
-        .values_list("queued_at", "answered_at")[:RECENT_ANSWERS]
+    return position, int(position * _seconds_per_place(call.hotline_id))
+
+
+def queue_places(hotline_id: int) -> dict[int, tuple[int, int]]:
+    """``queue_position`` of every web-chat visitor waiting at the centre, in two reads however
+    long the queue (the same order: rank, then arrival)."""
+    waiting = (
+        Call.objects.filter(hotline_id=hotline_id, status__in=WAITING_STATUSES)
+        .order_by("rank_at", "pk")
+        .values_list("pk", "channel")
     )
-    waits = [(a - q).total_seconds() for q, a in recent if a >= q]
-    per_place = statistics.median(waits) if waits else DEFAULT_SECONDS_PER_PLACE
-    return position, int(position * max(per_place, 10))
+    places = {}
+    per_place = None
+    for position, (pk, channel) in enumerate(waiting, start=1):
+        if channel == CallChannel.WEBCHAT:
+            if per_place is None:
+                per_place = _seconds_per_place(hotline_id)
+            places[pk] = (position, int(position * per_place))
+    return places
 
 
 def display_name(user) -> str:

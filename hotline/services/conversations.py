@@ -11,7 +11,8 @@ adds its messages.
 
 Events: ``conversation.message`` / ``conversation.delivery`` (what changed, never the text: the
 event log is append-only and kept for ever, the transcript is scrubbed with the person) and
-``conversation.typing``, to the call's audiences; the console fetches the transcript.
+``conversation.typing``, to the operator holding the conversation (or offered it) alone; the
+console fetches the transcript.
 """
 
 import logging
@@ -34,11 +35,12 @@ from directory.models import Organisation
 from hotline.conversation_models import ContactMessage, DeliveryStatus, MessageDirection
 from hotline.conversations import (
     message_frame,
+    queue_places,
     queue_position,
     send_to_visitor,
     split_sms,
 )
-from hotline.events import call_audiences, publish_call
+from hotline.events import publish_call
 from hotline.models import (
     TEXT_CHANNELS,
     WAITING_STATUSES,
@@ -64,7 +66,7 @@ log = logging.getLogger(__name__)
 LIVE_STATUSES = [*WAITING_STATUSES, CallStatus.IN_PROGRESS.value, CallStatus.WRAP_UP.value]
 END_REASONS = ("inactivity", "visitor_left", "operator", "expired")
 TYPING_EVERY_SECONDS = 3
-QUEUE_UPDATE_EVERY_SECONDS = 10
+QUEUE_UPDATE_EVERY_SECONDS = 3
 # Later statuses never go back to earlier ones (callbacks may arrive out of order).
 STATUS_RANK = {"": 0, "queued": 1, "sending": 1, "accepted": 1, "sent": 2}
 FINAL_STATUSES = {"delivered", "failed", "undelivered"}
@@ -129,7 +131,11 @@ def message_data(message: ContactMessage) -> dict:
 
 
 def _conversation_audiences(call: Call) -> list[str]:
-    return sorted({*call_audiences(call), *aud.calls(call.hotline_id, call.operator_id)})
+    """Who is told of a message: the operator holding the conversation and the one it is offered
+    to (their console refreshes the transcript). Not the whole centre: a waiting conversation's
+    words are read at the offer, and every message of every waiting visitor on every console was
+    a fan-out (bench/chat.py) nobody looked at."""
+    return sorted({aud.user(pk) for pk in (call.operator_id, call.offered_to_id) if pk})
 
 
 def _announce(type_: str, message: ContactMessage, actor) -> None:
@@ -475,12 +481,39 @@ def end_conversation(call: Call, *, reason: str, by_user=None) -> Call:
 
 
 _last_queue_update = {"at": float("-inf")}
+_places_told: dict[int, tuple[int, int]] = {}  # this worker's last place told to each visitor
+
+
+def tell_queue_places() -> int:
+    """Tell each waiting web-chat visitor their place when it changed (or the wait, to the
+    minute the page shows), not every visitor every time: two reads a centre."""
+    centres = set(
+        Call.objects.filter(
+            channel=CallChannel.WEBCHAT, status__in=WAITING_STATUSES, ended_at__isnull=True
+        ).values_list("hotline_id", flat=True)
+    )
+    places = {}
+    for centre in centres:
+        places.update(queue_places(centre))
+    told = 0
+    for call_id, (position, wait) in places.items():
+        shown = (position, round(wait / 60))
+        if _places_told.get(call_id) == shown:
+            continue
+        _places_told[call_id] = shown
+        send_to_visitor(
+            call_id, {"type": "chat.queue", "position": position, "expected_wait_seconds": wait}
+        )
+        told += 1
+    for call_id in set(_places_told) - set(places):
+        del _places_told[call_id]
+    return told
 
 
 def sweep(now=None) -> int:
     """The worker's housekeeping: answered conversations with no message for
     ``CHAT_INACTIVITY_MINUTES`` end (a waiting one is never ended for the person's silence: they
-    are waiting for us); waiting web-chat visitors hear their place every few seconds."""
+    are waiting for us); waiting web-chat visitors hear a new place within a few seconds."""
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.CHAT_INACTIVITY_MINUTES)
     live = (
@@ -505,12 +538,7 @@ def sweep(now=None) -> int:
     clock = time.monotonic()
     if clock >= _last_queue_update["at"] + QUEUE_UPDATE_EVERY_SECONDS:
         _last_queue_update["at"] = clock
-        waiting = Call.objects.filter(
-            channel=CallChannel.WEBCHAT, status__in=WAITING_STATUSES, ended_at__isnull=True
-        )
-        for call in waiting:
-            with transaction.atomic():
-                _queue_update(call)
+        tell_queue_places()
     return ended
 
 

@@ -1,16 +1,19 @@
 """Text conversations (SMS, web chat) are contacts like calls: the same queue, offer, accept and
 triage; an operator holds up to HOTLINE_MAX_CHATS of them, never beside a voice call."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from core.errors import Conflict, Forbidden, Invalid
 from escalation.sources import housekeeping
 from hotline import services
 from hotline.conversation_models import ContactMessage
-from hotline.conversations import split_sms
+from hotline.conversations import split_sms, visitor_group
 from hotline.models import Call, CallStatus, OperatorPresence
 from hotline.services import conversations
 from realtime.models import ConsoleSession, Event
@@ -181,3 +184,57 @@ def test_split_keeps_chinese_whole_and_never_cuts_an_emoji():
     assert parts[0] == "好" * 69 and parts[1] == "😀好"
     sentence = "我明白你的感受。" * 12
     assert all(p.endswith("。") for p in split_sms(sentence, 70))
+
+
+def test_a_message_reaches_only_the_operator_offered_or_holding_the_conversation(
+    network, operator, operator2
+):
+    waiting = chat()
+    services.receive_message(waiting, "有人吗")
+    event = Event.objects.filter(type="conversation.message").last()
+    assert list(event.audience_rows.values_list("audience", flat=True)) == []
+    at_console(operator)
+    waiting.refresh_from_db()
+    assert waiting.offered_to == operator
+    services.receive_message(waiting, "我等了很久")
+    event = Event.objects.filter(type="conversation.message").last()
+    assert list(event.audience_rows.values_list("audience", flat=True)) == [f"user:{operator.pk}"]
+    services.accept_call(operator, waiting)
+    at_console(operator2)
+    services.receive_message(waiting, "谢谢你")
+    event = Event.objects.filter(type="conversation.message").last()
+    assert list(event.audience_rows.values_list("audience", flat=True)) == [f"user:{operator.pk}"]
+
+
+def frames_on(layer, channel) -> list[dict]:
+    async def drain():
+        frames = []
+        while True:
+            try:
+                frames.append(await asyncio.wait_for(layer.receive(channel), 0.3))
+            except TimeoutError:
+                return frames
+
+    return async_to_sync(drain)()
+
+
+def test_a_waiting_visitor_is_told_their_place_only_when_it_changes(
+    network, operator, django_capture_on_commit_callbacks
+):
+    first, second = chat(), chat()
+    layer = get_channel_layer()
+    probe = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(visitor_group(second), probe)
+    conversations._places_told.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert conversations.tell_queue_places() == 2
+    [frame] = frames_on(layer, probe)
+    assert frame["type"] == "chat.queue" and frame["position"] == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert conversations.tell_queue_places() == 0
+    assert frames_on(layer, probe) == []
+    services.accept_call(operator, first)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert conversations.tell_queue_places() == 1
+    [frame] = frames_on(layer, probe)
+    assert frame["position"] == 1 and frame["expected_wait_seconds"] > 0
