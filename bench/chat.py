@@ -36,6 +36,7 @@ import time
 
 from common import (
     Clients,
+    Result,
     Stack,
     connect_consoles,
     create_staff,
@@ -214,6 +215,7 @@ async def drive(stack, hosts, args) -> tuple[list[Visitor], list[Visitor], dict,
     )
     clock = time.perf_counter
     start = clock()
+    began = time.time()
     sending = []
     for offset, v, client_id in sends:
         delay = start + offset - clock()
@@ -228,7 +230,7 @@ async def drive(stack, hosts, args) -> tuple[list[Visitor], list[Visitor], dict,
         await v.ws.close()
     for r in readers:
         r.cancel()
-    return held, waiting, {int(k): i for k, i in held_calls.items()}, elapsed
+    return held, waiting, {int(k): i for k, i in held_calls.items()}, elapsed, began
 
 
 def summary(label: str, ms: list[float]) -> str:
@@ -268,7 +270,7 @@ def main() -> None:
         with Clients(consoles_process, [(hosts, tokens)]) as clients:
             connected = clients.ready(timeout=120)
             print(f"{connected} operator consoles connected over {len(hosts)} Daphne processes")
-            held, waiting, holder_of, elapsed = run_async(drive(stack, hosts, args))
+            held, waiting, holder_of, elapsed, began = run_async(drive(stack, hosts, args))
             load_run = load_average()
             expected = sum(len(v.acked) for v in held)
             for pipe in clients.pipes:  # the consoles wait for every held message or the grace
@@ -289,18 +291,20 @@ def main() -> None:
             round_trip.append((acked - v.sent_at[cid]) * 1000)
         for code in v.errors:
             errors[code] = errors.get(code, 0) + 1
-    to_holder, elsewhere, strays = [], 0, 0
+    to_holder, elsewhere, strays = Result(), 0, 0
     for console, call, message_id, at in arrivals:
         if message_id not in sent:
             strays += 1  # a waiting conversation's message on a console
         elif holder_of.get(call) != console:
             elsewhere += 1
         else:
-            to_holder.append((at - sent[message_id]) * 1000)
+            to_holder.latencies.append(at - sent[message_id])
+            to_holder.starts.append(sent[message_id] - began)
     count = sum(len(v.sent_at) for v in held)
-    p99 = percentile(to_holder, 99)
+    ms = [s * 1000 for s in to_holder.latencies]
+    p99 = percentile(ms, 99)
     ok = (
-        len(to_holder) == count
+        len(ms) == count
         and not (elsewhere or strays or errors)
         and len(held) == args.consoles * 2
         and p99 < TARGET_P99_MS
@@ -312,11 +316,12 @@ def main() -> None:
         f"{elapsed:.1f} s) over {args.processes} Daphne processes (+ escalation_worker, "
         f"PostgreSQL, Redis); load average during the run {load_run}"
     )
-    print(summary("held visitor send -> its operator", to_holder))
+    print(summary("held visitor send -> its operator", ms))
+    print(f"  ({to_holder.tail()})")
     print(summary("any visitor send -> its own 'sent'", round_trip))
     print(
         f"  target p99 < {TARGET_P99_MS:g} ms, every held message on its operator's console "
-        f"({len(to_holder)}/{count}; on another console {elsewhere}, waiting ones on a console "
+        f"({len(ms)}/{count}; on another console {elsewhere}, waiting ones on a console "
         f"{strays}; visitor errors {errors or 0}): {verdict(ok)}"
     )
     print(problems)
