@@ -354,6 +354,16 @@ def test_the_api_lists_wechat_conversations(held, operator, client_for):
     assert api.get("/api/v1/calls/", {"channel": "sms"}).json()["results"] == []
 
 
+def test_the_case_page_and_the_console_name_the_channel(held, operator, client):
+    from tests.conftest import sign_in
+
+    sign_in(client, operator)
+    page = client.get(f"/care/cases/{held.case_id}/").content.decode()
+    assert "我睡不着" in page and "文字会话" in page and "微信公众号" in page
+    console = client.get("/console/").content.decode()
+    assert 'data-t-wechat="微信"' in console
+
+
 # --- retention -------------------------------------------------------------------------------
 
 
