@@ -336,6 +336,20 @@ def test_when_wechat_cannot_be_reached_the_reply_is_failed(held, operator, wecha
     assert (message.delivery_status, message.error_code) == ("failed", "network")
 
 
+def test_ending_the_conversation_tells_the_person_through_the_api(
+    held, operator, wechat, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.end_conversation(held, reason="operator", by_user=operator)
+    ended = held.messages.filter(direction="system").order_by("pk").last()
+    assert ended.delivery_status == "sent"
+    assert wechat.seen[-1][3] == {
+        "touser": OPENID,
+        "msgtype": "text",
+        "text": {"content": ended.body},
+    }
+
+
 def test_after_wrap_up_a_new_message_starts_a_new_conversation_in_the_same_case(
     held, operator, post
 ):
@@ -345,6 +359,16 @@ def test_after_wrap_up_a_new_message_starts_a_new_conversation_in_the_same_case(
     second = Call.objects.filter(channel="wechat").exclude(pk=held.pk).get()
     assert second.person == held.person and second.case == held.case  # one person, one case
     assert second.messages.filter(direction="in").get().body == "又是我"
+
+
+def test_a_merge_takes_the_openid_along(held, operator, coordinator, post):
+    kept = Person.objects.create(name="小林", phone="+8613955550003")
+    old = services.open_case(operator, person=kept, owning_organisation=held.hotline)
+    Case.objects.filter(pk=old.pk).update(stage="closed", closed_at=timezone.now())
+    services.merge_people(coordinator, kept, held.person, reason="同一个人，微信和电话都联系过")
+    assert PersonWeChat.objects.get(openid=OPENID).person == kept
+    post(text_xml("还是我", 6000000000000000012))  # the live conversation goes on
+    assert held.messages.filter(direction="in").count() == 2
 
 
 def test_the_api_lists_wechat_conversations(held, operator, client_for):
