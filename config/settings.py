@@ -533,6 +533,17 @@ CHAT_IP_STARTS_PER_HOUR = env.int("CHAT_IP_STARTS_PER_HOUR", default=20)
 CHAT_TOKEN_REFRESH_SECONDS = env.int("CHAT_TOKEN_REFRESH_SECONDS", default=60)
 
 
+# --- WeChat Official Account (微信公众号, issue 19 item 4) ------------------------------------
+# The account's AppID and AppSecret (the customer-service message API), and the callback's Token
+# and EncodingAESKey (43 characters; safe mode). Without AppID, Token and AppSecret the channel is
+# off: /wechat/callback/ answers 404. WECHAT_API_BASE_URL: tests point the client at a local server.
+WECHAT_APP_ID = env.str("WECHAT_APP_ID", default="")
+WECHAT_APP_SECRET = env.str("WECHAT_APP_SECRET", default="")
+WECHAT_TOKEN = env.str("WECHAT_TOKEN", default="")
+WECHAT_ENCODING_AES_KEY = env.str("WECHAT_ENCODING_AES_KEY", default="")
+WECHAT_API_BASE_URL = env.str("WECHAT_API_BASE_URL", default="https://api.weixin.qq.com/cgi-bin/")
+WECHAT_TIMEOUT = env.float("WECHAT_TIMEOUT", default=5.0)
+
 # --- several hotline centres and overflow (issue 21, overflow) --------------------------------
 # A centre's waiting call goes to its partner after this long with no operator free (a centre's
 # CentreRouting may set its own); the partner's grant on the case ends this long after wrap-up.

@@ -50,6 +50,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("twilio/", include(twilio)),
+    path("wechat/", include("hotline.wechat_urls")),  # the Official Account's callback (微信)
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),
     path("screening/", include("prevention.public_urls")),

@@ -479,10 +479,11 @@ class CallChannel(models.TextChoices):
     CALLBACK = "callback", _("Call-back of an abandoned call")
     SMS = "sms", _("Text message (SMS)")
     WEBCHAT = "webchat", _("Web chat")
+    WECHAT = "wechat", _("WeChat Official Account")
 
 
 # A text conversation is a Call row too (one contact): same queue, triage and case.
-TEXT_CHANNELS = [CallChannel.SMS.value, CallChannel.WEBCHAT.value]
+TEXT_CHANNELS = [CallChannel.SMS.value, CallChannel.WEBCHAT.value, CallChannel.WECHAT.value]
 VOICE_CHANNELS = [c.value for c in CallChannel if c.value not in TEXT_CHANNELS]
 
 MANUAL_CHANNELS = [CallChannel.WALK_IN, CallChannel.TRANSFER_110, CallChannel.APPOINTMENT_LINE]
@@ -504,7 +505,7 @@ class CallerRelation(models.TextChoices):
 
 class Call(FSMModelMixin, models.Model):
     """One contact (来电/会话), keyed by Twilio ``CallSid`` (manual entries: ``MANUAL-...``, text
-    conversations ``SMS-...``/``CHAT-...``, whose messages are ``ContactMessage`` rows).
+    conversations ``SMS-...``/``CHAT-...``/``WX-...``, whose messages are ``ContactMessage`` rows).
 
     Queue order is by ``rank_at``, a virtual arrival time ``queued_at - priority x aging``; see
     ``hotline.queue``.
@@ -919,3 +920,4 @@ from hotline.conversation_models import ContactMessage  # noqa: E402, F401
 from hotline.overflow_models import CentreRouting  # noqa: E402, F401
 from hotline.recording_models import CallRecording, HotlineLine  # noqa: E402, F401
 from hotline.safety_plan import SafetyPlanMessage, SafetyPlanVersion  # noqa: E402,F401  (安全计划)
+from hotline.wechat_models import PersonWeChat  # noqa: E402, F401  (微信公众号 openids)

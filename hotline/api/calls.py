@@ -202,7 +202,12 @@ class ReplySerializer(serializers.Serializer):
     body = serializers.CharField(max_length=4000, trim_whitespace=True)
 
 
-CHANNEL_FILTERS = {"sms": ["sms"], "webchat": ["webchat"], "voice": VOICE_CHANNELS}
+CHANNEL_FILTERS = {
+    "sms": ["sms"],
+    "webchat": ["webchat"],
+    "wechat": ["wechat"],
+    "voice": VOICE_CHANNELS,
+}
 
 
 class ManualCallSerializer(serializers.Serializer):
@@ -366,7 +371,7 @@ class CallViewSet(
         if channel:
             if channel not in CHANNEL_FILTERS:
                 raise Invalid(
-                    _("channel is one of sms, webchat, voice."),
+                    _("channel is one of sms, webchat, wechat, voice."),
                     fields={"channel": [_("Unknown value.")]},
                 )
             qs = qs.filter(channel__in=CHANNEL_FILTERS[channel])
@@ -382,7 +387,7 @@ class CallViewSet(
                 "channel",
                 str,
                 enum=list(CHANNEL_FILTERS),
-                description="sms, webchat, or voice (every telephone channel)",
+                description="sms, webchat, wechat, or voice (every telephone channel)",
             ),
         ]
     )

@@ -59,6 +59,7 @@ from hotline.services.presence import (
 from hotline.services.reads import record_read
 from hotline.services.surge import check_surges
 from hotline.services.triage import save_triage_draft, triage_call, triage_draft
+from hotline.services.wechat import receive_wechat  # registers the WeChat sender too
 
 __all__ = [
     "CASE_ROLES",
@@ -92,6 +93,7 @@ __all__ = [
     "receive_call",
     "receive_message",
     "receive_sms",
+    "receive_wechat",
     "record_callback_attempt",
     "record_case_read",
     "record_outage_call",

@@ -8,6 +8,8 @@ adds its messages.
 - ``send_reply``: the operator of the conversation answers (SMS: through the Twilio SDK, split
   into parts, each with a signed status callback; web chat: to the visitor's group).
 - ``end_conversation`` and ``sweep`` (the worker's housekeeping): ending, by inactivity too.
+- ``register_sender``: a channel of its own provider (WeChat, ``hotline.services.wechat``) sends
+  its replies and system messages through the function it registers.
 
 Events: ``conversation.message`` / ``conversation.delivery`` (what changed, never the text: the
 event log is append-only and kept for ever, the transcript is scrubbed with the person) and
@@ -18,6 +20,7 @@ console fetches the transcript.
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -47,6 +50,7 @@ from hotline.models import (
     Call,
     CallChannel,
     CallStatus,
+    Person,
 )
 from hotline.services.calls import (
     INTAKE_ATTEMPTS,
@@ -158,6 +162,23 @@ def _is_open(call: Call) -> bool:
     return call.ended_at is None and call.status in LIVE_STATUSES
 
 
+# Channels whose messages out go through a provider of their own: channel -> fn(message_ids),
+# run after the commit (outside any lock) and recording each message's delivery.
+_senders: dict[str, Callable[[list[int]], None]] = {}
+
+
+def register_sender(channel: str, fn: Callable[[list[int]], None]) -> None:
+    _senders[channel] = fn
+
+
+def _send_later(call: Call, direction: str, text: str, *, author=None) -> list[ContactMessage]:
+    """One queued message through the channel's registered sender, after the commit."""
+    message = _add(call, direction, text, author=author, delivery_status="queued")
+    sender = _senders[call.channel]
+    transaction.on_commit(lambda: sender([message.pk]))
+    return [message]
+
+
 # --- intake ----------------------------------------------------------------------------------
 
 
@@ -168,15 +189,16 @@ def open_conversation(
     from_number: str = "",
     to_number: str = "",
     pre_chat: dict | None = None,
+    person: Person | None = None,
 ) -> Call:
     """A new text conversation in the queue (入队): the person by number (SMS) or a new anonymous
     one (web chat), their one open case, the priority of a call (raised when the pre-chat says
     ``in_danger``: not safe right now); then the pre-chat answers as a system message, which the
-    operator reads first."""
+    operator reads first. ``person``: already known by the channel (a WeChat openid)."""
     if channel not in TEXT_CHANNELS:
         raise Invalid(_("Not a text channel."), fields={"channel": [_("Unknown value.")]})
     hotline = hotline or hotline_for_webhook()
-    prefix = "SMS" if channel == CallChannel.SMS else "CHAT"
+    prefix = {CallChannel.SMS: "SMS", CallChannel.WECHAT: "WX"}.get(channel, "CHAT")
     call_sid = f"{prefix}-{uuid.uuid4().hex}"
     summary = _pre_chat_summary(pre_chat or {})
     for attempt in range(1, INTAKE_ATTEMPTS + 1):
@@ -191,6 +213,7 @@ def open_conversation(
                     to_raw=to_number,
                     notes=summary,
                     not_safe=bool((pre_chat or {}).get("in_danger")),
+                    person=person,
                 )
                 if summary:
                     _add(call, MessageDirection.SYSTEM, summary)
@@ -318,6 +341,8 @@ def send_reply(call: Call, user, body: str) -> ContactMessage:
             ]
             ids = [m.pk for m in parts]
             transaction.on_commit(lambda: send_sms(ids))
+        elif call.channel in _senders:
+            parts = _send_later(call, MessageDirection.OUT, body, author=user)
         else:
             parts = [_add(call, MessageDirection.OUT, body, author=user)]
     message = parts[-1]
@@ -335,6 +360,8 @@ def _system_reply(call: Call, text: str) -> list[ContactMessage]:
             ]
             ids = [m.pk for m in parts]
             transaction.on_commit(lambda: send_sms(ids))
+        elif call.channel in _senders:
+            parts = _send_later(call, MessageDirection.SYSTEM, text)
         else:
             parts = [_add(call, MessageDirection.SYSTEM, text)]
     return parts

@@ -21,6 +21,7 @@ from hotline.models import (
     Person,
     PersonFlag,
     PersonPhone,
+    PersonWeChat,
     StageVisit,
 )
 from hotline.selectors import visible_people, workable_people
@@ -107,7 +108,8 @@ def may_merge(actor) -> bool:
 
 def merge_people(actor, keep: Person, other: Person, *, reason: str) -> Person:
     """Two records found to be one person: ``other`` is folded into ``keep``. Every case, call,
-    number, guardian and flag follows; ``other`` stays, empty, pointing at ``keep``.
+    number, WeChat openid, guardian and flag follows; ``other`` stays, empty, pointing at
+    ``keep``.
 
     一人一例: if both have an open case, ``keep``'s stays open and ``other``'s is closed with the
     reason (refused while it still has open work: finish or move that first)."""
@@ -171,6 +173,7 @@ def merge_people(actor, keep: Person, other: Person, *, reason: str) -> Person:
                 keep.phone = number
         keep.save()
         PersonPhone.objects.filter(person=other).update(person=keep)
+        PersonWeChat.objects.filter(person=other).update(person=keep)
         GuardianContact.objects.filter(person=other).update(person=keep)
         PersonFlag.objects.filter(person=other).update(person=keep)
         moved_cases = list(other.cases.values_list("pk", flat=True))

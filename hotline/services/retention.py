@@ -1,10 +1,10 @@
 """Retention (个人信息保存期限, PIPL art. 19): once every case of a person has been closed for
-longer than ``CASE_RETENTION_DAYS``, the person is anonymised: name, alias, numbers, address,
-school, notes, guardians, flag reasons, the numbers and notes of their calls, triage and drafts,
-the transcripts of their text conversations (deleted: nothing in a message is kept apart from the
-person), the safety plan's words and texts, and what other apps register (session notes). Kept:
-the person row and its links, gender, birth year and home region, and every case's stage, risk,
-district and dates, so the dashboard's counts do not change.
+longer than ``CASE_RETENTION_DAYS``, the person is anonymised: name, alias, numbers, WeChat
+openids, address, school, notes, guardians, flag reasons, the numbers and notes of their calls,
+triage and drafts, the transcripts of their text conversations (deleted: nothing in a message is
+kept apart from the person), the safety plan's words and texts, and what other apps register
+(session notes). Kept: the person row and its links, gender, birth year and home region, and
+every case's stage, risk, district and dates, so the dashboard's counts do not change.
 
 Batch-wise and idempotent: a person is marked ``anonymised_at`` in the same transaction, and a
 marked person is never picked again. Every anonymisation is one audit event.
@@ -26,6 +26,7 @@ from hotline.models import (
     Person,
     PersonFlag,
     PersonPhone,
+    PersonWeChat,
     SafetyPlanMessage,
     SafetyPlanVersion,
     Stage,
@@ -88,6 +89,7 @@ def _anonymise(person_id: int, now: datetime) -> None:
         )
         GuardianContact.objects.filter(person_id=person_id).delete()
         PersonPhone.objects.filter(person_id=person_id).delete()
+        PersonWeChat.objects.filter(person_id=person_id).delete()
         PersonFlag.objects.filter(person_id=person_id).update(reason="", clear_reason="")
         ContactMessage.objects.filter(call__person_id=person_id).delete()
         calls = Call.objects.filter(person_id=person_id)

@@ -14,7 +14,7 @@
   if (!root || !box) return;
   var API = root.dataset.api;
   var ME = parseInt(root.dataset.user, 10);
-  var TEXT = ["sms", "webchat"];
+  var TEXT = ["sms", "webchat", "wechat"];
   var HELD = ["in_progress", "wrap_up"];
   // The words, from the section's data-t-* attributes (data-t-sent -> T.sent).
   var T = {};
