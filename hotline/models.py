@@ -593,6 +593,31 @@ class Call(FSMModelMixin, models.Model):
                 name="call_live_status",
             ),
         ]
+        # One live SMS thread per number (as ``open_sms_thread`` finds it): two first texts
+        # from a new number at the same moment open one conversation, and the second text
+        # continues it (``receive_sms``). By the E.164 number, else by the raw sender.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_number"],
+                condition=Q(
+                    channel="sms",
+                    ended_at__isnull=True,
+                    status__in=["queued", "offered", "in_progress", "wrap_up"],
+                )
+                & ~Q(from_number=""),
+                name="one_open_sms_thread_per_number",
+            ),
+            models.UniqueConstraint(
+                fields=["from_raw"],
+                condition=Q(
+                    channel="sms",
+                    ended_at__isnull=True,
+                    status__in=["queued", "offered", "in_progress", "wrap_up"],
+                    from_number="",
+                ),
+                name="one_open_sms_thread_per_sender",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.call_sid} {self.status}"

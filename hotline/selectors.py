@@ -248,7 +248,9 @@ def wrap_up_today(user) -> list[dict]:
 
 
 def visible_calls(user):
-    """Calls of the user's centres, and calls overflowed to them (溢出来电) or from them."""
+    """Calls of the user's centres, and calls overflowed to them (溢出来电) or from them. The
+    operator a contact is offered to reads it (a text's transcript on the offer card) as an
+    operator of the queue's centre: offers go to no one else (``presence.offer_waiting``)."""
     ids = reader_hotline_ids(user)
     return Call.objects.filter(Q(hotline__in=ids) | Q(answering_centre__in=ids))
 

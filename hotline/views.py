@@ -129,6 +129,13 @@ def _console_messages() -> dict:
         "waiting": _("waiting"),
         "overflow_from": _("Overflow call from %s"),
         "offered_to_you": _("Offered to you"),
+        # Why a contact waits higher in the queue (``Call.priority_reasons``, hotline.queue).
+        "priority_reasons": {
+            "callback": _("Call-back of an abandoned call"),
+            "not_safe_now": _("Not safe right now"),
+            "known_high_risk": _("Known high risk"),
+            "transfer_110": _("Transfer from police 110"),
+        },
         "offer_left": _("answer within %s s"),
         "offer_lapsed": _(
             "A call offered to you was not answered in time and went back to the queue. "

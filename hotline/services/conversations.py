@@ -220,6 +220,10 @@ def open_conversation(
                 _queue_update(call)
                 return call
         except IntegrityError:
+            # The number's SMS thread opened by another text at the same moment: the caller
+            # continues that one (``receive_sms``), taking it again here cannot succeed.
+            if channel == CallChannel.SMS and open_sms_thread(from_number) is not None:
+                raise
             # A person or case opened by another contact at the same moment: take it again.
             if attempt == INTAKE_ATTEMPTS:
                 raise
@@ -296,16 +300,33 @@ def receive_sms(
     if not body:
         return None
     body = body[: settings.CHAT_MESSAGE_MAX_CHARS]
-    call = open_sms_thread(from_raw)
-    if call is None:
-        call = open_conversation(CallChannel.SMS, from_number=from_raw, to_number=to_raw)
-        _system_reply(call, Texts.SMS_WELCOME)
+    call = _sms_thread(from_raw, to_raw, welcome=True)
     try:
         return receive_message(call, body, provider_sid=message_sid or None)
     except Conflict:
         # Ended between the look-up and the lock (inactivity): a new conversation takes it.
-        call = open_conversation(CallChannel.SMS, from_number=from_raw, to_number=to_raw)
+        call = _sms_thread(from_raw, to_raw, welcome=False)
         return receive_message(call, body, provider_sid=message_sid or None)
+
+
+def _sms_thread(from_raw: str, to_raw: str, *, welcome: bool) -> Call:
+    """The number's live SMS conversation, or a new one (with the welcome if ``welcome``).
+    Two first texts at the same moment both find none and both open one: the database keeps
+    one (``one_open_sms_thread_per_number``), and the other text continues it."""
+    for attempt in range(1, INTAKE_ATTEMPTS + 1):
+        call = open_sms_thread(from_raw)
+        if call is not None:
+            return call
+        try:
+            call = open_conversation(CallChannel.SMS, from_number=from_raw, to_number=to_raw)
+        except IntegrityError:
+            if attempt == INTAKE_ATTEMPTS:
+                raise
+            continue
+        if welcome:
+            _system_reply(call, Texts.SMS_WELCOME)
+        return call
+    raise AssertionError("unreachable")
 
 
 # --- replies ---------------------------------------------------------------------------------

@@ -168,8 +168,8 @@
       }
       (call.priority_reasons || []).forEach(function (reason) {
         var tag = document.createElement("span");
-        tag.className = "tag";
-        text(tag, reason);
+        tag.className = "tag priority-reason";
+        text(tag, T.priority_reasons[reason] || reason);
         meta.append(" ", tag);
       });
       (call.person_flags || []).forEach(function (flag) {
@@ -203,9 +203,11 @@
     text($("queue-count"), state.queue.length);
     $("queue-empty").hidden = state.queue.length > 0;
     // Holding a text conversation, another may still be taken (the server counts the limit).
-    var holdsText = !!state.call && ["sms", "webchat"].indexOf(state.call.channel) >= 0;
+    var holdsText = !!state.call && ["sms", "webchat", "wechat"].indexOf(state.call.channel) >= 0;
     $("accept-next").disabled = state.queue.length === 0 || (!!state.call && !holdsText);
     renderDock();
+    // conversation.js adds a text conversation's preview to the card offered to me.
+    root.dispatchEvent(new CustomEvent("console:queue", { detail: state.queue }));
   }
 
   function tickTalk() {

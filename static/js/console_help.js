@@ -18,6 +18,8 @@
   function text(el, value) { el.textContent = value == null ? "" : String(value); }
   function api(method, path, body) { return window.ConsoleApi.request(method, API + path, body); }
   function live() { return !!call && call.status === "in_progress"; }
+  // Joining 110/120 to the call is a voice leg: a text conversation has no conference to join.
+  function voice() { return !!call && ["sms", "webchat", "wechat"].indexOf(call.channel) < 0; }
 
   function renderHelp() {
     var box = $("need-help").parentNode;
@@ -54,7 +56,7 @@
         services.push({ service: service, leg: leg });
       }
     });
-    box.hidden = !live() || !services.length;
+    box.hidden = !live() || !voice() || !services.length;
     services.forEach(function (s) {
       var b = document.createElement("button");
       b.type = "button";

@@ -5,6 +5,9 @@
  * console.js says which call is shown ("console:call") and is asked to show another
  * ("console:switch"). The live stream only says that something changed (the event log carries
  * no message text): the transcript itself is read from the REST API.
+ *
+ * A text conversation offered to me shows its messages so far on the offer card, read only,
+ * before I accept (console.js announces each queue render: "console:queue").
  */
 (function () {
   "use strict";
@@ -219,9 +222,71 @@
     }).catch(function (err) { text(out, err.message || T.network); });
   });
 
+  /* --- the offer's preview ---------------------------------------------------------- */
+
+  var offer = { id: null, messages: [], lastId: 0 };
+
+  function offeredText(queue) {
+    return (queue || []).filter(function (c) {
+      return c.offered_to === ME && c.status === "offered" && TEXT.indexOf(c.channel) >= 0;
+    })[0] || null;
+  }
+
+  // The queue is redrawn on every change: the preview is put back from what was read.
+  function placePreview() {
+    var old = $("offer-preview");
+    if (old) old.remove();
+    var card = offer.id && document.querySelector("#queue li.queue-item[data-call='" + offer.id + "']");
+    if (!card) return;
+    var preview = document.createElement("div");
+    preview.id = "offer-preview";
+    preview.className = "offer-preview";
+    var title = document.createElement("p");
+    title.className = "offer-preview-title";
+    text(title, T.preview);
+    var list = document.createElement("ol");
+    list.className = "transcript";
+    list.setAttribute("aria-label", T.preview);
+    offer.messages.forEach(function (m) { list.append(messageItem(m)); });
+    if (!offer.messages.length) {
+      var none = document.createElement("li");
+      none.className = "msg-system";
+      text(none, T.empty);
+      list.append(none);
+    }
+    preview.append(title, list);
+    card.append(preview);
+    list.scrollTop = list.scrollHeight;  // the newest at the bottom, in view
+  }
+
+  function loadPreview() {
+    var id = offer.id;
+    if (!id) return;
+    api("GET", "calls/" + id + "/messages/?after=" + offer.lastId).then(function (messages) {
+      if (offer.id !== id) return;
+      messages.forEach(function (m) {
+        if (m.id <= offer.lastId) return;
+        offer.messages.push(m);
+        offer.lastId = m.id;
+      });
+      placePreview();
+    }).catch(function () { /* the next message or queue change reads it again */ });
+  }
+
+  root.addEventListener("console:queue", function (e) {
+    var call = offeredText(e.detail);
+    var id = call ? call.id : null;
+    if (id !== offer.id) {
+      offer = { id: id, messages: [], lastId: 0 };
+      loadPreview();
+    }
+    placePreview();
+  });
+
   if (window.Live) {
     window.Live.on("conversation.message", function (event) {
       var d = event.data || {};
+      if (offer.id && d.call === offer.id) loadPreview();
       if (state.call && d.call === state.call.id) {
         $("conversation-typing").hidden = true;
         load(false);

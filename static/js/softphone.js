@@ -41,10 +41,18 @@
 
   /* --- what is shown ---------------------------------------------------------------- */
 
+  // A text conversation (SMS, web chat) has no voice leg: no hold, hang-up or keypad beside it.
+  var TEXT = ["sms", "webchat", "wechat"];
+
+  function textInHand() {
+    var c = state.consoleCall;
+    return !!c && TEXT.indexOf(c.channel) >= 0;
+  }
+
   function live() {
     var c = state.consoleCall;
     var talking = c && c.status === "in_progress" && c.operator === ME && !c.ended_at;
-    return talking && !state.hungUp[c.id] ? c : null;
+    return talking && !textInHand() && !state.hungUp[c.id] ? c : null;
   }
 
   function render() {
@@ -78,6 +86,8 @@
     text($("sp-hold"), state.onHold ? T.resume : T.hold);
     $("sp-keypad").hidden = !inCall;
     $("sp-audio").hidden = !state.device;
+    // Beside a text conversation the phone is out of the way, unless a leg rings or is live.
+    box.hidden = textInHand() && !ringing && !inCall;
     $("sp-device").value = state.where;
     renderFallback();
     renderWarnings();

@@ -1,8 +1,9 @@
 """An SMS conversation on the operator console, in real Chromium at 1366x768 in Chinese: a text
-arrives by the signed webhook, operator1 accepts it, reads the transcript beside the risk screen,
-replies (the server records the SMS; the SDK's own request is checked in
-tests/hotline/test_sms_conversation.py), sees the delivery come back and the person write again,
-then triages and wraps up."""
+arrives by the signed webhook and is offered to operator1 with the text on the offer card;
+they accept it (no phone controls beside it), read the transcript beside the risk screen,
+reply (the server records the SMS; the SDK's own request is checked in
+tests/hotline/test_sms_conversation.py), see the delivery come back and the person write again,
+then triage and wrap up."""
 
 import urllib.parse
 import urllib.request
@@ -54,6 +55,11 @@ def test_an_sms_is_accepted_answered_and_triaged_on_the_console(new_page, daphne
     item = page.locator("#queue li.queue-item").first
     item.wait_for()
     assert "短信" in item.inner_text()
+    # Offered to operator1: the card shows the text before they accept, the newest last.
+    preview = page.locator("#queue li.queue-item.offered-to-me #offer-preview")
+    preview.locator("li.msg-in").filter(has_text="我撑不下去了").wait_for()
+    assert "我撑不下去了" in preview.locator("li").all_inner_texts()[-1]
+    preview.screenshot(path=str(artifacts / "sms-offer-preview.png"))
     item.locator("button.accept").click()
 
     conversation = page.locator("#conversation")
@@ -63,6 +69,9 @@ def test_an_sms_is_accepted_answered_and_triaged_on_the_console(new_page, daphne
     # The welcome that went out names 110/120; it shows as a system message, sent.
     assert "110" in transcript.locator("li.msg-system").first.inner_text()
     assert page.locator("#triage").is_visible()  # the screen beside the transcript
+    for control in ("#sp-hold", "#sp-hangup", "#sp-keypad", "#conf-hold", "#conf-hang-up"):
+        assert not page.locator(control).is_visible(), control  # no phone beside a text
+    assert page.locator("#one-key").is_visible()
     held = page.locator("#held-conversations button")
     held.first.wait_for()
     assert held.count() == 1 and "短信" in held.first.inner_text()

@@ -1,6 +1,8 @@
 """Web chat in real Chromium: a young visitor on a phone says they are not safe and sees the
-numbers at once; operator1 takes the chat beside the risk screen, answers, triages it high and
-refers it; counsellor1 reads the referral with the transcript."""
+numbers at once; the chat is offered to operator1, whose offer card shows the pre-chat answers
+and the visitor's first words before they accept; they take it beside the risk screen (no phone
+controls beside a chat), answer, triage it high and refer it; counsellor1 reads the referral with
+the transcript."""
 
 from pathlib import Path
 
@@ -46,6 +48,8 @@ def test_a_visitor_not_safe_is_answered_triaged_high_and_referred_with_the_trans
     base = daphne_server.url
     operator = new_page("operator1")
     operator.locator("#live-status[data-state=live]").wait_for()
+    operator.select_option("#presence", "available")  # at the console: the chat is offered
+    operator.locator("#presence-now").filter(has_text="空闲").wait_for()
     queued_before = operator.locator("#queue li.queue-item").count()
 
     # The visitor: consent, then "are you safe right now?" - no. The numbers show at once.
@@ -68,15 +72,43 @@ def test_a_visitor_not_safe_is_answered_triaged_high_and_referred_with_the_trans
     phone.locator("li.msg-mine").filter(has_text="不想活了").wait_for()
     shot(phone, "webchat-visitor-phone.png")
 
-    # operator1: the chat comes first in the queue (not safe), is taken beside the risk screen.
+    # operator1: the chat is offered to them, first in the queue (not safe). Before accepting,
+    # the offer card shows the pre-chat answers and the visitor's words, read only, newest last.
     operator.wait_for_function(
         f"() => document.querySelectorAll('#queue li.queue-item').length > {queued_before}"
     )
-    item = operator.locator("#queue li.queue-item").first
+    item = operator.locator("#queue li.queue-item.offered-to-me").first
+    preview = item.locator("#offer-preview")
+    preview.locator("li.msg-in").filter(has_text="<b>不想活了</b>").wait_for()  # as text
+    assert "现在安全吗：不，我现在不安全" in preview.locator("li.msg-system").first.inner_text()
+    words = preview.locator("li").all_inner_texts()
+    assert "不想活了" in words[-1]  # the newest at the bottom
+    assert preview.locator("li.msg-in").last.is_visible()  # scrolled into view, not cut off
+    assert preview.locator("textarea, input, button").count() == 0  # read only
+    assert operator.locator("#no-call").is_visible()  # nothing accepted yet
+    assert "自述现在不安全" in item.inner_text()  # why it is first, in words
+    item.screenshot(path=str(ARTIFACTS / "webchat-offer-card.png"))
+    shot(operator, "webchat-offer-console.png")
+
+    # The visitor writes again while it is offered: the preview follows.
+    phone.locator("#body").fill("我在学校宿舍")
+    phone.locator("#composer button[type=submit]").click()
+    preview.locator("li.msg-in").filter(has_text="我在学校宿舍").wait_for()
+    assert "我在学校宿舍" in preview.locator("li").all_inner_texts()[-1]
+
+    # Accepted: the conversation beside the risk screen, and no phone controls beside it.
     item.locator("button.accept").click()
     operator.locator("#conversation:not([hidden])").wait_for()
     operator.locator("#transcript").filter(has_text="<b>不想活了</b>").wait_for()  # as text
     operator.locator("#triage:not([hidden])").wait_for()
+    operator.locator("#offer-preview").wait_for(state="detached")
+    for control in ("#sp-hold", "#sp-hangup", "#sp-keypad", "#conf-hold", "#conf-hang-up"):
+        assert not operator.locator(control).is_visible(), control
+    assert not operator.locator("#softphone").is_visible()
+    for words in ("挂断", "保持", "转接"):  # by what a tired eye reads, wherever it is
+        assert operator.get_by_role("button", name=words).filter(visible=True).count() == 0
+    assert operator.locator("#end-conversation").is_visible()  # the chat's own 结束会话
+    assert operator.locator("#one-key").is_visible()  # one-key emergency stays
     operator.locator("#reply-body").fill("我在这里陪着你。你现在在哪里？身边有人吗？")
     operator.locator("#reply-send").click()
 

@@ -11,6 +11,9 @@ from hotline.conversation_models import ContactMessage
 from hotline.models import Call, Case
 from hotline.services.retention import anonymise_expired
 from realtime.models import ConsoleSession
+from tests.hotline import overflow_fixtures as fx
+
+province, operator12356 = fx.province, fx.operator12356
 
 
 @pytest.fixture
@@ -59,6 +62,27 @@ def test_the_holder_reads_and_replies_others_only_read(
     empty = api.post(url, {"body": "   "}, format="json")
     assert empty.status_code == 400
     assert ContactMessage.objects.filter(call=chat, direction="out").count() == 1
+
+
+def test_the_operator_offered_a_chat_reads_it_before_accepting_another_centre_does_not(
+    network, operator, operator12356, client_for
+):
+    """The offer card shows the transcript so far; replying waits for the accept."""
+    ConsoleSession.objects.create(user=operator, channel_name=f"test.{operator.pk}")
+    services.set_presence(operator, status="available")
+    chat = services.open_conversation("webchat", pre_chat={"safe_now": False})
+    services.receive_message(chat, "我现在很害怕")
+    chat.refresh_from_db()
+    assert chat.status == "offered" and chat.offered_to == operator
+    url = f"/api/v1/calls/{chat.pk}/messages/"
+    rows = client_for(operator).get(url).json()
+    assert [r["direction"] for r in rows] == ["system", "in"]
+    assert "现在安全吗：否" in rows[0]["body"] and rows[1]["body"] == "我现在很害怕"
+    early = client_for(operator).post(url, {"body": "你好"}, format="json")
+    assert early.status_code == 403 and early.json()["code"] == "not_your_call"
+    # An operator of another hotline centre: no such conversation.
+    assert client_for(operator12356).get(url).status_code == 404
+    assert ContactMessage.objects.filter(call=chat, direction="out").count() == 0
 
 
 def test_a_phone_call_has_no_transcript(conversations, operator, client_for):
