@@ -5,7 +5,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
@@ -206,35 +206,46 @@ def test_a_message_reaches_only_the_operator_offered_or_holding_the_conversation
     assert list(event.audience_rows.values_list("audience", flat=True)) == [f"user:{operator.pk}"]
 
 
-def frames_on(layer, channel) -> list[dict]:
-    async def drain():
-        frames = []
-        while True:
-            try:
-                frames.append(await asyncio.wait_for(layer.receive(channel), 0.3))
-            except TimeoutError:
-                return frames
-
-    return async_to_sync(drain)()
-
-
 def test_a_waiting_visitor_is_told_their_place_only_when_it_changes(
     network, operator, django_capture_on_commit_callbacks
 ):
     first, second = chat(), chat()
-    layer = get_channel_layer()
-    probe = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(visitor_group(second), probe)
     conversations._places_told.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        assert conversations.tell_queue_places() == 2
-    [frame] = frames_on(layer, probe)
-    assert frame["type"] == "chat.queue" and frame["position"] == 2
-    with django_capture_on_commit_callbacks(execute=True):
-        assert conversations.tell_queue_places() == 0
-    assert frames_on(layer, probe) == []
-    services.accept_call(operator, first)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert conversations.tell_queue_places() == 1
-    [frame] = frames_on(layer, probe)
-    assert frame["position"] == 1 and frame["expected_wait_seconds"] > 0
+
+    def tell() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return conversations.tell_queue_places()
+
+    # One event loop and one receive throughout: the Redis layer's channels live in the loop
+    # that made them, and a cancelled receive gives its channel up.
+    async def visitor_hears():
+        layer = get_channel_layer()
+        probe = await layer.new_channel()
+        await layer.group_add(visitor_group(second), probe)
+        frames = []
+
+        async def collect():
+            while True:
+                frames.append(await layer.receive(probe))
+
+        async def told() -> list[dict]:
+            await asyncio.sleep(0.5)
+            heard = list(frames)
+            frames.clear()
+            return heard
+
+        collector = asyncio.ensure_future(collect())
+        try:
+            assert await sync_to_async(tell)() == 2
+            [frame] = await told()
+            assert frame["type"] == "chat.queue" and frame["position"] == 2
+            assert await sync_to_async(tell)() == 0
+            assert await told() == []
+            await sync_to_async(services.accept_call)(operator, first)
+            assert await sync_to_async(tell)() == 1
+            [frame] = await told()
+            assert frame["position"] == 1 and frame["expected_wait_seconds"] > 0
+        finally:
+            collector.cancel()
+
+    async_to_sync(visitor_hears)()
