@@ -21,8 +21,10 @@ RECENT_ANSWERS = 20
 
 
 # A failed delivery in words on the transcript: the provider's error code (Twilio's 2xxxx/3xxxx,
-# WeChat's errcode) or ours. An unknown code is shown as it is.
+# WeChat's errcode) or ours, "<channel>:<code>" first. An unknown code is shown as it is.
 DELIVERY_ERRORS = {
+    "sms:network": gettext_lazy("the SMS provider could not be reached"),
+    "wechat:network": gettext_lazy("WeChat's servers could not be reached"),
     "network": gettext_lazy("the provider could not be reached"),
     "48h_window": gettext_lazy("the person last wrote more than 48 hours ago"),
     "45015": gettext_lazy("the person last wrote more than 48 hours ago"),
@@ -43,9 +45,11 @@ DELIVERY_ERRORS = {
 }
 
 
-def delivery_error_text(code: str) -> str:
+def delivery_error_text(code: str, channel: str = "") -> str:
     """Why a message was not delivered, in words ("" for no code or one not known here)."""
-    words = DELIVERY_ERRORS.get(code or "")
+    if not code:
+        return ""
+    words = DELIVERY_ERRORS.get(f"{channel}:{code}") or DELIVERY_ERRORS.get(code)
     return str(words) if words else ""
 
 

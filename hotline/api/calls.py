@@ -30,6 +30,7 @@ from hotline.models import (
     VOICE_CHANNELS,
     WAITING_STATUSES,
     Call,
+    CallChannel,
     CallerRelation,
     Device,
     Disposition,
@@ -122,6 +123,8 @@ class CallSerializer(ModelSerializer):
         return call.answering_centre.name if call.answering_centre_id else ""
 
     def get_from_number(self, call) -> str:
+        if call.channel == CallChannel.WECHAT:
+            return ""  # the openid is WeChat's key, not a number anyone can use or read
         return str(call.from_number) if call.from_number else call.from_raw
 
     def get_person_name(self, call) -> str:
@@ -205,7 +208,7 @@ class ContactMessageSerializer(ModelSerializer):
 
     def get_error_text(self, message) -> str:
         """Why the message was not delivered, in words (the error code explained)."""
-        return delivery_error_text(message.error_code)
+        return delivery_error_text(message.error_code, message.call.channel)
 
     def get_resent_as(self, message) -> int | None:
         """重发: the message that sent this failed one again, if it was."""

@@ -367,12 +367,18 @@ def test_a_refused_reply_is_sent_again_once_the_api_takes_it(held, operator, wec
 
 
 def test_a_reply_wechat_could_not_be_reached_for_is_sent_again(
-    held, operator, wechat, reply, resend, settings
+    held, operator, wechat, reply, resend, settings, client_for
 ):
     api_base = settings.WECHAT_API_BASE_URL
     settings.WECHAT_API_BASE_URL = "http://127.0.0.1:9/cgi-bin/"  # nothing listens there
     failed = reply(held, operator, "你好")
     settings.WECHAT_API_BASE_URL = api_base
+    rows = client_for(operator).get(f"/api/v1/calls/{held.pk}/messages/").json()
+    shown = next(r for r in rows if r["id"] == failed.pk)
+    assert (shown["error_code"], shown["error_text"]) == (
+        "network",
+        "WeChat's servers could not be reached",
+    )
     assert resend(held, operator, failed.pk).status_code == 201
     assert failed.resent_as.delivery_status == "sent"
     assert wechat.seen[-1][3]["text"] == {"content": "你好"}
@@ -431,6 +437,7 @@ def test_the_api_lists_wechat_conversations(held, operator, client_for):
     api = client_for(operator)
     rows = api.get("/api/v1/calls/", {"channel": "wechat"}).json()["results"]
     assert [(r["id"], r["channel"]) for r in rows] == [(held.pk, "wechat")]
+    assert rows[0]["from_number"] == ""  # the openid is no number to show
     assert api.get("/api/v1/calls/", {"channel": "sms"}).json()["results"] == []
 
 
