@@ -76,7 +76,8 @@
         render([sent], false);
         return load(true);  // the failed one now says it was sent again
       }).catch(function (err) {
-        text(error, (err && err.message) || T.network);
+        // No answer at all (the line dropped): words of ours, not the browser's.
+        text(error, (err && err.status && err.message) || T.network);
         button.setAttribute("aria-describedby", error.id);
         button.disabled = false;
       });
