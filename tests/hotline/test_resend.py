@@ -4,6 +4,7 @@ of ``POST /api/v1/calls/{id}/messages/{message_id}/resend/``."""
 
 import pytest
 
+from core.errors import Conflict
 from hotline import services
 from hotline.conversation_models import ContactMessage
 from hotline.models import Call
@@ -153,3 +154,18 @@ def test_after_the_conversation_ended_it_is_409(
     response = api(operator).post(resend_url(held, failed))
     assert response.status_code == 409 and response.json()["code"] == "conversation_ended"
     assert sms_sent(twilio) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_resends_of_one_reply_at_once_send_it_once(held, operator, twilio, failed):
+    """Two tabs (or a double click) resending the same reply: real concurrent transactions."""
+    from tests.hotline.test_accept_race import _race
+
+    results = _race([lambda: services.resend_message(held, operator, failed.pk)] * 2)
+    sent = [r for r in results if isinstance(r, ContactMessage)]
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(sent) == 1 and len(refused) == 1, results
+    assert refused[0].code == "already_resent"
+    assert ContactMessage.objects.filter(resend_of=failed).count() == 1
+    assert [s["Body"] for s in sms_sent(twilio)] == [failed.body]
