@@ -46,6 +46,15 @@ class ContactMessage(models.Model):
         _("delivery"), max_length=20, choices=DeliveryStatus.choices, blank=True
     )
     error_code = models.CharField(_("error code"), max_length=20, blank=True)
+    # 重发: the failed reply this one sends again (one-to-one: a failed reply is resent once).
+    resend_of = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resent_as",
+        verbose_name=_("resend of"),
+    )
 
     class Meta:
         verbose_name = _("conversation message")

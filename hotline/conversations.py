@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from hotline.models import WAITING_STATUSES, Call, CallChannel, CallStatus, ContactMessage
 
@@ -18,6 +18,39 @@ log = logging.getLogger(__name__)
 # Without recent answers to go by: a minute per place in the queue.
 DEFAULT_SECONDS_PER_PLACE = 60
 RECENT_ANSWERS = 20
+
+
+# A failed delivery in words on the transcript: the provider's error code (Twilio's 2xxxx/3xxxx,
+# WeChat's errcode) or ours, "<channel>:<code>" first. An unknown code is shown as it is.
+DELIVERY_ERRORS = {
+    "sms:network": gettext_lazy("the SMS provider could not be reached"),
+    "wechat:network": gettext_lazy("WeChat's servers could not be reached"),
+    "network": gettext_lazy("the provider could not be reached"),
+    "48h_window": gettext_lazy("the person last wrote more than 48 hours ago"),
+    "45015": gettext_lazy("the person last wrote more than 48 hours ago"),
+    "45047": gettext_lazy("too many messages without an answer from the person"),
+    "43004": gettext_lazy("the person no longer follows the Official Account"),
+    "40003": gettext_lazy("WeChat does not know this person"),
+    "no_openid": gettext_lazy("the person's WeChat identity has been removed"),
+    "not_configured": gettext_lazy("the channel is not configured"),
+    "21211": gettext_lazy("not a valid number"),
+    "21610": gettext_lazy("the person has unsubscribed (replied STOP)"),
+    "21614": gettext_lazy("not a mobile number"),
+    "30003": gettext_lazy("the phone is off or out of reach"),
+    "30004": gettext_lazy("the number blocks messages"),
+    "30005": gettext_lazy("the number does not exist"),
+    "30006": gettext_lazy("a landline or a number that cannot take texts"),
+    "30007": gettext_lazy("filtered by the carrier"),
+    "30008": gettext_lazy("the carrier gave no reason"),
+}
+
+
+def delivery_error_text(code: str, channel: str = "") -> str:
+    """Why a message was not delivered, in words ("" for no code or one not known here)."""
+    if not code:
+        return ""
+    words = DELIVERY_ERRORS.get(f"{channel}:{code}") or DELIVERY_ERRORS.get(code)
+    return str(words) if words else ""
 
 
 def visitor_group(call: Call | int) -> str:

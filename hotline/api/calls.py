@@ -22,6 +22,7 @@ from hotline import triage as triage_rule
 from hotline.api.audit import AuditedReads
 from hotline.api.cases import CaseSerializer, FlagSerializer, PersonSerializer, active_flags
 from hotline.conversation_models import ContactMessage
+from hotline.conversations import delivery_error_text
 from hotline.models import (
     MANUAL_CHANNEL_CHOICES,
     SETTABLE_PRESENCE_CHOICES,
@@ -29,6 +30,7 @@ from hotline.models import (
     VOICE_CHANNELS,
     WAITING_STATUSES,
     Call,
+    CallChannel,
     CallerRelation,
     Device,
     Disposition,
@@ -121,6 +123,8 @@ class CallSerializer(ModelSerializer):
         return call.answering_centre.name if call.answering_centre_id else ""
 
     def get_from_number(self, call) -> str:
+        if call.channel == CallChannel.WECHAT:
+            return ""  # the openid is WeChat's key, not a number anyone can use or read
         return str(call.from_number) if call.from_number else call.from_raw
 
     def get_person_name(self, call) -> str:
@@ -179,6 +183,8 @@ class ContactMessageSerializer(ModelSerializer):
     """One message of a text conversation's transcript (文字会话记录)."""
 
     author_name = serializers.SerializerMethodField()
+    error_text = serializers.SerializerMethodField()
+    resent_as = serializers.SerializerMethodField()
 
     class Meta:
         model = ContactMessage
@@ -191,11 +197,23 @@ class ContactMessageSerializer(ModelSerializer):
             "created_at",
             "delivery_status",
             "error_code",
+            "error_text",
+            "resend_of",
+            "resent_as",
         ]
         read_only_fields = fields
 
     def get_author_name(self, message) -> str:
         return str(message.author) if message.author_id else ""
+
+    def get_error_text(self, message) -> str:
+        """Why the message was not delivered, in words (the error code explained)."""
+        return delivery_error_text(message.error_code, message.call.channel)
+
+    def get_resent_as(self, message) -> int | None:
+        """重发: the message that sent this failed one again, if it was."""
+        resent = getattr(message, "resent_as", None)
+        return resent.pk if resent is not None else None
 
 
 class ReplySerializer(serializers.Serializer):
@@ -502,6 +520,40 @@ class CallViewSet(
             raise Invalid(_("after is a message id."), fields={"after": [_("Not a number.")]})
         messages = conversations.transcript(call, after=int(after))
         return Response(ContactMessageSerializer(messages, many=True).data)
+
+    @extend_schema(
+        request=None,
+        parameters=[
+            OpenApiParameter(
+                "message_id", int, OpenApiParameter.PATH, description="the failed reply's id"
+            )
+        ],
+        responses={
+            201: ContactMessageSerializer,
+            403: OpenApiResponse(description="You do not hold this conversation."),
+            404: OpenApiResponse(description="No such message in this conversation."),
+            409: OpenApiResponse(
+                description="The message did not fail, was already sent again, or the channel "
+                "would refuse it now (WeChat's 48 hours: the person must write first)."
+            ),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"messages/(?P<message_id>[0-9]{1,18})/resend",
+        url_name="message-resend",
+    )
+    def resend(self, request, pk=None, message_id=None):
+        """重发: send a failed reply again, once (a new message with the same body; the failed
+        one stays failed). Only by the operator holding the conversation."""
+        call = self.get_object()
+        if call.channel not in TEXT_CHANNELS:
+            raise Invalid(_("This is a phone call, not a text conversation."), code="not_text")
+        sent = services.resend_message(call, request.user, int(message_id))
+        # Read back: the message went out on commit and has its first status now.
+        sent = conversations.transcript(call).get(pk=sent.pk)
+        return Response(ContactMessageSerializer(sent).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=CallDetailSerializer)
     @action(detail=True, methods=["post"], url_path="end")

@@ -42,6 +42,7 @@ from hotline.services.conversations import (
     open_conversation,
     receive_message,
     receive_sms,
+    resend_message,
     send_reply,
 )
 from hotline.services.conversations import sweep as sweep_conversations
@@ -99,6 +100,7 @@ __all__ = [
     "record_outage_call",
     "record_read",
     "reopen_case",
+    "resend_message",
     "route_on_arrival",
     "save_triage_draft",
     "send_reply",

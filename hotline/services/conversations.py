@@ -8,6 +8,7 @@ adds its messages.
 - ``send_reply``: the operator of the conversation answers (SMS: through the Twilio SDK, split
   into parts, each with a signed status callback; web chat: to the visitor's group).
 - ``end_conversation`` and ``sweep`` (the worker's housekeeping): ending, by inactivity too.
+- ``resend_message``: 重发, the operator sends a failed reply again (once; the same path).
 - ``register_sender``: a channel of its own provider (WeChat, ``hotline.services.wechat``) sends
   its replies and system messages through the function it registers.
 
@@ -30,6 +31,7 @@ from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -74,6 +76,7 @@ QUEUE_UPDATE_EVERY_SECONDS = 3
 # Later statuses never go back to earlier ones (callbacks may arrive out of order).
 STATUS_RANK = {"": 0, "queued": 1, "sending": 1, "accepted": 1, "sent": 2}
 FINAL_STATUSES = {"delivered", "failed", "undelivered"}
+FAILED_STATUSES = {"failed", "undelivered"}
 
 
 class Texts:
@@ -131,6 +134,7 @@ def message_data(message: ContactMessage) -> dict:
         "author_name": str(message.author) if message.author_id else "",
         "delivery_status": message.delivery_status,
         "error_code": message.error_code,
+        "resend_of": message.resend_of_id,
     }
 
 
@@ -165,10 +169,19 @@ def _is_open(call: Call) -> bool:
 # Channels whose messages out go through a provider of their own: channel -> fn(message_ids),
 # run after the commit (outside any lock) and recording each message's delivery.
 _senders: dict[str, Callable[[list[int]], None]] = {}
+# channel -> fn(message): why the channel would refuse the message now (an error code), or "".
+_refusals: dict[str, Callable[[ContactMessage], str]] = {}
 
 
-def register_sender(channel: str, fn: Callable[[list[int]], None]) -> None:
+def register_sender(
+    channel: str,
+    fn: Callable[[list[int]], None],
+    *,
+    refusal: Callable[[ContactMessage], str] | None = None,
+) -> None:
     _senders[channel] = fn
+    if refusal is not None:
+        _refusals[channel] = refusal
 
 
 def _send_later(call: Call, direction: str, text: str, *, author=None) -> list[ContactMessage]:
@@ -368,6 +381,64 @@ def send_reply(call: Call, user, body: str) -> ContactMessage:
             parts = [_add(call, MessageDirection.OUT, body, author=user)]
     message = parts[-1]
     message.parts = parts
+    return message
+
+
+# Why a channel refuses a message now, in words for the operator (a resend would fail alike).
+RESEND_REFUSALS = {
+    "48h_window": gettext_lazy(
+        "WeChat takes no message more than 48 hours after the person last wrote: the person must "
+        "write first, then you can reply."
+    ),
+    "no_openid": gettext_lazy(
+        "The person's WeChat identity has been removed; the message cannot be sent."
+    ),
+    "not_configured": gettext_lazy(
+        "The WeChat Official Account is not configured; the message cannot be sent."
+    ),
+}
+
+
+def resend_message(call: Call, user, message_id: int) -> ContactMessage:
+    """重发: the operator holding the conversation sends a failed reply (SMS failed or not
+    delivered, WeChat refused or unreachable) again: a new message with the same body, linked to
+    the failed one, which stays failed. Once per failed message; not while the channel would
+    refuse it anyway (WeChat's 48 hours: the person must write first)."""
+    _require_text(call)
+    with transaction.atomic():
+        # The call's row lock makes two resends of one message at once one (the second sees
+        # ``resent_as``); ``resend_of`` is unique as well.
+        call = Call.objects.select_for_update().get(pk=call.pk)
+        _require_conversation_holder(user, call)
+        failed = ContactMessage.objects.filter(call=call, pk=message_id).first()
+        if failed is None:
+            raise NotFound(_("No such message in this conversation."), code="unknown_message")
+        if failed.direction != MessageDirection.OUT or failed.delivery_status not in (
+            FAILED_STATUSES
+        ):
+            raise Conflict(_("Only a reply that failed can be sent again."), code="not_failed")
+        if ContactMessage.objects.filter(resend_of=failed).exists():
+            raise Conflict(_("This reply has already been sent again."), code="already_resent")
+        failed.call = call
+        refusal = _refusals[call.channel](failed) if call.channel in _refusals else ""
+        if refusal:
+            words = RESEND_REFUSALS.get(refusal) or _(
+                "The message cannot be sent now (%(code)s)."
+            ) % {"code": refusal}
+            raise Conflict(
+                str(words), code=refusal if refusal in RESEND_REFUSALS else "cannot_send"
+            )
+        message = _add(
+            call,
+            MessageDirection.OUT,
+            failed.body,
+            author=user,
+            delivery_status="queued",
+            resend_of=failed,
+        )
+        ids = [message.pk]
+        sender = send_sms if call.channel == CallChannel.SMS else _senders[call.channel]
+        transaction.on_commit(lambda: sender(ids))
     return message
 
 
@@ -592,4 +663,8 @@ def sweep(now=None) -> int:
 
 def transcript(call: Call, *, after: int = 0):
     """The conversation's messages in order (after message id ``after``)."""
-    return call.messages.filter(pk__gt=after).select_related("author").order_by("created_at", "pk")
+    return (
+        call.messages.filter(pk__gt=after)
+        .select_related("author", "resent_as")
+        .order_by("created_at", "pk")
+    )

@@ -168,4 +168,9 @@ def send_wechat(message_ids: list[int]) -> None:
             _announce("conversation.delivery", message, SYSTEM)
 
 
-register_sender(CallChannel.WECHAT, send_wechat)
+def resend_refusal(message: ContactMessage) -> str:
+    """Why a failed message would be refused again now (the 48 hours: the person must write)."""
+    return _refusal(message, timezone.now())
+
+
+register_sender(CallChannel.WECHAT, send_wechat, refusal=resend_refusal)

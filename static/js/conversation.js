@@ -8,6 +8,9 @@
  *
  * A text conversation offered to me shows its messages so far on the offer card, read only,
  * before I accept (console.js announces each queue render: "console:queue").
+ *
+ * A reply of mine that failed (the SMS not delivered, WeChat refused or unreachable) says why
+ * in words and has a 重发 button beside it (once; the refusal, if any, shown beside it).
  */
 (function () {
   "use strict";
@@ -40,10 +43,50 @@
   function deliveryWords(m) {
     if (!m.delivery_status) return "";
     var words = T[m.delivery_status] || m.delivery_status;
+    if (m.error_text) return words + "：" + m.error_text + "（" + m.error_code + "）";
     return m.error_code ? words + "（" + T.error + " " + m.error_code + "）" : words;
   }
 
-  function messageItem(m) {
+  var FAILED = ["failed", "undelivered"];
+
+  function canResend(m) {
+    var call = state.call;
+    return m.direction === "out" && FAILED.indexOf(m.delivery_status) >= 0 && !m.resent_as &&
+      !!call && call.operator === ME && !call.ended_at;
+  }
+
+  // 重发: beside the failed reply, its refusal in words beside the button.
+  function resendControl(m) {
+    var wrap = document.createElement("span");
+    wrap.className = "resend";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "resend-button";
+    text(button, T.resend);
+    var error = document.createElement("span");
+    error.className = "error small resend-error";
+    error.setAttribute("role", "alert");
+    error.id = "resend-error-" + m.id;
+    button.addEventListener("click", function () {
+      var call = state.call;
+      if (!call) return;
+      button.disabled = true;
+      text(error, "");
+      api("POST", "calls/" + call.id + "/messages/" + m.id + "/resend/").then(function (sent) {
+        render([sent], false);
+        return load(true);  // the failed one now says it was sent again
+      }).catch(function (err) {
+        // No answer at all (the line dropped): words of ours, not the browser's.
+        text(error, (err && err.status && err.message) || T.network);
+        button.setAttribute("aria-describedby", error.id);
+        button.disabled = false;
+      });
+    });
+    wrap.append(button, error);
+    return wrap;
+  }
+
+  function messageItem(m, live) {
     var li = document.createElement("li");
     li.className = "msg-" + m.direction;
     li.dataset.id = m.id;
@@ -51,6 +94,12 @@
     meta.className = "meta";
     var who = m.direction === "out" ? (m.author === ME ? T.out : m.author_name) : T[m.direction];
     text(meta, who + " · " + timeFormat.format(new Date(m.created_at)));
+    if (m.resend_of) {
+      var again = document.createElement("span");
+      again.className = "resent";
+      text(again, " · " + T.resendOf);
+      meta.append(again);
+    }
     var delivery = deliveryWords(m);
     if (delivery) {
       var tag = document.createElement("span");
@@ -58,9 +107,16 @@
       text(tag, " · " + delivery);
       meta.append(tag);
     }
+    if (m.resent_as) {
+      var done = document.createElement("span");
+      done.className = "resent";
+      text(done, " · " + T.resent);
+      meta.append(done);
+    }
     var body = document.createElement("span");
     text(body, m.body);
     li.append(meta, body);
+    if (live && canResend(m)) li.append(resendControl(m));
     return li;
   }
 
@@ -72,7 +128,7 @@
     if (replace) list.innerHTML = "";
     messages.forEach(function (m) {
       var old = list.querySelector("li[data-id='" + m.id + "']");
-      var item = messageItem(m);
+      var item = messageItem(m, true);
       item.dataset.rank = RANK[m.delivery_status] || 0;
       if (old && parseInt(old.dataset.rank || "0", 10) > parseInt(item.dataset.rank, 10)) return;
       if (old) old.replaceWith(item);
@@ -112,6 +168,10 @@
     $("reply-body").disabled = ended;
     $("reply-send").disabled = ended;
     $("end-conversation").hidden = ended;
+    // Nothing goes out after the end: no 重发 either.
+    Array.prototype.forEach.call($("transcript").querySelectorAll(".resend"), function (el) {
+      el.hidden = ended;
+    });
   }
 
   function renderHeld() {

@@ -336,6 +336,68 @@ def test_when_wechat_cannot_be_reached_the_reply_is_failed(held, operator, wecha
     assert (message.delivery_status, message.error_code) == ("failed", "network")
 
 
+@pytest.fixture
+def resend(client_for, django_capture_on_commit_callbacks):
+    """The 重发 request as the console sends it: the message goes out on commit."""
+
+    def send(call, user, message_id):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client_for(user).post(f"/api/v1/calls/{call.pk}/messages/{message_id}/resend/")
+
+    return send
+
+
+def test_a_refused_reply_is_sent_again_once_the_api_takes_it(held, operator, wechat, reply, resend):
+    wechat.send_reply = {"errcode": 45015, "errmsg": "response out of time limit or subscription"}
+    failed = reply(held, operator, "你还在吗？")
+    wechat.send_reply = {"errcode": 0, "errmsg": "ok"}
+    wechat.seen.clear()
+    response = resend(held, operator, failed.pk)
+    assert response.status_code == 201
+    again = ContactMessage.objects.get(pk=response.json()["id"])
+    failed.refresh_from_db()
+    assert (again.delivery_status, again.resend_of, again.body) == ("sent", failed, "你还在吗？")
+    assert (failed.delivery_status, failed.error_code) == ("failed", "45015")
+    assert [(s[1], s[3]) for s in wechat.seen] == [
+        (
+            "/cgi-bin/message/custom/send",
+            {"touser": OPENID, "msgtype": "text", "text": {"content": "你还在吗？"}},
+        )
+    ]
+
+
+def test_a_reply_wechat_could_not_be_reached_for_is_sent_again(
+    held, operator, wechat, reply, resend, settings, client_for
+):
+    api_base = settings.WECHAT_API_BASE_URL
+    settings.WECHAT_API_BASE_URL = "http://127.0.0.1:9/cgi-bin/"  # nothing listens there
+    failed = reply(held, operator, "你好")
+    settings.WECHAT_API_BASE_URL = api_base
+    rows = client_for(operator).get(f"/api/v1/calls/{held.pk}/messages/").json()
+    shown = next(r for r in rows if r["id"] == failed.pk)
+    assert (shown["error_code"], shown["error_text"]) == (
+        "network",
+        "WeChat's servers could not be reached",
+    )
+    assert resend(held, operator, failed.pk).status_code == 201
+    assert failed.resent_as.delivery_status == "sent"
+    assert wechat.seen[-1][3]["text"] == {"content": "你好"}
+
+
+def test_past_48_hours_a_failed_reply_is_not_sent_again_until_the_person_writes(
+    held, operator, wechat, reply, resend, post
+):
+    held.messages.filter(direction="in").update(created_at=timezone.now() - timedelta(hours=49))
+    failed = reply(held, operator, "你好")
+    response = resend(held, operator, failed.pk)
+    assert response.status_code == 409 and response.json()["code"] == "48h_window"
+    assert "the person must write first" in response.json()["detail"]
+    assert wechat.seen == [] and not ContactMessage.objects.filter(resend_of=failed).exists()
+    post(text_xml("我在", 6000000000000000013))  # they write: the window is open again
+    assert resend(held, operator, failed.pk).status_code == 201
+    assert wechat.seen[-1][3]["text"] == {"content": "你好"}
+
+
 def test_ending_the_conversation_tells_the_person_through_the_api(
     held, operator, wechat, django_capture_on_commit_callbacks
 ):
@@ -375,6 +437,7 @@ def test_the_api_lists_wechat_conversations(held, operator, client_for):
     api = client_for(operator)
     rows = api.get("/api/v1/calls/", {"channel": "wechat"}).json()["results"]
     assert [(r["id"], r["channel"]) for r in rows] == [(held.pk, "wechat")]
+    assert rows[0]["from_number"] == ""  # the openid is no number to show
     assert api.get("/api/v1/calls/", {"channel": "sms"}).json()["results"] == []
 
 
