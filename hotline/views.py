@@ -127,6 +127,11 @@ def _console_messages() -> dict:
     """Strings the console script shows, in the request's language."""
     return {
         "waiting": _("waiting"),
+        # A text conversation in hand is headed as one, not as a call.
+        "call_title": _("Current call"),
+        "conversation_title": _("Current conversation"),
+        "talk_time": _("Talk time"),
+        "conversation_time": _("Conversation time"),
         "overflow_from": _("Overflow call from %s"),
         "offered_to_you": _("Offered to you"),
         # Why a contact waits higher in the queue (``Call.priority_reasons``, hotline.queue).

@@ -59,7 +59,7 @@ EVENT_LABELS = {
     "case.read": _("Case read"),
     "case.risk_changed": _("Risk changed"),
     "case.stage_changed": _("Case moved along the loop"),
-    "conversation.delivery": _("Text message delivery updated"),
+    "conversation.delivery": _("Message delivery updated"),
     "conversation.message": _("New message in a conversation"),
     "conversation.typing": _("Typing in a conversation"),
     "dashboard.drill_down": _("Cases opened from the one-screen view"),

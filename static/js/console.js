@@ -12,6 +12,7 @@
   var ME = parseInt(root.dataset.user, 10);
   var T = JSON.parse(document.getElementById("console-messages").textContent);
   var WAITING = ["queued", "offered"];
+  var TEXT_CHANNELS = ["sms", "webchat", "wechat"];
   var MINE_ACTIVE = ["offered", "in_progress", "wrap_up"];
 
   var state = {
@@ -203,7 +204,7 @@
     text($("queue-count"), state.queue.length);
     $("queue-empty").hidden = state.queue.length > 0;
     // Holding a text conversation, another may still be taken (the server counts the limit).
-    var holdsText = !!state.call && ["sms", "webchat", "wechat"].indexOf(state.call.channel) >= 0;
+    var holdsText = !!state.call && TEXT_CHANNELS.indexOf(state.call.channel) >= 0;
     $("accept-next").disabled = state.queue.length === 0 || (!!state.call && !holdsText);
     renderDock();
     // conversation.js adds a text conversation's preview to the card offered to me.
@@ -342,6 +343,7 @@
     $("call").hidden = !call;
     $("no-triage").hidden = !!call;
     if (!call) {
+      text($("call-title"), T.call_title);
       root.dispatchEvent(new CustomEvent("console:call", { detail: null }));
       $("triage").hidden = true;
       $("triaged").hidden = true;
@@ -350,6 +352,9 @@
       root.dispatchEvent(new CustomEvent("console:call", { detail: null }));
       return;
     }
+    var isText = TEXT_CHANNELS.indexOf(call.channel) >= 0;
+    text($("call-title"), isText ? T.conversation_title : T.call_title);
+    text($("talk-label"), isText ? T.conversation_time : T.talk_time);
     text($("call-from"), call.from_number || call.caller_name || T.anonymous);
     text($("call-channel"), (T.channels[call.channel] || call.channel) +
       (call.overflowed_from ? " · " + T.overflow_from.replace("%s", call.overflowed_from) : ""));
