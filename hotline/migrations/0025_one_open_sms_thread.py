@@ -2,6 +2,31 @@
 
 from django.conf import settings
 from django.db import migrations, models
+from django.utils import timezone
+
+LIVE = ["queued", "offered", "in_progress", "wrap_up"]
+WAITING = ["queued", "offered"]
+
+
+def fold_duplicate_threads(apps, schema_editor):
+    """Before the constraints: a number with two live SMS threads (the race this closes) keeps
+    the oldest; the newer ones' messages move into it and they end (a waiting one as abandoned),
+    so nothing the person wrote is lost and the constraint can be added."""
+    Call = apps.get_model("hotline", "Call")
+    ContactMessage = apps.get_model("hotline", "ContactMessage")
+    kept = {}
+    now = timezone.now()
+    live = Call.objects.filter(channel="sms", ended_at__isnull=True, status__in=LIVE)
+    for call in live.order_by("queued_at", "pk"):
+        key = ("number", str(call.from_number)) if call.from_number else ("raw", call.from_raw)
+        keep = kept.setdefault(key, call)
+        if keep.pk == call.pk:
+            continue
+        ContactMessage.objects.filter(call=call).update(call=keep)
+        ended = {"ended_at": now}
+        if call.status in WAITING:
+            ended["status"] = "abandoned"
+        Call.objects.filter(pk=call.pk).update(**ended)
 
 
 class Migration(migrations.Migration):
@@ -13,6 +38,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(fold_duplicate_threads, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='call',
             constraint=models.UniqueConstraint(condition=models.Q(('channel', 'sms'), ('ended_at__isnull', True), ('status__in', ['queued', 'offered', 'in_progress', 'wrap_up']), models.Q(('from_number', ''), _negated=True)), fields=('from_number',), name='one_open_sms_thread_per_number'),
