@@ -6,73 +6,26 @@ standing in for api.weixin.qq.com, which records every request: the first custom
 send is cut off (a network failure, shown in words with 重发 beside it), the resend goes out;
 the person writes again and it appears live; ending the conversation tells the person."""
 
-import base64
-import hashlib
-import json
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 import pytest
 from wechatpy.crypto import WeChatCrypto
 
 from tests.e2e import servers
+from tests.wechat_stub import AES_KEY, APP_ID, SECRET, SEND, TOKEN, signature, text_xml
+from tests.wechat_stub import wechat_api as start_wechat_api
 
-APP_ID = "wx1234567890abcdef"
-SECRET = "s" * 32
-TOKEN = "hotlinewechattoken"
-AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
 OPENID = "oE2E1234efgh5678ijkl9012mn"
-ACCOUNT = "gh_0123456789ab"
-SEND = "/cgi-bin/message/custom/send"
 ENDED = "本次对话已结束。如需帮助，欢迎随时再联系我们，或拨打热线2251885。"
-
-
-class WeChatApi(BaseHTTPRequestHandler):
-    """api.weixin.qq.com/cgi-bin/ as the hotline uses it: ``token`` and ``message/custom/send``.
-    Records each request; a send is cut off without an answer while ``server.cut`` > 0."""
-
-    def _answer(self, payload: dict) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        url = urlsplit(self.path)
-        self.server.seen.append(("GET", url.path, parse_qs(url.query), None))
-        self._answer({"access_token": "E2E-ACCESS-TOKEN", "expires_in": 7200})
-
-    def do_POST(self):
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length).decode("utf-8"))
-        self.server.seen.append(("POST", url.path, parse_qs(url.query), body))
-        if self.server.cut > 0:
-            self.server.cut -= 1
-            self.close_connection = True  # no answer at all: the client sees the line drop
-            return
-        self._answer({"errcode": 0, "errmsg": "ok"})
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
 def wechat_api():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), WeChatApi)
-    server.seen = []
-    server.cut = 0
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with start_wechat_api() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +38,7 @@ def daphne_server(tmp_path_factory, artifacts, wechat_api):
         WECHAT_APP_SECRET=SECRET,
         WECHAT_TOKEN=TOKEN,
         WECHAT_ENCODING_AES_KEY=AES_KEY,
-        WECHAT_API_BASE_URL=f"http://127.0.0.1:{wechat_api.server_port}/cgi-bin/",
+        WECHAT_API_BASE_URL=wechat_api.base_url,
         WECHAT_TIMEOUT="3",
     )
     servers.prepare(env)
@@ -98,16 +51,10 @@ def write(server, content: str, msg_id: int) -> str:
     """The person's text, as WeChat posts it in safe mode; the decrypted passive reply back."""
     crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
     timestamp, nonce = str(int(time.time())), f"n{msg_id}"
-    xml = (
-        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
-        f"<FromUserName><![CDATA[{OPENID}]]></FromUserName>"
-        f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
-    )
+    xml = text_xml(content, msg_id, OPENID)
     body = crypto.encrypt_message(xml, nonce, timestamp).encode()
-    signature = hashlib.sha1("".join(sorted([TOKEN, timestamp, nonce])).encode()).hexdigest()
     query = {
-        "signature": signature,
+        "signature": signature(timestamp, nonce),
         "timestamp": timestamp,
         "nonce": nonce,
         "openid": OPENID,

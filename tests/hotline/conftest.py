@@ -30,3 +30,16 @@ def held_call(network, operator, client_for):
         operator, channel="walk_in", from_number="+8613900000077", caller_name="王女士"
     )
     return services.accept_call(operator, call)
+
+
+@pytest.fixture
+def reply(django_capture_on_commit_callbacks):
+    """``send_reply`` as a request runs it: the message goes out (SMS, WeChat) once the
+    transaction commits."""
+    from hotline import services
+
+    def send(call, user, body):
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.send_reply(call, user, body)
+
+    return send

@@ -28,17 +28,6 @@ def text(twilio, client, django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def reply(django_capture_on_commit_callbacks):
-    """``send_reply`` as a request runs it: the SMS go out once the transaction commits."""
-
-    def send(call, user, body):
-        with django_capture_on_commit_callbacks(execute=True):
-            return services.send_reply(call, user, body)
-
-    return send
-
-
-@pytest.fixture
 def status_of(twilio, client):
     def send(sid, status, **extra):
         return twilio.post(client, STATUS, {"MessageSid": sid, "MessageStatus": status, **extra})

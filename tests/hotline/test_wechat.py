@@ -3,14 +3,7 @@ text messages into the same conversations as SMS (one per openid, once per MsgId
 through the customer-service message API of a real local HTTP server standing in for
 api.weixin.qq.com, and the openid scrubbed at retention."""
 
-import base64
-import hashlib
-import json
-import threading
-import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
 import pytest
@@ -24,57 +17,17 @@ from hotline.models import Call, Case, Person, PersonWeChat
 from hotline.services.retention import anonymise_expired
 from realtime.models import ConsoleSession
 from tests.hotline.conftest import SCREEN_NONE
+from tests.wechat_stub import ACCOUNT, AES_KEY, APP_ID, SECRET, TOKEN, signature, wechat_api
+from tests.wechat_stub import text_xml as stub_text_xml
 
 URL = "/wechat/callback/"
-APP_ID = "wx1234567890abcdef"
-SECRET = "s" * 32
-TOKEN = "hotlinewechattoken"
-AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")  # 43 characters
 OPENID = "oABCD1234efgh5678ijkl9012mn"
-ACCOUNT = "gh_0123456789ab"
-
-
-class WeChatApi(BaseHTTPRequestHandler):
-    """api.weixin.qq.com/cgi-bin/ as far as the hotline uses it: ``token`` and
-    ``message/custom/send``; records every request, answers ``server.send_reply``."""
-
-    def _answer(self, payload: dict) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        url = urlsplit(self.path)
-        self.server.seen.append(("GET", url.path, parse_qs(url.query), None))
-        if url.path == "/cgi-bin/token":
-            self._answer({"access_token": "ACCESS-TOKEN-1", "expires_in": 7200})
-        else:
-            self._answer({"errcode": 404, "errmsg": "unknown"})
-
-    def do_POST(self):
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length).decode("utf-8"))
-        self.server.seen.append(("POST", url.path, parse_qs(url.query), body))
-        self._answer(self.server.send_reply)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
 def api_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), WeChatApi)
-    server.seen = []
-    server.send_reply = {"errcode": 0, "errmsg": "ok"}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with wechat_api() as server:
+        yield server
 
 
 @pytest.fixture
@@ -83,25 +36,17 @@ def wechat(settings, api_server):
     settings.WECHAT_APP_SECRET = SECRET
     settings.WECHAT_TOKEN = TOKEN
     settings.WECHAT_ENCODING_AES_KEY = AES_KEY
-    settings.WECHAT_API_BASE_URL = f"http://127.0.0.1:{api_server.server_port}/cgi-bin/"
+    settings.WECHAT_API_BASE_URL = api_server.base_url
     cache.clear()  # no access token from another test's server
     return api_server
 
 
 def signed(timestamp="1700000000", nonce="n0nce", token=TOKEN) -> dict:
-    # WeChat's signature: SHA-1 of the sorted token, timestamp and nonce (computed here by hand,
-    # not with wechatpy, so that the test checks the view rather than the library against itself).
-    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
-    return {"signature": signature, "timestamp": timestamp, "nonce": nonce}
+    return {"signature": signature(timestamp, nonce, token), "timestamp": timestamp, "nonce": nonce}
 
 
 def text_xml(content, msg_id, openid=OPENID) -> str:
-    return (
-        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
-        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
-        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
-    )
+    return stub_text_xml(content, msg_id, openid)
 
 
 def event_xml(event) -> str:
@@ -125,17 +70,6 @@ def post(client, django_capture_on_commit_callbacks):
         path = URL + "?" + "&".join(f"{k}={v}" for k, v in query.items())
         with django_capture_on_commit_callbacks(execute=True):
             return client.post(path, data=body, content_type="text/xml")
-
-    return send
-
-
-@pytest.fixture
-def reply(django_capture_on_commit_callbacks):
-    """``send_reply`` as a request runs it: the message goes out once the transaction commits."""
-
-    def send(call, user, body):
-        with django_capture_on_commit_callbacks(execute=True):
-            return services.send_reply(call, user, body)
 
     return send
 
