@@ -35,26 +35,19 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def _serve(tmp_path_factory, artifacts, name: str):
-    tmp = tmp_path_factory.mktemp(name)
-    env = servers.server_env(servers.fresh_database_url(tmp, name), tmp / "static")
-    servers.prepare(env)
-    server = servers.Server(env, artifacts / f"server-{name}.log")
-    yield server
-    server.stop()
-
-
 @pytest.fixture(scope="session")
 def daphne_server(tmp_path_factory, artifacts):
     """One seeded demo network served by Daphne for the whole browser session."""
-    yield from _serve(tmp_path_factory, artifacts, "e2e")
+    yield from servers.serve(tmp_path_factory, artifacts, "e2e")
 
 
 @pytest.fixture(scope="module")
 def own_daphne_server(request, tmp_path_factory, artifacts):
     """A demo network of the module's own, for a module that changes accounts for good (turns
     two-step verification on, locks a name out): a module overrides ``daphne_server`` with it."""
-    yield from _serve(tmp_path_factory, artifacts, request.module.__name__.rsplit(".", 1)[-1])
+    yield from servers.serve(
+        tmp_path_factory, artifacts, request.module.__name__.rsplit(".", 1)[-1]
+    )
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from tests.twilio_recorder import sign
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_PASSWORD = "e2e-demo-password"
@@ -156,3 +159,41 @@ class Server:
             self.process.kill()
             self.process.wait()
         self.log.close()
+
+
+def serve(tmp_path_factory, artifacts: Path, name: str, setup: str = "", **extra):
+    """A server of its own for the module (for ``yield from`` in a fixture): its database, the
+    settings in ``extra``, ``setup`` run in ``manage.py shell`` before it starts; stopped after."""
+    tmp = tmp_path_factory.mktemp(name)
+    env = server_env(fresh_database_url(tmp, name), tmp / "static", **extra)
+    prepare(env)
+    if setup:
+        manage(env, "shell", "-c", setup)
+    server = Server(env, artifacts / f"server-{name}.log")
+    yield server
+    server.stop()
+
+
+# Twilio's webhooks, signed as Twilio signs them, to a server started with this auth token.
+TWILIO_TOKEN = "e2e-twilio-auth-token"
+
+
+def signed_post(
+    server: Server, path: str, params: dict, token: str = TWILIO_TOKEN
+) -> tuple[int, str]:
+    """POST a Twilio webhook (form-encoded, ``X-Twilio-Signature``): the answer's status and
+    body."""
+    url = server.url + path
+    request = urllib.request.Request(
+        url,
+        data=urllib.parse.urlencode(params).encode(),
+        headers={"X-Twilio-Signature": sign(url, params, token)},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+def incoming_call(server: Server, call_sid: str, from_number: str, **kw) -> str:
+    """A call to the hotline number rings (Twilio's incoming-call webhook); the TwiML answer."""
+    params = {"CallSid": call_sid, "From": from_number, "To": "+865722251885"}
+    return signed_post(server, "/twilio/voice/incoming/", params, **kw)[1]

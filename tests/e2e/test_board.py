@@ -17,18 +17,14 @@ STEP_WAIT = 6  # seconds between escalation steps on this server
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory, artifacts):
     """Short deadlines, so that a leg's silence becomes an alert within seconds."""
-    tmp = tmp_path_factory.mktemp("e2e-board")
-    env = servers.server_env(
-        servers.fresh_database_url(tmp, "e2e_board"),
-        tmp / "static",
+    yield from servers.serve(
+        tmp_path_factory,
+        artifacts,
+        "e2e_board",
         ESCALATION_ACK_SECONDS="5",
         ESCALATION_DEFAULT_FIRST_WAIT=str(STEP_WAIT),
         ESCALATION_DEFAULT_FALLBACK_WAIT=str(STEP_WAIT),
     )
-    servers.prepare(env)
-    server = servers.Server(env, artifacts / "server-board.log")
-    yield server
-    server.stop()
 
 
 def shoot(page, artifacts, name: str) -> None:

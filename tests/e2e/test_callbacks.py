@@ -2,40 +2,18 @@
 webhook), the call-back appears live on the console, the operator dials it, records "no answer"
 (the task stays open), dials again, reaches the person and triages."""
 
-import urllib.parse
-import urllib.request
-
 import pytest
 
 from tests.e2e import servers
 from tests.realtime.http import Api
-from tests.twilio_recorder import sign
-
-TOKEN = "e2e-twilio-auth-token"
 
 
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory, artifacts):
     """A server of its own, with a Twilio auth token so signed webhooks are accepted."""
-    tmp = tmp_path_factory.mktemp("e2e-callbacks")
-    env = servers.server_env(
-        servers.fresh_database_url(tmp, "e2e_callbacks"), tmp / "static", TWILIO_AUTH_TOKEN=TOKEN
+    yield from servers.serve(
+        tmp_path_factory, artifacts, "e2e_callbacks", TWILIO_AUTH_TOKEN=servers.TWILIO_TOKEN
     )
-    servers.prepare(env)
-    server = servers.Server(env, artifacts / "server-callbacks.log")
-    yield server
-    server.stop()
-
-
-def _signed_post(server, path: str, params: dict) -> int:
-    url = server.url + path
-    request = urllib.request.Request(
-        url,
-        data=urllib.parse.urlencode(params).encode(),
-        headers={"X-Twilio-Signature": sign(url, params, TOKEN)},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status
 
 
 def test_a_hung_up_caller_is_called_back_twice_and_triaged(new_page, daphne_server, artifacts):
@@ -46,19 +24,17 @@ def test_a_hung_up_caller_is_called_back_twice_and_triaged(new_page, daphne_serv
 
     sid = "CA" + "cb1".rjust(32, "0")
     number = "+8613700001234"  # a first-time caller
-    _signed_post(
+    servers.signed_post(
         daphne_server,
         "/twilio/voice/incoming/",
         {"CallSid": sid, "From": number, "To": "+865722251885"},
     )
     page.locator("#queue li.queue-item").first.wait_for()
     # The caller hangs up before anyone answers.
-    assert (
-        _signed_post(
-            daphne_server, "/twilio/voice/status/", {"CallSid": sid, "CallStatus": "completed"}
-        )
-        == 204
+    status, _ = servers.signed_post(
+        daphne_server, "/twilio/voice/status/", {"CallSid": sid, "CallStatus": "completed"}
     )
+    assert status == 204
     item = page.locator("#callbacks li.callback-item")
     item.first.wait_for()  # live, no reload
     page.wait_for_function("() => !document.querySelector('#queue li.queue-item')")

@@ -9,16 +9,12 @@ from tests.realtime.http import Api
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory, artifacts):
     """A server of this module's own, re-reading its figures every 2 s: these tests open cases."""
-    tmp = tmp_path_factory.mktemp("e2e-dashboard")
-    env = servers.server_env(
-        servers.fresh_database_url(tmp, "e2e_dashboard"),
-        tmp / "static",
+    yield from servers.serve(
+        tmp_path_factory,
+        artifacts,
+        "e2e_dashboard",
         DASHBOARD_POLL_SECONDS="2",
     )
-    servers.prepare(env)
-    server = servers.Server(env, artifacts / "server-dashboard.log")
-    yield server
-    server.stop()
 
 
 def cell(page, table: str, row: int, column: int):

@@ -9,12 +9,11 @@ from tests.realtime.http import Api
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory, artifacts):
     """A server of this module's own: these tests open cases, which others count."""
-    tmp = tmp_path_factory.mktemp("e2e-live")
-    env = servers.server_env(servers.fresh_database_url(tmp, "e2e_live"), tmp / "static")
-    servers.prepare(env)
-    server = servers.Server(env, artifacts / "server-live.log")
-    yield server
-    server.stop()
+    yield from servers.serve(
+        tmp_path_factory,
+        artifacts,
+        "e2e_live",
+    )
 
 
 def queue_items(page):

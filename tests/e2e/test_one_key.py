@@ -4,7 +4,6 @@ confirm; police, ambulance and expert legs show beside the button, in view."""
 import pytest
 
 from tests.e2e import servers
-from tests.e2e.test_operator_console import TOKEN, incoming_call
 
 IN_VIEW = """(sel) => {
   const r = document.querySelector(sel).getBoundingClientRect();
@@ -15,14 +14,9 @@ IN_VIEW = """(sel) => {
 
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory, artifacts):
-    tmp = tmp_path_factory.mktemp("e2e-one-key")
-    env = servers.server_env(
-        servers.fresh_database_url(tmp, "e2e_one_key"), tmp / "static", TWILIO_AUTH_TOKEN=TOKEN
+    yield from servers.serve(
+        tmp_path_factory, artifacts, "e2e_one_key", TWILIO_AUTH_TOKEN=servers.TWILIO_TOKEN
     )
-    servers.prepare(env)
-    server = servers.Server(env, artifacts / "server-one-key.log")
-    yield server
-    server.stop()
 
 
 def test_one_key_with_nothing_typed_sends_police_ambulance_and_expert(new_page, daphne_server):
@@ -31,7 +25,7 @@ def test_one_key_with_nothing_typed_sends_police_ambulance_and_expert(new_page, 
     page.select_option("#presence", "available")
     page.locator("#presence-now").filter(has_text="空闲").wait_for()
 
-    incoming_call(daphne_server, "CA" + "onekey1".rjust(32, "0"), "+8613912340001")
+    servers.incoming_call(daphne_server, "CA" + "onekey1".rjust(32, "0"), "+8613912340001")
     # Merely offered: the button is there already, in view.
     page.locator("#queue li.offered-to-me").wait_for()
     page.locator("#one-key:visible").wait_for()
@@ -80,7 +74,7 @@ def test_leaving_out_the_ambulance_without_a_reason_is_named_beside_the_field(
 ):
     page = new_page("operator1")
     page.locator("#live-status[data-state=live]").wait_for()
-    incoming_call(daphne_server, "CA" + "onekey2".rjust(32, "0"), "+8613912340002")
+    servers.incoming_call(daphne_server, "CA" + "onekey2".rjust(32, "0"), "+8613912340002")
     page.locator("#queue li.queue-item").first.wait_for()
     page.locator("#accept-next").click()
     page.locator("#triage:not([hidden])").wait_for()

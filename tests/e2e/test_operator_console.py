@@ -1,40 +1,17 @@
 """The operator console in real Chromium: a Twilio call arrives, one operator takes and triages it,
 the other sees it leave the queue."""
 
-import urllib.parse
-import urllib.request
-
 import pytest
 
 from tests.e2e import servers
-from tests.twilio_recorder import sign
-
-TOKEN = "e2e-twilio-auth-token"
 
 
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory, artifacts):
     """A server of its own, with a Twilio auth token so signed webhooks are accepted."""
-    tmp = tmp_path_factory.mktemp("e2e-console")
-    env = servers.server_env(
-        servers.fresh_database_url(tmp, "e2e_console"), tmp / "static", TWILIO_AUTH_TOKEN=TOKEN
+    yield from servers.serve(
+        tmp_path_factory, artifacts, "e2e_console", TWILIO_AUTH_TOKEN=servers.TWILIO_TOKEN
     )
-    servers.prepare(env)
-    server = servers.Server(env, artifacts / "server-console.log")
-    yield server
-    server.stop()
-
-
-def incoming_call(server, call_sid: str, from_number: str) -> str:
-    url = server.url + "/twilio/voice/incoming/"
-    params = {"CallSid": call_sid, "From": from_number, "To": "+865722251885"}
-    request = urllib.request.Request(
-        url,
-        data=urllib.parse.urlencode(params).encode(),
-        headers={"X-Twilio-Signature": sign(url, params, TOKEN)},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.read().decode()
 
 
 def test_a_call_arrives_is_taken_by_one_operator_triaged_and_wrapped_up(
@@ -46,7 +23,7 @@ def test_a_call_arrives_is_taken_by_one_operator_triaged_and_wrapped_up(
         page.locator("#live-status[data-state=live]").wait_for()
         assert page.locator("#queue li.queue-item").count() == 0
 
-    twiml = incoming_call(daphne_server, "CA" + "e2e".rjust(32, "0"), "+8613800000002")
+    twiml = servers.incoming_call(daphne_server, "CA" + "e2e".rjust(32, "0"), "+8613800000002")
     assert "<Enqueue" in twiml
     item = "#queue li.queue-item"
     for page in (first, second):
@@ -86,7 +63,7 @@ def test_a_disposition_that_does_not_fit_the_risk_is_refused_with_a_message(
 ):
     page = new_page("operator1")
     page.locator("#live-status[data-state=live]").wait_for()
-    incoming_call(daphne_server, "CA" + "e2e2".rjust(32, "0"), "+8613900000777")
+    servers.incoming_call(daphne_server, "CA" + "e2e2".rjust(32, "0"), "+8613900000777")
     page.locator("#queue li.queue-item").first.wait_for()
     page.locator("#accept-next").click()
     page.locator("#triage:not([hidden])").wait_for()
@@ -108,7 +85,9 @@ def test_the_one_key_button_dispatches_at_once_even_before_the_screen_is_complet
 
     page = new_page("operator2")
     page.locator("#live-status[data-state=live]").wait_for()
-    incoming_call(daphne_server, "CA" + "e2e3".rjust(32, "0"), "+8613800000003")  # 小陈, high
+    servers.incoming_call(
+        daphne_server, "CA" + "e2e3".rjust(32, "0"), "+8613800000003"
+    )  # 小陈, high
     page.locator("#queue li.queue-item").first.wait_for()
     page.locator("#accept-next").click()
     page.locator("#triage:not([hidden])").wait_for()

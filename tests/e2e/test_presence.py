@@ -3,48 +3,32 @@ browser signs its operator off and the next call goes to the one still there; a 
 can answer alerts the coordinator's board."""
 
 import time
-import urllib.parse
-import urllib.request
 
 import pytest
 
 from tests.e2e import servers
 from tests.realtime.http import Api
-from tests.twilio_recorder import sign
 
-TOKEN = "e2e-presence-twilio-token"
 GRACE = 3
 
 
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory, artifacts):
     """Short clocks so the test waits seconds, not minutes."""
-    tmp = tmp_path_factory.mktemp("e2e-presence")
-    env = servers.server_env(
-        servers.fresh_database_url(tmp, "e2e_presence"),
-        tmp / "static",
-        TWILIO_AUTH_TOKEN=TOKEN,
+    yield from servers.serve(
+        tmp_path_factory,
+        artifacts,
+        "e2e_presence",
+        TWILIO_AUTH_TOKEN=servers.TWILIO_TOKEN,
         HOTLINE_PRESENCE_GRACE_SECONDS=str(GRACE),
         REALTIME_HEARTBEAT_SECONDS="1",
         HOTLINE_WAIT_ALERT_SECONDS="4",
         HOTLINE_OFFER_TIMEOUT_SECONDS="60",
     )
-    servers.prepare(env)
-    server = servers.Server(env, artifacts / "server-presence.log")
-    yield server
-    server.stop()
 
 
 def incoming_call(server, call_sid: str, from_number: str) -> None:
-    url = server.url + "/twilio/voice/incoming/"
-    params = {"CallSid": call_sid, "From": from_number, "To": "+865722251885"}
-    request = urllib.request.Request(
-        url,
-        data=urllib.parse.urlencode(params).encode(),
-        headers={"X-Twilio-Signature": sign(url, params, TOKEN)},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert "<Enqueue" in response.read().decode()
+    assert "<Enqueue" in servers.incoming_call(server, call_sid, from_number)
 
 
 def wait_until(check, timeout: float, what: str):

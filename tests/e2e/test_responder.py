@@ -14,12 +14,11 @@ from tests.realtime.http import Api
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory, artifacts):
     """A server of this module's own: a dispatch here would show on other tests' pages."""
-    tmp = tmp_path_factory.mktemp("e2e-responder")
-    env = servers.server_env(servers.fresh_database_url(tmp, "e2e_responder"), tmp / "static")
-    servers.prepare(env)
-    server = servers.Server(env, artifacts / "server-responder.log")
-    yield server
-    server.stop()
+    yield from servers.serve(
+        tmp_path_factory,
+        artifacts,
+        "e2e_responder",
+    )
 
 
 def in_view(page, selector: str) -> bool:

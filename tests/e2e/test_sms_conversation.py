@@ -5,44 +5,23 @@ reply (the server records the SMS; the SDK's own request is checked in
 tests/hotline/test_sms_conversation.py), see the delivery come back and the person write again,
 then triage and wrap up."""
 
-import urllib.parse
-import urllib.request
-
 import pytest
 
 from tests.e2e import servers
-from tests.e2e.test_operator_console import TOKEN
-from tests.twilio_recorder import sign
 
 TEXTER = "+8613912349901"
 
 
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory, artifacts):
-    tmp = tmp_path_factory.mktemp("e2e-sms")
-    env = servers.server_env(
-        servers.fresh_database_url(tmp, "e2e_sms"), tmp / "static", TWILIO_AUTH_TOKEN=TOKEN
+    yield from servers.serve(
+        tmp_path_factory, artifacts, "e2e_sms", TWILIO_AUTH_TOKEN=servers.TWILIO_TOKEN
     )
-    servers.prepare(env)
-    server = servers.Server(env, artifacts / "server-sms.log")
-    yield server
-    server.stop()
-
-
-def _signed_post(server, path: str, params: dict) -> int:
-    url = server.url + path
-    request = urllib.request.Request(
-        url,
-        data=urllib.parse.urlencode(params).encode(),
-        headers={"X-Twilio-Signature": sign(url, params, TOKEN)},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status
 
 
 def text_in(server, sid: str, body: str) -> int:
     params = {"MessageSid": sid, "From": TEXTER, "To": "+865722251885", "Body": body}
-    return _signed_post(server, "/twilio/sms/incoming/", params)
+    return servers.signed_post(server, "/twilio/sms/incoming/", params)[0]
 
 
 def test_an_sms_is_accepted_answered_and_triaged_on_the_console(new_page, daphne_server, artifacts):
@@ -95,7 +74,7 @@ def test_an_sms_is_accepted_answered_and_triaged_on_the_console(new_page, daphne
     )
     assert sid
     # The console gateway (no Twilio account on this server) named it CONSOLE-SM<id>.
-    status = _signed_post(
+    status, _ = servers.signed_post(
         daphne_server,
         "/twilio/sms/status/",
         {"MessageSid": f"CONSOLE-SM{sid:08d}", "MessageStatus": "delivered"},

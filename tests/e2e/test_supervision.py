@@ -3,42 +3,20 @@ help"; coordinator1's board shows the alert, listens with one click, whispers, b
 leaves; each step is said beside the call and lands on the case's timeline."""
 
 import shutil
-import urllib.parse
-import urllib.request
 
 import pytest
 
 from tests.e2e import servers
 from tests.realtime.http import Api
-from tests.twilio_recorder import sign
-
-TOKEN = "e2e-twilio-auth-token"
 
 
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory, artifacts):
     """A server of its own, with a Twilio auth token so signed webhooks are accepted (no
     account: the conference is recorded by the console gateway)."""
-    tmp = tmp_path_factory.mktemp("e2e-supervision")
-    env = servers.server_env(
-        servers.fresh_database_url(tmp, "e2e_supervision"), tmp / "static", TWILIO_AUTH_TOKEN=TOKEN
+    yield from servers.serve(
+        tmp_path_factory, artifacts, "e2e_supervision", TWILIO_AUTH_TOKEN=servers.TWILIO_TOKEN
     )
-    servers.prepare(env)
-    server = servers.Server(env, artifacts / "server-supervision.log")
-    yield server
-    server.stop()
-
-
-def incoming_call(server, call_sid: str, from_number: str) -> None:
-    url = server.url + "/twilio/voice/incoming/"
-    params = {"CallSid": call_sid, "From": from_number, "To": "+865722251885"}
-    request = urllib.request.Request(
-        url,
-        data=urllib.parse.urlencode(params).encode(),
-        headers={"X-Twilio-Signature": sign(url, params, TOKEN)},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
 
 
 def shoot(page, artifacts, name: str) -> None:
@@ -55,7 +33,7 @@ def test_need_help_then_listen_whisper_barge_and_leave(new_page, daphne_server, 
         page.locator("#live-status[data-state=live]").wait_for()
     assert board.locator("#live-calls").is_visible()
 
-    incoming_call(daphne_server, "CA" + "5up".rjust(32, "0"), "+8613800000066")
+    servers.incoming_call(daphne_server, "CA" + "5up".rjust(32, "0"), "+8613800000066")
     item = console.locator("#queue li.queue-item").first
     item.wait_for()
     item.locator("button.accept").click()

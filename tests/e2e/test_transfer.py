@@ -4,7 +4,6 @@ the case before they join; counsellor1 joins and operator1 hands the call over."
 import pytest
 
 from tests.e2e import servers
-from tests.e2e.test_operator_console import TOKEN, incoming_call
 
 ON_DUTY = """
 from datetime import timedelta
@@ -22,15 +21,13 @@ Shift.objects.create(hotline=org, user=u, starts_at=start, ends_at=end)
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory, artifacts):
     """A server of its own (signed webhooks accepted), with counsellor1 rostered now."""
-    tmp = tmp_path_factory.mktemp("e2e-transfer")
-    env = servers.server_env(
-        servers.fresh_database_url(tmp, "e2e_transfer"), tmp / "static", TWILIO_AUTH_TOKEN=TOKEN
+    yield from servers.serve(
+        tmp_path_factory,
+        artifacts,
+        "e2e_transfer",
+        setup=ON_DUTY,
+        TWILIO_AUTH_TOKEN=servers.TWILIO_TOKEN,
     )
-    servers.prepare(env)
-    servers.manage(env, "shell", "-c", ON_DUTY)
-    server = servers.Server(env, artifacts / "server-transfer.log")
-    yield server
-    server.stop()
 
 
 @pytest.mark.timeout(900)  # the seeded template is built first on a busy machine
@@ -42,7 +39,7 @@ def test_operator1_warm_transfers_to_counsellor1_who_sees_the_case_before_joinin
     for page in (operator, counsellor):
         page.locator("#live-status[data-state=live]").wait_for()
 
-    incoming_call(daphne_server, "CA" + "transfer".rjust(32, "0"), "+8613800000002")
+    servers.incoming_call(daphne_server, "CA" + "transfer".rjust(32, "0"), "+8613800000002")
     operator.locator("#queue li.queue-item").first.locator("button.accept").click()
     operator.locator("#call:not([hidden])").wait_for()
     panel = operator.locator("#conference-panel")

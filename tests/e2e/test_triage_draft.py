@@ -8,7 +8,6 @@ import re
 import pytest
 
 from tests.e2e import servers
-from tests.e2e.test_operator_console import TOKEN, incoming_call
 
 IN_VIEW = """(el) => {
   const r = el.getBoundingClientRect();
@@ -18,16 +17,9 @@ IN_VIEW = """(el) => {
 
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory, artifacts):
-    tmp = tmp_path_factory.mktemp("e2e-triage-draft")
-    env = servers.server_env(
-        servers.fresh_database_url(tmp, "e2e_triage_draft"),
-        tmp / "static",
-        TWILIO_AUTH_TOKEN=TOKEN,
+    yield from servers.serve(
+        tmp_path_factory, artifacts, "e2e_triage_draft", TWILIO_AUTH_TOKEN=servers.TWILIO_TOKEN
     )
-    servers.prepare(env)
-    server = servers.Server(env, artifacts / "server-triage-draft.log")
-    yield server
-    server.stop()
 
 
 def _answer(page, item, yes):
@@ -48,7 +40,7 @@ def test_a_reload_mid_screen_keeps_every_answer_and_errors_stand_beside_the_item
     page.locator("#presence-now").filter(has_text="空闲").wait_for()
     assert "快捷键" in page.locator("#key-legend").inner_text()
 
-    incoming_call(daphne_server, "CA" + "draft1".rjust(32, "0"), "+8613912340077")
+    servers.incoming_call(daphne_server, "CA" + "draft1".rjust(32, "0"), "+8613912340077")
     page.locator("#queue li.offered-to-me").wait_for()
     page.locator("body").press("a")  # the accept key, focus on no field
     page.locator("#triage:not([hidden])").wait_for()
@@ -138,7 +130,7 @@ def test_answers_given_while_the_connection_is_lost_are_saved_when_it_is_back(
     page.locator("#live-status[data-state=live]").wait_for()
     page.select_option("#presence", "available")
     page.locator("#presence-now").filter(has_text="空闲").wait_for()
-    incoming_call(daphne_server, "CA" + "draft2".rjust(32, "0"), "+8613912340078")
+    servers.incoming_call(daphne_server, "CA" + "draft2".rjust(32, "0"), "+8613912340078")
     page.locator("#queue li.offered-to-me").wait_for()
     page.locator("#accept-next").click()
     page.locator("#triage:not([hidden])").wait_for()

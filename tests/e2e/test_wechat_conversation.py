@@ -30,10 +30,10 @@ def wechat_api():
 
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory, artifacts, wechat_api):
-    tmp = tmp_path_factory.mktemp("e2e-wechat")
-    env = servers.server_env(
-        servers.fresh_database_url(tmp, "e2e_wechat"),
-        tmp / "static",
+    yield from servers.serve(
+        tmp_path_factory,
+        artifacts,
+        "e2e_wechat",
         WECHAT_APP_ID=APP_ID,
         WECHAT_APP_SECRET=SECRET,
         WECHAT_TOKEN=TOKEN,
@@ -41,10 +41,6 @@ def daphne_server(tmp_path_factory, artifacts, wechat_api):
         WECHAT_API_BASE_URL=wechat_api.base_url,
         WECHAT_TIMEOUT="3",
     )
-    servers.prepare(env)
-    server = servers.Server(env, artifacts / "server-wechat.log")
-    yield server
-    server.stop()
 
 
 def write(server, content: str, msg_id: int) -> str:
