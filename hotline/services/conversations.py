@@ -166,8 +166,9 @@ def _is_open(call: Call) -> bool:
     return call.ended_at is None and call.status in LIVE_STATUSES
 
 
-# Channels whose messages out go through a provider of their own: channel -> fn(message_ids),
-# run after the commit (outside any lock) and recording each message's delivery.
+# Channels whose messages out go through a provider of their own (SMS here, WeChat registers
+# itself): channel -> fn(message_ids), run after the commit (outside any lock) and recording each
+# message's delivery. Web chat has none: its messages reach the visitor's page in ``_announce``.
 _senders: dict[str, Callable[[list[int]], None]] = {}
 # channel -> fn(message): why the channel would refuse the message now (an error code), or "".
 _refusals: dict[str, Callable[[ContactMessage], str]] = {}
@@ -184,12 +185,21 @@ def register_sender(
         _refusals[channel] = refusal
 
 
-def _send_later(call: Call, direction: str, text: str, *, author=None) -> list[ContactMessage]:
-    """One queued message through the channel's registered sender, after the commit."""
-    message = _add(call, direction, text, author=author, delivery_status="queued")
-    sender = _senders[call.channel]
-    transaction.on_commit(lambda: sender([message.pk]))
-    return [message]
+def _outgoing(call: Call, direction: str, text: str, *, author=None, **fields):
+    """What the person is sent, in the transcript: through the channel's sender after the commit
+    (queued until it reports; SMS in parts of one segment each, ``split_sms``), or, for web
+    chat, one message the visitor's page receives at once."""
+    sender = _senders.get(call.channel)
+    if sender is None:
+        return [_add(call, direction, text, author=author, **fields)]
+    texts = split_sms(text) if call.channel == CallChannel.SMS else [text]
+    parts = [
+        _add(call, direction, part, author=author, delivery_status="queued", **fields)
+        for part in texts
+    ]
+    ids = [m.pk for m in parts]
+    transaction.on_commit(lambda: sender(ids))
+    return parts
 
 
 # --- intake ----------------------------------------------------------------------------------
@@ -368,17 +378,7 @@ def send_reply(call: Call, user, body: str) -> ContactMessage:
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call.pk)
         _require_conversation_holder(user, call)
-        if call.channel == CallChannel.SMS:
-            parts = [
-                _add(call, MessageDirection.OUT, part, author=user, delivery_status="queued")
-                for part in split_sms(body)
-            ]
-            ids = [m.pk for m in parts]
-            transaction.on_commit(lambda: send_sms(ids))
-        elif call.channel in _senders:
-            parts = _send_later(call, MessageDirection.OUT, body, author=user)
-        else:
-            parts = [_add(call, MessageDirection.OUT, body, author=user)]
+        parts = _outgoing(call, MessageDirection.OUT, body, author=user)
     message = parts[-1]
     message.parts = parts
     return message
@@ -428,35 +428,17 @@ def resend_message(call: Call, user, message_id: int) -> ContactMessage:
             raise Conflict(
                 str(words), code=refusal if refusal in RESEND_REFUSALS else "cannot_send"
             )
-        message = _add(
-            call,
-            MessageDirection.OUT,
-            failed.body,
-            author=user,
-            delivery_status="queued",
-            resend_of=failed,
+        # A failed SMS was one part already: it goes again as one.
+        [message] = _outgoing(
+            call, MessageDirection.OUT, failed.body, author=user, resend_of=failed
         )
-        ids = [message.pk]
-        sender = send_sms if call.channel == CallChannel.SMS else _senders[call.channel]
-        transaction.on_commit(lambda: sender(ids))
     return message
 
 
 def _system_reply(call: Call, text: str) -> list[ContactMessage]:
     """A system message to the person (and in the transcript); by SMS for an SMS thread."""
     with transaction.atomic():
-        if call.channel == CallChannel.SMS:
-            parts = [
-                _add(call, MessageDirection.SYSTEM, part, delivery_status="queued")
-                for part in split_sms(text)
-            ]
-            ids = [m.pk for m in parts]
-            transaction.on_commit(lambda: send_sms(ids))
-        elif call.channel in _senders:
-            parts = _send_later(call, MessageDirection.SYSTEM, text)
-        else:
-            parts = [_add(call, MessageDirection.SYSTEM, text)]
-    return parts
+        return _outgoing(call, MessageDirection.SYSTEM, text)
 
 
 def status_callback_url() -> str:
@@ -501,6 +483,9 @@ def send_sms(message_ids: list[int]) -> None:
             message.error_code = error
             message.save(update_fields=["provider_sid", "delivery_status", "error_code"])
             _announce("conversation.delivery", message, SYSTEM)
+
+
+register_sender(CallChannel.SMS, send_sms)
 
 
 def message_status_changed(
