@@ -128,27 +128,6 @@ def _seconds_per_place(hotline_id: int) -> float:
     return max(statistics.median(waits) if waits else DEFAULT_SECONDS_PER_PLACE, 10)
 
 
-def queue_position(call: Call) -> tuple[int, int]:
-    """(place in the queue from 1, expected wait in seconds) of a waiting conversation; (0, 0)
-    once it is answered. The wait is the place times the median wait of the centre's last
-    answered contacts (a minute per place without any)."""
-    if call.status not in WAITING_STATUSES:
-        return 0, 0
-    ahead = (
-        Call.objects.filter(hotline_id=call.hotline_id, status__in=WAITING_STATUSES)
-        .filter(rank_at__lt=call.rank_at)
-        .count()
-    )
-    same = Call.objects.filter(
-        hotline_id=call.hotline_id,
-        status__in=WAITING_STATUSES,
-        rank_at=call.rank_at,
-        pk__lt=call.pk,
-    ).count()
-    position = ahead + same + 1
-    return position, int(position * _seconds_per_place(call.hotline_id))
-
-
 def queue_places(hotline_id: int) -> dict[int, tuple[int, int]]:
     """``queue_position`` of every web-chat visitor waiting at the centre, in two reads however
     long the queue (the same order: rank, then arrival)."""
@@ -165,6 +144,15 @@ def queue_places(hotline_id: int) -> dict[int, tuple[int, int]]:
                 per_place = _seconds_per_place(hotline_id)
             places[pk] = (position, int(position * per_place))
     return places
+
+
+def queue_position(call: Call) -> tuple[int, int]:
+    """(place in the queue from 1, expected wait in seconds) of a waiting web-chat visitor;
+    (0, 0) once it is answered. The wait is the place times the median wait of the centre's last
+    answered contacts (a minute per place without any)."""
+    if call.status not in WAITING_STATUSES:
+        return 0, 0
+    return queue_places(call.hotline_id).get(call.pk, (0, 0))
 
 
 def display_name(user) -> str:
