@@ -38,7 +38,8 @@ def test_an_sms_is_accepted_answered_and_triaged_on_the_console(new_page, daphne
     preview = page.locator("#queue li.queue-item.offered-to-me #offer-preview")
     preview.locator("li.msg-in").filter(has_text="我撑不下去了").wait_for()
     assert "我撑不下去了" in preview.locator("li").all_inner_texts()[-1]
-    preview.screenshot(path=str(artifacts / "sms-offer-preview.png"))
+    # The page, not the card: the queue redraws on each event, which detaches the old card.
+    page.screenshot(path=str(artifacts / "sms-offer-preview.png"))
     item.locator("button.accept").click()
 
     conversation = page.locator("#conversation")
